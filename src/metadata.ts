@@ -1,0 +1,73 @@
+import { MetadataStorage, MikroORM } from '@mikro-orm/core';
+import type { Constructor, EntityMetadata, IDatabaseDriver } from '@mikro-orm/core';
+import { buildEntitySchemas } from './build-schema.js';
+import { FullauthConfigError } from './errors.js';
+import { type FullauthGroup, resolveGroups } from './groups.js';
+import { FULLAUTH_ENTITY_NAMES } from './spec.js';
+
+export interface FullauthMetadataOptions {
+  /** Model groups, as for `defineFullauthEntities()`; omitted means every group. */
+  include?: readonly FullauthGroup[];
+  /**
+   * The driver whose platform shapes the metadata (column types). Defaults to
+   * `PostgreSqlDriver` from `@mikro-orm/postgresql`. No connection is ever opened.
+   */
+  driver?: Constructor<IDatabaseDriver>;
+}
+
+/** A MikroORM instance, as far as this helper needs one. */
+export interface MetadataSource {
+  getMetadata(): MetadataStorage;
+}
+
+/**
+ * A `MetadataStorage` holding only the fullauth entities.
+ *
+ * - With no argument or `{ include, driver }`, the entities are discovered offline: no
+ *   database connection is opened.
+ * - Given a MikroORM instance, returns the fullauth subset of that ORM's metadata, as the
+ *   host configured it; host entities are left out.
+ *
+ * Table and column names are the final ones (`meta.tableName`, `prop.fieldNames`).
+ */
+export async function getFullauthMetadata(source?: MetadataSource | FullauthMetadataOptions): Promise<MetadataStorage> {
+  if (isMetadataSource(source)) return fullauthSubset(source.getMetadata());
+  const groups = resolveGroups(source?.include);
+  const driver = source?.driver ?? (await defaultDriver());
+  // The synchronous constructor discovers metadata and never connects.
+  const orm = new MikroORM({
+    driver,
+    dbName: 'fullauth_offline',
+    entities: [...buildEntitySchemas(groups).values()],
+    discovery: { warnWhenNoEntities: false },
+    debug: false,
+  });
+  return fullauthSubset(orm.getMetadata());
+}
+
+const FULLAUTH_NAMES: ReadonlySet<string> = new Set(FULLAUTH_ENTITY_NAMES);
+
+function fullauthSubset(storage: MetadataStorage): MetadataStorage {
+  const subset: Record<string, EntityMetadata> = {};
+  for (const meta of storage) {
+    if (FULLAUTH_NAMES.has(meta.className)) subset[meta.className] = meta;
+  }
+  return new MetadataStorage(subset);
+}
+
+function isMetadataSource(value: unknown): value is MetadataSource {
+  return typeof value === 'object' && value !== null && typeof (value as MetadataSource).getMetadata === 'function';
+}
+
+async function defaultDriver(): Promise<Constructor<IDatabaseDriver>> {
+  try {
+    const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
+    return PostgreSqlDriver;
+  } catch (error) {
+    throw new FullauthConfigError(
+      'getFullauthMetadata() defaults to the PostgreSQL platform, but @mikro-orm/postgresql could not be loaded. ' +
+        'Install it, or pass another driver: getFullauthMetadata({ driver: MySqlDriver }).',
+      { cause: error },
+    );
+  }
+}
