@@ -86,10 +86,10 @@ function toProperty(
         length: spec.length,
         nullable: spec.nullable ?? false,
         fieldName,
-        ...appDefault(spec.default),
+        ...appDefault(spec.default ?? nullDefault(spec.nullable)),
       };
     case 'text':
-      return { type: 'text', nullable: spec.nullable ?? false, fieldName };
+      return { type: 'text', nullable: spec.nullable ?? false, fieldName, ...appDefault(nullDefault(spec.nullable)) };
     case 'boolean':
       return { type: 'boolean', nullable: false, fieldName, ...appDefault(spec.default) };
     case 'integer':
@@ -100,7 +100,7 @@ function toProperty(
         columnType: 'timestamptz',
         nullable: spec.nullable ?? false,
         fieldName,
-        ...(spec.defaultNow ? { onCreate: () => new Date() } : {}),
+        ...(spec.defaultNow ? { onCreate: () => new Date() } : appDefault(nullDefault(spec.nullable))),
       };
     case 'ref':
       return {
@@ -123,9 +123,12 @@ function toProperty(
 }
 
 /** Defaults are the application's, never the database's (the contract has no server defaults). */
-function appDefault(value: string | number | boolean | undefined): { onCreate?: () => unknown } {
+function appDefault(value: string | number | boolean | null | undefined): { onCreate?: () => unknown } {
   return value === undefined ? {} : { onCreate: () => value };
 }
+
+/** A nullable column left unset is `null` in memory too, as its type says and the row holds. */
+const nullDefault = (nullable: boolean | undefined): null | undefined => (nullable ? null : undefined);
 
 /**
  * The contract's single-column unique keys are unique *indexes*, not constraints. MikroORM

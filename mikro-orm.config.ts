@@ -1,0 +1,24 @@
+// The repository's own MikroORM config: what `npm start` and `npx mikro-orm …` use here.
+// With DATABASE_URL set it talks to that PostgreSQL server; without it, to embedded
+// PostgreSQL (PGlite) whose data lives in the git-ignored .fullauth-dev/pgdata.
+import { defineConfig } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { defineFullauthEntities, fullauthMigrations } from './src/index.js';
+import { embeddedPostgres } from './scripts/embedded-postgres.js';
+
+export const EMBEDDED_DATA_DIR = process.env.FULLAUTH_PGLITE_DIR ?? './.fullauth-dev/pgdata';
+const databaseUrl = process.env.DATABASE_URL;
+
+export default defineConfig({
+  entities: [...defineFullauthEntities()],
+  extensions: [Migrator],
+  ...(databaseUrl
+    ? { clientUrl: databaseUrl, migrations: fullauthMigrations({ path: './.fullauth-dev/migrations' }) }
+    : {
+        dbName: 'postgres',
+        // A factory, so the embedded database is opened only when MikroORM connects.
+        driverOptions: () => embeddedPostgres(EMBEDDED_DATA_DIR),
+        // PGlite has no savepoints: run each migration in its own transaction.
+        migrations: fullauthMigrations({ path: './.fullauth-dev/migrations', allOrNothing: false }),
+      }),
+});

@@ -1,0 +1,23 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { embeddedPostgres } from '../../scripts/embedded-postgres.js';
+import { fullauthMigrations } from '../../src/index.js';
+
+/** Where a test's ORM points: a real PostgreSQL database, or a fresh in-memory PGlite. */
+export type Target = { kind: 'postgres'; url: string } | { kind: 'pglite' };
+
+export function connectionOptions(target: Target): Options {
+  return target.kind === 'postgres'
+    ? { clientUrl: target.url }
+    : { dbName: 'postgres', driverOptions: () => embeddedPostgres() };
+}
+
+export async function initOrm(target: Target, options: Options): Promise<MikroORM> {
+  return MikroORM.init({
+    ...connectionOptions(target),
+    extensions: [Migrator],
+    migrations: fullauthMigrations({ allOrNothing: target.kind === 'postgres', silent: true, ...options.migrations }),
+    debug: false,
+    ...options,
+  });
+}
