@@ -31,6 +31,7 @@ export interface TableInfo {
 const list = (names: readonly string[]) => names.map((n) => `'${n.replace(/'/g, "''")}'`).join(', ');
 
 export async function readTables(db: SqlRunner, tables: readonly string[]): Promise<TableInfo[]> {
+  if (tables.length === 0) return [];
   const wanted = list(tables);
   const columns = (await db.execute(`
     select c.relname as "table", a.attname as name, format_type(a.atttypid, a.atttypmod) as type,

@@ -6,6 +6,7 @@ export { defineFullauthEntities } from './entities.js';
 export { getFullauthMetadata } from './metadata.js';
 export type { FullauthMetadataOptions, MetadataSource } from './metadata.js';
 export { fullauthMigrations, FULLAUTH_MIGRATION_DEFAULTS } from './migrations.js';
+export { FullauthMigrationGenerator } from './migration-generator.js';
 export { FullauthConfigError } from './errors.js';
 export type {
   FullauthEntities,

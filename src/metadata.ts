@@ -1,5 +1,5 @@
 import { MetadataStorage, MikroORM } from '@mikro-orm/core';
-import type { Constructor, EntityMetadata, IDatabaseDriver } from '@mikro-orm/core';
+import type { Constructor, IDatabaseDriver } from '@mikro-orm/core';
 import { buildEntitySchemas } from './build-schema.js';
 import { FullauthConfigError } from './errors.js';
 import { type FullauthGroup, resolveGroups } from './groups.js';
@@ -47,12 +47,13 @@ export async function getFullauthMetadata(source?: MetadataSource | FullauthMeta
 
 const FULLAUTH_NAMES: ReadonlySet<string> = new Set(FULLAUTH_ENTITY_NAMES);
 
+/** The same metadata objects, not copies: they are the ORM's, as the host configured them. */
 function fullauthSubset(storage: MetadataStorage): MetadataStorage {
-  const subset: Record<string, EntityMetadata> = {};
+  const subset = new MetadataStorage();
   for (const meta of storage) {
-    if (FULLAUTH_NAMES.has(meta.className)) subset[meta.className] = meta;
+    if (FULLAUTH_NAMES.has(meta.className)) subset.set(meta.class, meta);
   }
-  return new MetadataStorage(subset);
+  return subset;
 }
 
 function isMetadataSource(value: unknown): value is MetadataSource {

@@ -1,4 +1,5 @@
 import type { MigrationsOptions } from '@mikro-orm/core';
+import { FullauthMigrationGenerator } from './migration-generator.js';
 
 /**
  * The Migrator options fullauth relies on. Each one is a MikroORM default we pin, so a
@@ -18,6 +19,8 @@ export const FULLAUTH_MIGRATION_DEFAULTS = {
   dropTables: true,
   /** The snapshot lets `migration:create` diff without a round trip to every table. */
   snapshot: true,
+  /** MikroORM's generator, plus a `down()` for the initial migration (it drops the tables it created). */
+  generator: FullauthMigrationGenerator,
 } as const satisfies MigrationsOptions;
 
 /**

@@ -1,0 +1,49 @@
+import { createRequire } from 'node:module';
+import type { IMigrationGenerator, MigrationDiff, MigrationsOptions, NamingStrategy } from '@mikro-orm/core';
+
+type MigrationsModule = typeof import('@mikro-orm/migrations');
+type SqlDriver = ConstructorParameters<MigrationsModule['TSMigrationGenerator']>[0];
+
+// @mikro-orm/migrations is an optional peer: loaded only when the Migrator builds a generator.
+const require = createRequire(import.meta.url);
+
+const CREATE_TABLE = /^create table ((?:"[^"]+"\.)?"[^"]+")/i;
+const CREATION = /^(create table |create (unique )?index |alter table \S+ add constraint |comment on )/i;
+
+/**
+ * MikroORM's own generator, with one addition: an initial migration (one that only creates
+ * tables, their indexes and constraints) gets a `down()` that drops those tables, so
+ * `migration:down` can revert it. MikroORM leaves it irreversible. Every other migration,
+ * whose `down()` MikroORM computes from the diff, is untouched.
+ */
+export class FullauthMigrationGenerator implements IMigrationGenerator {
+  readonly #inner: IMigrationGenerator;
+
+  constructor(driver: SqlDriver, namingStrategy: NamingStrategy, options: MigrationsOptions) {
+    const { JSMigrationGenerator, TSMigrationGenerator } = require('@mikro-orm/migrations') as MigrationsModule;
+    const Generator = options.emit === 'js' || options.emit === 'cjs' ? JSMigrationGenerator : TSMigrationGenerator;
+    this.#inner = new Generator(driver, namingStrategy, options);
+  }
+
+  generate(diff: MigrationDiff, path?: string, name?: string): Promise<[string, string]> {
+    return this.#inner.generate(withDown(diff), path, name);
+  }
+
+  createStatement(sql: string, padLeft: number): string {
+    return this.#inner.createStatement(sql, padLeft);
+  }
+
+  generateMigrationFile(className: string, diff: MigrationDiff) {
+    return this.#inner.generateMigrationFile(className, withDown(diff));
+  }
+}
+
+/** Derives the `down` of a creation-only migration: its tables dropped, last created first. */
+export function withDown(diff: MigrationDiff): MigrationDiff {
+  const up = diff.up.filter((sql) => sql.trim() !== '');
+  const hasDown = diff.down.some((sql) => sql.trim() !== '');
+  if (hasDown || up.length === 0 || !up.every((sql) => CREATION.test(sql))) return diff;
+  const tables = up.flatMap((sql) => CREATE_TABLE.exec(sql)?.[1] ?? []);
+  if (tables.length === 0) return diff;
+  return { up: diff.up, down: tables.reverse().map((table) => `drop table if exists ${table} cascade;`) };
+}

@@ -1,0 +1,107 @@
+// The real flow of a host application: `npm pack`, install the tarball into a separate
+// app, then the real `mikro-orm` CLI, on real PostgreSQL and on PGlite.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAllTables } from './support/catalog.js';
+import { fastapiFullauthDdl } from './support/fixture.js';
+import { createHostApp, type HostApp } from './support/host-app.js';
+import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+
+let host: HostApp;
+const databases: TestDatabase[] = [];
+
+beforeAll(() => {
+  host = createHostApp();
+});
+afterAll(async () => {
+  await Promise.all(databases.map((db) => db.drop()));
+  if (host) rmSync(host.dir, { recursive: true, force: true });
+});
+
+const migrationFiles = (path: string) =>
+  existsSync(path) ? readdirSync(path).filter((f) => /^Migration\d+.*\.ts$/.test(f)) : [];
+
+const cli = (args: string[], env: Record<string, string>) => host.run('npx', ['--no-install', 'mikro-orm', ...args], env);
+
+function expectOk(result: { status: number; output: string }): string {
+  expect(result.output, result.output).not.toMatch(/Error|error:/);
+  expect(result.status, result.output).toBe(0);
+  return result.output;
+}
+
+describe('the packed package in a host app', () => {
+  it('type-checks the host code against the published types', () => {
+    expectOk(host.run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json']));
+  });
+});
+
+describe.skipIf(skipPostgres)('the mikro-orm CLI in a host app, on PostgreSQL', () => {
+  it('creates, applies, re-checks and reverts the fullauth tables', async () => {
+    const db = await createDatabase('host');
+    databases.push(db);
+    const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-pg' };
+    const path = join(host.dir, 'migrations-pg');
+
+    expectOk(cli(['migration:create', '--initial'], env));
+    expect(migrationFiles(path)).toHaveLength(1);
+    expectOk(cli(['migration:up'], env));
+
+    const tables = await readAllTables(db.url);
+    expect(tables.map((t) => t.name).sort()).toEqual([
+      'articles',
+      'fullauth_refresh_tokens',
+      'fullauth_roles',
+      'fullauth_user_roles',
+      'fullauth_users',
+    ]);
+    const contract = await createDatabase('host_contract');
+    databases.push(contract);
+    await contract.sql(fastapiFullauthDdl(['base', 'role']));
+    expect(tables.filter((t) => t.name.startsWith('fullauth_'))).toEqual(await readAllTables(contract.url));
+
+    expect(expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
+    expect(migrationFiles(path)).toHaveLength(1);
+    expectOk(cli(['migration:check'], env));
+
+    expectOk(cli(['migration:down'], env));
+    expect((await readAllTables(db.url)).map((t) => t.name)).toEqual([]);
+  });
+
+  it('adopts a database created by fastapi-fullauth with zero diff', async () => {
+    const db = await createDatabase('host_adopt');
+    databases.push(db);
+    await db.sql(fastapiFullauthDdl(['base', 'role']));
+    const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-adopt', HOST_FULLAUTH_ONLY: '1' };
+
+    expect(expectOk(cli(['schema:update', '--dump'], env))).toMatch(/Schema is up-to-date/);
+    expect(expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
+    expect(migrationFiles(join(host.dir, 'migrations-adopt'))).toEqual([]);
+  });
+});
+
+describe('the mikro-orm CLI in a host app, on PGlite', () => {
+  it('creates, applies, re-checks and reverts the fullauth tables', () => {
+    const env = { HOST_DB: 'pglite', HOST_PGLITE_DIR: join(host.dir, 'pgdata'), HOST_MIGRATIONS: './migrations-pglite' };
+    const path = join(host.dir, 'migrations-pglite');
+    const tables = () =>
+      expectOk(host.run('node', ['--input-type=module', '-e', LIST_TABLES], env)).trim().split('\n').filter(Boolean);
+
+    expectOk(cli(['migration:create', '--initial'], env));
+    expect(migrationFiles(path)).toHaveLength(1);
+    expectOk(cli(['migration:up'], env));
+    expect(tables()).toEqual(['articles', 'fullauth_refresh_tokens', 'fullauth_roles', 'fullauth_user_roles', 'fullauth_users']);
+    expect(expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
+    expectOk(cli(['migration:check'], env));
+    expectOk(cli(['migration:down'], env));
+    expect(tables()).toEqual([]);
+  });
+});
+
+const LIST_TABLES = `
+import { PGlite } from '@electric-sql/pglite';
+const db = new PGlite(process.env.HOST_PGLITE_DIR);
+const { rows } = await db.query("select tablename from pg_tables where schemaname = 'public' and tablename <> 'mikro_orm_migrations' order by 1");
+console.log(rows.map((r) => r.tablename).join('\\n'));
+await db.close();
+`;

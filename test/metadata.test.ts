@@ -1,0 +1,95 @@
+import net from 'node:net';
+import { EntityCaseNamingStrategy, EntitySchema, MetadataStorage } from '@mikro-orm/core';
+import { SqliteDriver } from '@mikro-orm/sql';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { FullauthConfigError, defineFullauthEntities, getFullauthMetadata, type FullauthGroup } from '../src/index.js';
+import { initOrm } from './support/orm.js';
+import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+
+const classNames = (storage: MetadataStorage) => [...storage].map((meta) => meta.className).sort();
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('getFullauthMetadata() offline', () => {
+  it('discovers every group without opening a connection', async () => {
+    const connect = vi.spyOn(net.Socket.prototype, 'connect');
+    const pending = getFullauthMetadata();
+    expect(pending).toBeInstanceOf(Promise);
+    const storage = await pending;
+    expect(storage).toBeInstanceOf(MetadataStorage);
+    expect(classNames(storage)).toEqual([
+      'FullauthOAuthAccount',
+      'FullauthPasskey',
+      'FullauthPermission',
+      'FullauthRefreshToken',
+      'FullauthRole',
+      'FullauthRolePermission',
+      'FullauthUser',
+      'FullauthUserRole',
+    ]);
+    expect(connect).not.toHaveBeenCalled();
+  });
+
+  it('gives final table and column names', async () => {
+    const storage = await getFullauthMetadata({ include: ['role'] });
+    expect(classNames(storage)).toEqual(['FullauthRefreshToken', 'FullauthRole', 'FullauthUser', 'FullauthUserRole']);
+    const token = storage.getByClassName('FullauthRefreshToken');
+    expect(token.tableName).toBe('fullauth_refresh_tokens');
+    expect(token.properties.user!.fieldNames).toEqual(['user_id']);
+    expect(token.properties.familyId!.fieldNames).toEqual(['family_id']);
+    expect(token.properties.expiresAt!.columnTypes).toEqual(['timestamptz']);
+    const user = storage.getByClassName('FullauthUser');
+    expect(user.properties.hashedPassword!.fieldNames).toEqual(['hashed_password']);
+    expect(user.properties.id!.columnTypes).toEqual(['uuid']);
+    expect(user.properties.roles!.pivotTable).toBe('fullauth_user_roles');
+    expect(storage.getByClassName('FullauthUserRole').primaryKeys).toEqual(['user', 'role']);
+  });
+
+  it('uses another platform when given its driver', async () => {
+    const storage = await getFullauthMetadata({ include: [], driver: SqliteDriver });
+    const user = storage.getByClassName('FullauthUser');
+    expect(user.tableName).toBe('fullauth_users');
+    expect(user.properties.id!.columnTypes).not.toEqual(['uuid']);
+    expect(user.properties.isActive!.columnTypes).toEqual(['integer']);
+  });
+
+  it('validates include like defineFullauthEntities()', async () => {
+    await expect(getFullauthMetadata({ include: ['admins' as FullauthGroup] })).rejects.toThrow(FullauthConfigError);
+    await expect(getFullauthMetadata({ include: ['admins' as FullauthGroup] })).rejects.toThrow(/'admins'.*Valid groups/);
+  });
+});
+
+describe.skipIf(skipPostgres)('getFullauthMetadata(orm)', () => {
+  let db: TestDatabase | undefined;
+  afterAll(() => db?.drop());
+
+  it('returns the fullauth subset of the host ORM, as the host configured it', async () => {
+    db = await createDatabase('meta');
+    interface Article {
+      id: number;
+      title: string;
+    }
+    const Article = new EntitySchema<Article>({
+      name: 'Article',
+      properties: { id: { type: 'integer', primary: true }, title: { type: 'string' } },
+    });
+    const orm = await initOrm(
+      { kind: 'postgres', url: db.url },
+      { entities: [...defineFullauthEntities(['oauth']), Article], namingStrategy: EntityCaseNamingStrategy },
+    );
+    try {
+      const storage = await getFullauthMetadata(orm);
+      expect(classNames(storage)).toEqual(['FullauthOAuthAccount', 'FullauthRefreshToken', 'FullauthUser']);
+      // The very metadata objects of the host ORM.
+      expect(storage.getByClassName('FullauthUser')).toBe(orm.getMetadata().getByClassName('FullauthUser'));
+      // The host's naming strategy applies to its own entities, never to the contract's names.
+      expect(orm.getMetadata().getByClassName('Article').tableName).toBe('Article');
+      expect(storage.getByClassName('FullauthOAuthAccount').properties.providerUserId!.fieldNames).toEqual([
+        'provider_user_id',
+      ]);
+      expect(await orm.schema.getCreateSchemaSQL()).toContain('"fullauth_oauth_accounts_user_id_fkey"');
+    } finally {
+      await orm.close();
+    }
+  });
+});

@@ -1,0 +1,49 @@
+// Builds and packs this package, then installs the tarball into a separate host
+// application in a temporary folder, the way a user would, for the CLI tests.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const pkg = (name: string): string => {
+  const version = (JSON.parse(execFileSync('npm', ['pkg', 'get', `devDependencies.${name}`], { cwd: ROOT, encoding: 'utf8' })) as string);
+  return `${name}@${version}`;
+};
+
+export interface HostApp {
+  dir: string;
+  /** Runs a command in the host app with Node 22 first on the PATH and a user's environment. */
+  run(command: string, args: string[], env?: Record<string, string>): { status: number; output: string };
+}
+
+export function createHostApp(): HostApp {
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
+  const dir = mkdtempSync(join(tmpdir(), 'fullauth-host-'));
+  execFileSync('npm', ['pack', '--pack-destination', dir], { cwd: ROOT, stdio: 'pipe' });
+  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+  cpSync(join(ROOT, 'test/fixtures/host-app'), dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'host-app', private: true, type: 'module' }, null, 2));
+  const dependencies = [
+    `./${tarball}`,
+    ...['@mikro-orm/core', '@mikro-orm/postgresql', '@mikro-orm/migrations', '@mikro-orm/cli'].map(pkg),
+    ...['@electric-sql/pglite', 'kysely-pglite-dialect', 'tsx', 'typescript', '@types/node'].map(pkg),
+  ];
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...dependencies], { cwd: dir, stdio: 'pipe' });
+
+  // A user's shell: no test-runner variables (MikroORM reads VITEST to guess TypeScript support).
+  const baseEnv: Record<string, string> = {
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+    HOME: process.env.HOME ?? '/root',
+    FORCE_COLOR: '0',
+    NO_COLOR: '1',
+  };
+  return {
+    dir,
+    run(command, args, env = {}) {
+      const result = spawnSync(command, args, { cwd: dir, env: { ...baseEnv, ...env }, encoding: 'utf8', timeout: 180_000 });
+      return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
+    },
+  };
+}
