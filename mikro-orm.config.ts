@@ -7,18 +7,19 @@ import { defineFullauthEntities, fullauthMigrations } from './src/index.js';
 import { embeddedPostgres } from './scripts/embedded-postgres.js';
 
 export const EMBEDDED_DATA_DIR = process.env.FULLAUTH_PGLITE_DIR ?? './.fullauth-dev/pgdata';
+const migrationsPath = process.env.FULLAUTH_MIGRATIONS_DIR ?? './.fullauth-dev/migrations';
 const databaseUrl = process.env.DATABASE_URL;
 
 export default defineConfig({
   entities: [...defineFullauthEntities()],
   extensions: [Migrator],
   ...(databaseUrl
-    ? { clientUrl: databaseUrl, migrations: fullauthMigrations({ path: './.fullauth-dev/migrations' }) }
+    ? { clientUrl: databaseUrl, migrations: fullauthMigrations({ path: migrationsPath }) }
     : {
         dbName: 'postgres',
         // A factory, so the embedded database is opened only when MikroORM connects.
         driverOptions: () => embeddedPostgres(EMBEDDED_DATA_DIR),
         // PGlite has no savepoints: run each migration in its own transaction.
-        migrations: fullauthMigrations({ path: './.fullauth-dev/migrations', allOrNothing: false }),
+        migrations: fullauthMigrations({ path: migrationsPath, allOrNothing: false }),
       }),
 });
