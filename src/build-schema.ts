@@ -1,9 +1,9 @@
 import { EntitySchema } from '@mikro-orm/core';
-import type { EntitySchemaMetadata, EntitySchemaProperty, IndexCallback } from '@mikro-orm/core';
+import type { Constructor, EntitySchemaMetadata, EntitySchemaProperty, IndexCallback } from '@mikro-orm/core';
 import type { FullauthGroup } from './groups.js';
-import { newId } from './ids.js';
+import { idProperty } from './ids.js';
 import { FULLAUTH_MODEL } from './model.js';
-import { columnName, foreignKeyName, indexName, referenceColumnName, tableName } from './naming.js';
+import type { ResolvedFullauth, UserPropertyDefinition } from './options.js';
 import { FULLAUTH_ENTITY_NAMES, type FullauthEntityName, type PropertySpec, type TableSpec } from './spec.js';
 
 /** Untyped on purpose: the precise entity types are applied at the public boundary (types.ts). */
@@ -21,42 +21,87 @@ export const groupOf = (name: FullauthEntityName): FullauthGroup => FULLAUTH_MOD
 export const entityNamesOf = (groups: readonly FullauthGroup[]): FullauthEntityName[] =>
   FULLAUTH_ENTITY_NAMES.filter((name) => groups.includes(groupOf(name)));
 
+/** Which definition built an entity class: lets the extension and helpers find the options again. */
+const definitions = new WeakMap<object, ResolvedFullauth>();
+
+/** The definition behind an entity class built here (undefined for any other class). */
+export const definitionOf = (entityClass: unknown): ResolvedFullauth | undefined =>
+  typeof entityClass === 'function' ? definitions.get(entityClass) : undefined;
+
 /**
- * Builds fresh EntitySchemas for the given resolved groups. Each call makes new objects,
- * and relations point only at schemas of the same call, so two calls never share state.
+ * Builds fresh EntitySchemas for a resolved definition. Each call makes new schemas and
+ * classes, and relations point only at schemas of the same call, so two calls never share
+ * state. Naming, schema and id policy are applied here and nowhere else.
  */
-export function buildEntitySchemas(groups: readonly FullauthGroup[]): Map<FullauthEntityName, AnySchema> {
-  const names = entityNamesOf(groups);
+export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEntityName, AnySchema> {
+  const { naming } = definition;
+  const names = entityNamesOf(definition.groups);
   const schemas = new Map<FullauthEntityName, AnySchema>();
   const target = (name: FullauthEntityName) => (): AnySchema => schemas.get(name)!;
   const included = (name: FullauthEntityName): boolean => names.includes(name);
 
   for (const name of names) {
     const spec: TableSpec = FULLAUTH_MODEL[name];
-    const table = tableName(spec.table);
+    const table = naming.table(name);
     const properties: Record<string, AnyProperty> = {};
     const indexes: IndexDef[] = [];
     const uniques: IndexDef[] = [];
 
     for (const [property, column] of Object.entries(spec.properties)) {
       if (!relationIncluded(column, included)) continue;
-      const field = column.type === 'ref' ? referenceColumnName(property) : columnName(property);
-      properties[property] = toProperty(column, field, table, target);
+      const field = column.type === 'ref' ? naming.referenceColumn(property) : naming.column(property);
+      properties[property] =
+        column.type === 'id'
+          ? idProperty(definition.idStrategy, field)
+          : toProperty(column, field, naming.foreignKey(table, field), target);
       if ('unique' in column && column.unique) {
-        uniques.push(uniqueIndex(indexName(table, field), property, field));
+        uniques.push(uniqueIndex(naming.index(table, field), property, field));
       }
       if ('index' in column && column.index) {
-        indexes.push({ name: indexName(table, field), properties: [property] });
+        indexes.push({ name: naming.index(table, field), properties: [property] });
       }
     }
     for (const constraint of spec.uniqueConstraints ?? []) {
-      uniques.push({ name: constraint.name, properties: [...constraint.properties] });
+      const constraintName = naming.uniqueConstraint(name, table, constraint.name, constraint.key);
+      uniques.push({ name: constraintName, properties: [...constraint.properties] });
     }
+    if (name === 'FullauthUser') Object.assign(properties, hostProperties(definition.user.properties));
 
-    const metadata: EntitySchemaMetadata<AnyEntity> = { name, tableName: table, properties, indexes, uniques };
+    const entityClass = namedClass(name, name === 'FullauthUser' ? definition.user.class : undefined);
+    definitions.set(entityClass, definition);
+    const metadata: EntitySchemaMetadata<AnyEntity> = {
+      class: entityClass,
+      tableName: table,
+      ...(definition.schema ? { schema: definition.schema } : {}),
+      properties,
+      indexes,
+      uniques,
+    };
     schemas.set(name, new EntitySchema(metadata));
   }
   return schemas;
+}
+
+/** A fresh class named after the entity (MikroORM takes the entity name from it), optionally the host's subclass. */
+function namedClass(name: string, base: Constructor<object> | undefined): Constructor<object> {
+  const Base = base ?? class {};
+  return { [name]: class extends Base {} }[name]!;
+}
+
+/** MikroORM `p` builders carry their options under `~options`; functions (relations) are resolved lazily. */
+function hostProperties(definitions: Record<string, UserPropertyDefinition>): Record<string, AnyProperty> {
+  const options = (value: unknown): AnyProperty =>
+    (typeof value === 'object' && value !== null && '~options' in value ? value['~options'] : value) as AnyProperty;
+  const properties: Record<string, AnyProperty> = {};
+  for (const [key, definition] of Object.entries(definitions)) {
+    if (typeof definition === 'function') {
+      let resolved: AnyProperty | undefined;
+      Object.defineProperty(properties, key, { enumerable: true, get: () => (resolved ??= options(definition())) });
+    } else {
+      properties[key] = options(definition);
+    }
+  }
+  return properties;
 }
 
 function relationIncluded(spec: PropertySpec, included: (name: FullauthEntityName) => boolean): boolean {
@@ -72,14 +117,12 @@ function relationIncluded(spec: PropertySpec, included: (name: FullauthEntityNam
 }
 
 function toProperty(
-  spec: PropertySpec,
+  spec: Exclude<PropertySpec, { type: 'id' }>,
   fieldName: string,
-  table: string,
+  foreignKeyName: string,
   target: (name: FullauthEntityName) => () => AnySchema,
 ): AnyProperty {
   switch (spec.type) {
-    case 'id':
-      return { type: 'uuid', primary: true, fieldName, onCreate: newId };
     case 'varchar':
       return {
         type: 'string',
@@ -111,7 +154,7 @@ function toProperty(
         nullable: false,
         deleteRule: 'cascade',
         updateRule: 'no action',
-        foreignKeyName: foreignKeyName(table, fieldName),
+        foreignKeyName,
       };
     case 'collection':
       return { kind: '1:m', entity: target(spec.target), mappedBy: spec.mappedBy };

@@ -1,13 +1,18 @@
+import type { Constructor } from '@mikro-orm/core';
 import { buildEntitySchemas } from './build-schema.js';
-import { type FullauthGroup, type ResolveGroups, resolveGroups } from './groups.js';
-import type { FullauthEntities } from './types.js';
+import type { FullauthGroup, ResolveGroups } from './groups.js';
+import { type FullauthOptions, type UserPropertyDefinition, resolveFullauth } from './options.js';
+import type { FullauthEntities, NoExtension, UserExtension } from './types.js';
+
+type UserProperties = Record<string, UserPropertyDefinition>;
 
 /**
  * EntitySchemas of the chosen model groups, fresh on every call.
  *
  * - omitted `include`: every group; `[]`: `base` only (it is always included);
  * - dependencies are added (`['permission']` brings `role`);
- * - an unknown name, or a bare string, throws a `FullauthConfigError` before anything is built.
+ * - `options` rename or place the tables, choose the id strategy, extend the user;
+ * - bad input throws a `FullauthConfigError` before anything is built.
  *
  * @example
  * const auth = defineFullauthEntities(['base', 'role']);
@@ -17,12 +22,22 @@ export function defineFullauthEntities(): FullauthEntities<FullauthGroup>;
 export function defineFullauthEntities<const I extends readonly FullauthGroup[]>(
   include: I,
 ): FullauthEntities<ResolveGroups<I[number]>>;
-export function defineFullauthEntities(include?: readonly FullauthGroup[]): FullauthEntities<FullauthGroup>;
-export function defineFullauthEntities(include?: readonly FullauthGroup[]): FullauthEntities<FullauthGroup> {
-  const schemas = buildEntitySchemas(resolveGroups(include));
+export function defineFullauthEntities<
+  const I extends readonly FullauthGroup[] | undefined,
+  const P extends UserProperties = NoExtension,
+  C extends Constructor<object> = Constructor<NoExtension>,
+>(
+  include: I,
+  options: FullauthOptions<P> & { user?: { properties?: P; class?: C } },
+): FullauthEntities<I extends readonly FullauthGroup[] ? ResolveGroups<I[number]> : FullauthGroup, UserExtension<P, C>>;
+export function defineFullauthEntities(include?: readonly FullauthGroup[], options?: FullauthOptions): FullauthEntities<FullauthGroup>;
+// The implementation returns `unknown` so that TypeScript does not compare every overload's
+// deep entity types with it (that comparison alone took half a minute of type-checking).
+export function defineFullauthEntities(include?: readonly FullauthGroup[], options?: FullauthOptions): unknown {
+  const schemas = buildEntitySchemas(resolveFullauth(include, options));
   const list = [...schemas.values()];
   for (const [name, schema] of schemas) {
     Object.defineProperty(list, name, { value: schema, enumerable: false });
   }
-  return list as unknown as FullauthEntities<FullauthGroup>;
+  return list;
 }

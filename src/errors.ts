@@ -3,5 +3,5 @@
  * is expected, ...). It is always thrown before any schema is built or registered.
  */
 export class FullauthConfigError extends Error {
-  override readonly name = 'FullauthConfigError';
+  override name = 'FullauthConfigError';
 }

@@ -8,11 +8,20 @@ export type { FullauthMetadataOptions, MetadataSource } from './metadata.js';
 export { fullauthMigrations, FULLAUTH_MIGRATION_DEFAULTS } from './migrations.js';
 export { FullauthMigrationGenerator } from './migration-generator.js';
 export { FullauthConfigError } from './errors.js';
+export { FullauthDestructiveChangeError } from './guard.js';
+export { fullauthSchemaHooks } from './schema-hooks.js';
+export type { FullauthSchemaHooks, FullauthSchemaHooksOptions } from './schema-hooks.js';
+export type { FullauthOptions, FullauthUserOptions, UserPropertyDefinition } from './options.js';
+export { ID_STRATEGIES } from './ids.js';
+export type { FullauthIdStrategy } from './ids.js';
+export { DEFAULT_TABLE_PREFIX } from './naming.js';
 export type {
   FullauthEntities,
   FullauthEntityMap,
   FullauthSchema,
   IncludedEntityName,
+  NoExtension,
+  UserExtension,
   FullauthUser,
   FullauthRefreshToken,
   FullauthRole,

@@ -2,10 +2,11 @@ import { MetadataStorage, MikroORM } from '@mikro-orm/core';
 import type { Constructor, IDatabaseDriver } from '@mikro-orm/core';
 import { buildEntitySchemas } from './build-schema.js';
 import { FullauthConfigError } from './errors.js';
-import { type FullauthGroup, resolveGroups } from './groups.js';
+import type { FullauthGroup } from './groups.js';
+import { type FullauthOptions, resolveFullauth } from './options.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
 
-export interface FullauthMetadataOptions {
+export interface FullauthMetadataOptions extends FullauthOptions {
   /** Model groups, as for `defineFullauthEntities()`; omitted means every group. */
   include?: readonly FullauthGroup[];
   /**
@@ -32,13 +33,14 @@ export interface MetadataSource {
  */
 export async function getFullauthMetadata(source?: MetadataSource | FullauthMetadataOptions): Promise<MetadataStorage> {
   if (isMetadataSource(source)) return fullauthSubset(source.getMetadata());
-  const groups = resolveGroups(source?.include);
-  const driver = source?.driver ?? (await defaultDriver());
+  const { include, driver: chosenDriver, ...options } = source ?? {};
+  const definition = resolveFullauth(include, options);
+  const driver = chosenDriver ?? (await defaultDriver());
   // The synchronous constructor discovers metadata and never connects.
   const orm = new MikroORM({
     driver,
     dbName: 'fullauth_offline',
-    entities: [...buildEntitySchemas(groups).values()],
+    entities: [...buildEntitySchemas(definition).values()],
     discovery: { warnWhenNoEntities: false },
     debug: false,
   });

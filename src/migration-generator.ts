@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
-import type { IMigrationGenerator, MigrationDiff, MigrationsOptions, NamingStrategy } from '@mikro-orm/core';
+import type { IMigrationGenerator, MetadataStorage, MigrationDiff, MigrationsOptions, NamingStrategy } from '@mikro-orm/core';
+import { FullauthDestructiveChangeError, findDestructiveStatements } from './guard.js';
+import { knownFullauthTables, registeredHooks } from './schema-hooks.js';
 
 type MigrationsModule = typeof import('@mikro-orm/migrations');
 type SqlDriver = ConstructorParameters<MigrationsModule['TSMigrationGenerator']>[0];
@@ -18,15 +20,32 @@ const CREATION = /^(create table |create (unique )?index |alter table \S+ add co
  */
 export class FullauthMigrationGenerator implements IMigrationGenerator {
   readonly #inner: IMigrationGenerator;
+  readonly #driver: SqlDriver;
 
   constructor(driver: SqlDriver, namingStrategy: NamingStrategy, options: MigrationsOptions) {
     const { JSMigrationGenerator, TSMigrationGenerator } = require('@mikro-orm/migrations') as MigrationsModule;
     const Generator = options.emit === 'js' || options.emit === 'cjs' ? JSMigrationGenerator : TSMigrationGenerator;
     this.#inner = new Generator(driver, namingStrategy, options);
+    this.#driver = driver;
   }
 
   generate(diff: MigrationDiff, path?: string, name?: string): Promise<[string, string]> {
+    this.#guardWithoutHooks(diff);
     return this.#inner.generate(withDown(diff), path, name);
+  }
+
+  /**
+   * Without fullauthSchemaHooks() (which guard every diff with full knowledge), a migration
+   * that would drop or retype a fullauth table or column is still never written silently.
+   */
+  #guardWithoutHooks(diff: MigrationDiff): void {
+    if (registeredHooks(this.#driver.config.get('extensions'))) return;
+    const known = knownFullauthTables(this.#driver.getMetadata() as MetadataStorage);
+    const destructive = findDestructiveStatements(
+      diff.up.map((s) => s.trim().replace(/;$/, '')).filter(Boolean),
+      { isFullauth: (table) => known.names.has(table) },
+    );
+    if (destructive.length > 0) throw new FullauthDestructiveChangeError(destructive);
   }
 
   createStatement(sql: string, padLeft: number): string {

@@ -91,7 +91,7 @@ export const FULLAUTH_MODEL = {
       expiresAt: { type: 'timestamp', nullable: true },
       createdAt: { type: 'timestamp', defaultNow: true },
     },
-    uniqueConstraints: [{ name: 'uq_oauth_provider_user', properties: ['provider', 'providerUserId'] }],
+    uniqueConstraints: [{ name: 'uq_oauth_provider_user', key: 'provider_user', properties: ['provider', 'providerUserId'] }],
   },
   FullauthPasskey: {
     group: 'passkey',

@@ -1,25 +1,96 @@
+import { createHash } from 'node:crypto';
+import { FullauthConfigError } from './errors.js';
+import { FULLAUTH_MODEL } from './model.js';
+import { FULLAUTH_ENTITY_NAMES, type FullauthEntityName } from './spec.js';
+
 /**
- * The contract's naming rules, in one place. Every table, column, index and constraint
- * name the module produces comes from here; nothing else spells a name.
- * Names are explicit in the metadata, so the host's naming strategy never changes them.
+ * The naming rules, in one place. Every table, column, index and constraint name the
+ * module produces comes from a `Naming`; nothing else spells a name. Names are explicit in
+ * the metadata, so the host's naming strategy never changes them.
+ *
+ * The defaults are the contract's: tables `fullauth_<name>`, indexes `ix_<table>_<column>`,
+ * foreign keys `<table>_<column>_fkey` (PostgreSQL's own name for an unnamed foreign key).
+ * Primary keys keep the platform's name, `<table>_pkey` on PostgreSQL (hash-shortened by
+ * MikroORM past 63 characters, like every derived name here).
  */
-export const TABLE_PREFIX = 'fullauth_';
+export const DEFAULT_TABLE_PREFIX = 'fullauth_';
 
-/** `users` → `fullauth_users`. */
-export const tableName = (table: string): string => `${TABLE_PREFIX}${table}`;
+/** PostgreSQL truncates identifiers to 63 bytes; MySQL allows 64. We stay within both. */
+export const MAX_IDENTIFIER_LENGTH = 63;
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
-/** `hashedPassword` → `hashed_password`. */
-export const columnName = (property: string): string =>
-  property.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+export interface NamingOptions {
+  /** Replaces `fullauth_` in every table name (and so in every derived name). `''` is allowed. */
+  tablePrefix?: string;
+  /** Full table names per entity, e.g. `{ FullauthUser: 'accounts' }`; the prefix does not apply. */
+  tables?: Partial<Record<FullauthEntityName, string>>;
+}
 
-/** A many-to-one `user` is stored in `user_id`. */
-export const referenceColumnName = (property: string): string => `${columnName(property)}_id`;
+export interface Naming {
+  table(entity: FullauthEntityName): string;
+  /** `hashedPassword` → `hashed_password`. */
+  column(property: string): string;
+  /** A many-to-one `user` is stored in `user_id`. */
+  referenceColumn(property: string): string;
+  index(table: string, column: string): string;
+  foreignKey(table: string, column: string): string;
+  /** A named multi-column unique constraint; the contract's own name on the contract's table. */
+  uniqueConstraint(entity: FullauthEntityName, table: string, contractName: string, key: string): string;
+}
 
-/** Unique and plain single-column indexes: `ix_<table>_<column>` (SQLAlchemy's `index=True` naming). */
-export const indexName = (table: string, column: string): string => `ix_${table}_${column}`;
+export const snakeCase = (property: string): string => property.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
-/** PostgreSQL's default name for an unnamed foreign key: `<table>_<column>_fkey`. */
-export const foreignKeyName = (table: string, column: string): string => `${table}_${column}_fkey`;
+/** Keeps a derived name within 63 bytes, deterministically and without collisions. */
+export function fitIdentifier(name: string): string {
+  if (name.length <= MAX_IDENTIFIER_LENGTH) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_IDENTIFIER_LENGTH - 9)}_${hash}`;
+}
 
-/** PostgreSQL's default name for an unnamed primary key: `<table>_pkey`. */
-export const primaryKeyName = (table: string): string => `${table}_pkey`;
+export function assertIdentifier(value: unknown, what: string): asserts value is string {
+  if (typeof value === 'string' && value.length > MAX_IDENTIFIER_LENGTH) {
+    throw new FullauthConfigError(
+      `${what} is ${value.length} characters long ('${value}'); PostgreSQL allows at most ${MAX_IDENTIFIER_LENGTH}.`,
+    );
+  }
+  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+    const shown = typeof value === 'string' ? `'${value}'` : String(value);
+    throw new FullauthConfigError(
+      `${what} must be a lower-case SQL identifier (letters a-z, digits and _, not starting with a digit); got ${shown}.`,
+    );
+  }
+}
+
+export function createNaming(options: NamingOptions = {}): Naming {
+  const prefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
+  if (prefix !== '') assertIdentifier(prefix, 'tablePrefix');
+  const overrides = options.tables ?? {};
+  for (const [entity, table] of Object.entries(overrides)) {
+    if (!(FULLAUTH_ENTITY_NAMES as readonly string[]).includes(entity)) {
+      throw new FullauthConfigError(
+        `tables: unknown entity '${entity}'. Valid entities: ${FULLAUTH_ENTITY_NAMES.join(', ')}.`,
+      );
+    }
+    assertIdentifier(table, `tables.${entity}`);
+  }
+  const table = (entity: FullauthEntityName): string => overrides[entity] ?? `${prefix}${FULLAUTH_MODEL[entity].table}`;
+  for (const entity of FULLAUTH_ENTITY_NAMES) assertIdentifier(table(entity), `The table name of ${entity}`);
+  const taken = new Map<string, FullauthEntityName>();
+  for (const entity of FULLAUTH_ENTITY_NAMES) {
+    const name = table(entity);
+    const other = taken.get(name);
+    if (other) throw new FullauthConfigError(`${other} and ${entity} would both use the table '${name}'.`);
+    taken.set(name, entity);
+  }
+  const contractTable = (entity: FullauthEntityName) => `${DEFAULT_TABLE_PREFIX}${FULLAUTH_MODEL[entity].table}`;
+
+  return {
+    table,
+    column: snakeCase,
+    referenceColumn: (property) => `${snakeCase(property)}_id`,
+    index: (tableName, column) => fitIdentifier(`ix_${tableName}_${column}`),
+    foreignKey: (tableName, column) => fitIdentifier(`${tableName}_${column}_fkey`),
+    uniqueConstraint: (entity, tableName, contractName, key) =>
+      tableName === contractTable(entity) ? contractName : fitIdentifier(`uq_${tableName}_${key}`),
+  };
+}

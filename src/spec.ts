@@ -57,8 +57,15 @@ export interface TableSpec {
   /** Table name without the `fullauth_` prefix. */
   readonly table: string;
   readonly properties: Readonly<Record<string, PropertySpec>>;
-  /** Named multi-column unique constraints. */
-  readonly uniqueConstraints?: readonly { readonly name: string; readonly properties: readonly string[] }[];
+  /**
+   * Named multi-column unique constraints: `name` is the contract's, `key` names it on a
+   * renamed table (`uq_<table>_<key>`).
+   */
+  readonly uniqueConstraints?: readonly {
+    readonly name: string;
+    readonly key: string;
+    readonly properties: readonly string[];
+  }[];
 }
 
 export const FULLAUTH_ENTITY_NAMES = [

@@ -1,4 +1,4 @@
-import type { Collection, EntitySchema, Opt, PrimaryKeyProp } from '@mikro-orm/core';
+import type { Collection, EntitySchema, InferEntityFromProperties, Opt, PrimaryKeyProp } from '@mikro-orm/core';
 import type { FullauthGroup } from './groups.js';
 import type { FULLAUTH_MODEL } from './model.js';
 import type { FullauthEntityName } from './spec.js';
@@ -10,6 +10,10 @@ import type { FullauthEntityName } from './spec.js';
  * `em.create()` does not ask for it.
  */
 type When<Group extends FullauthGroup, G extends FullauthGroup, Shape> = Group extends G ? Shape : unknown;
+
+/** No host extension of the user. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type NoExtension = {};
 
 export type FullauthUser<G extends FullauthGroup = FullauthGroup> = {
   id: Opt<string>;
@@ -93,8 +97,9 @@ export type FullauthPasskey<G extends FullauthGroup = FullauthGroup> = {
 };
 
 /** Entity name → entity type, for the groups `G`. */
-export interface FullauthEntityMap<G extends FullauthGroup = FullauthGroup> {
-  FullauthUser: FullauthUser<G>;
+export interface FullauthEntityMap<G extends FullauthGroup = FullauthGroup, U extends object = NoExtension> {
+  /** The user with the host's extension (relations of the other entities point at the plain user type). */
+  FullauthUser: FullauthUser<G> & U;
   FullauthRefreshToken: FullauthRefreshToken<G>;
   FullauthRole: FullauthRole<G>;
   FullauthUserRole: FullauthUserRole<G>;
@@ -110,15 +115,21 @@ export type IncludedEntityName<G extends FullauthGroup> = {
 }[FullauthEntityName];
 
 /** A precisely typed schema of one fullauth entity. */
-export type FullauthSchema<N extends FullauthEntityName, G extends FullauthGroup = FullauthGroup> = EntitySchema<
-  FullauthEntityMap<G>[N]
->;
+export type FullauthSchema<
+  N extends FullauthEntityName,
+  G extends FullauthGroup = FullauthGroup,
+  U extends object = NoExtension,
+> = EntitySchema<FullauthEntityMap<G, U>[N]>;
 
 /**
  * What `defineFullauthEntities()` returns: an array of the included schemas, to spread into
  * the config's `entities`, that also names each schema (`entities.FullauthUser`) so host
  * entities can relate to it.
  */
-export type FullauthEntities<G extends FullauthGroup = FullauthGroup> = ReadonlyArray<
-  FullauthSchema<IncludedEntityName<G>, G>
-> & { readonly [N in IncludedEntityName<G>]: FullauthSchema<N, G> };
+export type FullauthEntities<G extends FullauthGroup = FullauthGroup, U extends object = NoExtension> = ReadonlyArray<
+  FullauthSchema<IncludedEntityName<G>, G, U>
+> & { readonly [N in IncludedEntityName<G>]: FullauthSchema<N, G, U> };
+
+/** The user extension a `user` option adds: its properties' types and its class's instance type. */
+export type UserExtension<P, C> = (P extends Record<string, unknown> ? InferEntityFromProperties<P> : NoExtension) &
+  (C extends abstract new (...args: never[]) => infer I ? I : NoExtension);

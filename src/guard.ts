@@ -1,0 +1,68 @@
+import { FullauthConfigError } from './errors.js';
+
+/**
+ * Finds the statements of a generated schema change that would destroy or narrow data in a
+ * fullauth table: dropping a table or column, renaming a column, changing a column's type,
+ * shortening a varchar. Widening a varchar is allowed.
+ */
+export interface GuardedTables {
+  /** Whether a table (by unqualified name, and schema if known) is a fullauth table. */
+  isFullauth(table: string, schema: string | undefined): boolean;
+  /** The current length of a varchar column, when known (to tell widening from narrowing). */
+  currentLength?(table: string, schema: string | undefined, column: string): number | undefined;
+}
+
+const IDENT = String.raw`((?:"[^"]+"\.)?"[^"]+")`;
+const DROP_TABLE = new RegExp(String.raw`^drop table (?:if exists )?${IDENT}`, 'i');
+const ALTER_TABLE = new RegExp(String.raw`^alter table ${IDENT} (.*)$`, 'is');
+const DROP_COLUMN = /\bdrop column (?:if exists )?"([^"]+)"/i;
+const RENAME_COLUMN = /\brename column "([^"]+)"/i;
+const ALTER_TYPE = /\balter column "([^"]+)" type ([a-z ]+)(?:\((\d+)\))?/i;
+
+function splitName(qualified: string): { table: string; schema: string | undefined } {
+  const parts = qualified.split('.').map((p) => p.replace(/^"|"$/g, ''));
+  return parts.length > 1 ? { schema: parts[0], table: parts[1]! } : { schema: undefined, table: parts[0]! };
+}
+
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim().replace(/;$/, ''))
+    .filter((s) => s !== '' && !/^set names /i.test(s));
+}
+
+export function findDestructiveStatements(statements: readonly string[], tables: GuardedTables): string[] {
+  return statements.filter((statement) => {
+    const drop = DROP_TABLE.exec(statement);
+    if (drop) {
+      const { table, schema } = splitName(drop[1]!);
+      return tables.isFullauth(table, schema);
+    }
+    const alter = ALTER_TABLE.exec(statement);
+    if (!alter) return false;
+    const { table, schema } = splitName(alter[1]!);
+    if (!tables.isFullauth(table, schema)) return false;
+    const action = alter[2]!;
+    if (DROP_COLUMN.test(action) || RENAME_COLUMN.test(action)) return true;
+    const retype = ALTER_TYPE.exec(action);
+    if (!retype) return false;
+    const [, column, type, length] = retype;
+    const current = tables.currentLength?.(table, schema, column!);
+    // Widening a varchar keeps every value; anything else may not.
+    const isVarchar = /^(character varying|varchar)$/i.test(type!.trim());
+    return !(isVarchar && length !== undefined && current !== undefined && Number(length) >= current);
+  });
+}
+
+/** Raised instead of generating a schema change that would destroy or narrow fullauth data. */
+export class FullauthDestructiveChangeError extends FullauthConfigError {
+  readonly statements: readonly string[];
+  constructor(statements: readonly string[]) {
+    super(
+      `Refusing a schema change that would drop or narrow data in fullauth tables:\n` +
+        statements.map((s) => `  - ${s};`).join('\n') +
+        `\nIf this is intended, pass { allowDestructive: true } to fullauthSchemaHooks() and review the SQL.`,
+    );
+    this.statements = statements;
+  }
+}

@@ -1,0 +1,205 @@
+import { MikroORM, type MetadataStorage, type Platform } from '@mikro-orm/core';
+import type { DatabaseSchema, SqlSchemaGenerator } from '@mikro-orm/sql';
+import { buildEntitySchemas, definitionOf } from './build-schema.js';
+import { FullauthConfigError } from './errors.js';
+import { FullauthDestructiveChangeError, findDestructiveStatements, splitStatements, type GuardedTables } from './guard.js';
+import { createNaming } from './naming.js';
+import type { ResolvedFullauth } from './options.js';
+import { FULLAUTH_ENTITY_NAMES } from './spec.js';
+
+export interface FullauthSchemaHooksOptions {
+  /**
+   * Keep every fullauth table out of the host's schema diff (`schema:update`,
+   * `migration:create`): for managed mode, where the fullauth migration stream owns them.
+   */
+  excludeFromDiff?: boolean;
+  /** Let the diff drop the tables of a group that is no longer included. Default: never. */
+  dropRemovedGroups?: boolean;
+  /** Let the diff drop or narrow fullauth tables and columns. Default: refused, naming each statement. */
+  allowDestructive?: boolean;
+}
+
+/** The hooks, as a MikroORM extension: `extensions: [Migrator, fullauthSchemaHooks()]`. */
+export interface FullauthSchemaHooks {
+  readonly name: string;
+  readonly options: Readonly<FullauthSchemaHooksOptions>;
+  register(orm: MikroORM): void;
+}
+
+const HOOKS_NAME = 'FullauthSchemaHooks';
+const VALID_KEYS = ['excludeFromDiff', 'dropRemovedGroups', 'allowDestructive'];
+
+/**
+ * Schema generator hooks that keep the host's diff safe around the fullauth tables:
+ * - removing a group never drops its tables (unless `dropRemovedGroups`);
+ * - a diff that would drop or narrow a fullauth table or column is refused (unless `allowDestructive`);
+ * - `excludeFromDiff` keeps the fullauth tables out of the host's diff entirely.
+ * At discovery it also checks that the fullauth entities still have every property the auth
+ * tables rely on, unchanged.
+ */
+export function fullauthSchemaHooks(options: FullauthSchemaHooksOptions = {}): FullauthSchemaHooks {
+  const unknown = Object.keys(options).filter((key) => !VALID_KEYS.includes(key));
+  if (unknown.length > 0) {
+    throw new FullauthConfigError(`Unknown fullauthSchemaHooks option: ${unknown.join(', ')}. Valid: ${VALID_KEYS.join(', ')}.`);
+  }
+  return {
+    name: HOOKS_NAME,
+    options: Object.freeze({ ...options }),
+    register(orm: MikroORM) {
+      installDiscoveryCheck(orm);
+      installGuardedSchemaGenerator(orm, options);
+    },
+  };
+}
+
+/** The hooks a config registered, if any (the migration generator falls back to a default guard without them). */
+export function registeredHooks(extensions: readonly unknown[]): FullauthSchemaHooks | undefined {
+  return extensions.find(
+    (e): e is FullauthSchemaHooks => typeof e === 'object' && e !== null && (e as FullauthSchemaHooks).name === HOOKS_NAME,
+  );
+}
+
+function installDiscoveryCheck(orm: MikroORM): void {
+  const discovery = orm.config.get('discovery');
+  const previous = discovery.afterDiscovered;
+  orm.config.set('discovery', {
+    ...discovery,
+    afterDiscovered: (storage: MetadataStorage, platform: Platform) => {
+      const result = previous?.(storage, platform);
+      if (result instanceof Promise) return result.then(() => checkDiscoveredEntities(orm, storage));
+      checkDiscoveredEntities(orm, storage);
+    },
+  });
+}
+
+/**
+ * Compares every discovered fullauth entity with a fresh, untouched build of the same
+ * definition: a property the auth tables rely on that was removed or changed (by a host
+ * class, an `onMetadata` hook, …) fails discovery with an error naming it.
+ */
+export function checkDiscoveredEntities(orm: MikroORM, storage: MetadataStorage): void {
+  const metas = [...storage].filter((meta) => definitionOf(meta.class));
+  const definition = metas.map((meta) => definitionOf(meta.class)).find(Boolean);
+  if (!definition) return;
+  const expected = new MikroORM({
+    driver: orm.config.getDriver().constructor as never,
+    dbName: 'fullauth_expected',
+    entities: [...buildEntitySchemas(definition).values()],
+    debug: false,
+  }).getMetadata();
+  const problems: string[] = [];
+  for (const want of expected) {
+    const have = metas.find((meta) => meta.className === want.className);
+    if (!have) continue;
+    for (const wanted of want.props) {
+      const prop = have.properties[wanted.name as keyof typeof have.properties];
+      const where = `${want.className}.${wanted.name}`;
+      if (!prop) {
+        problems.push(`${where} was removed`);
+        continue;
+      }
+      for (const key of ['kind', 'fieldNames', 'columnTypes', 'nullable', 'primary', 'length'] as const) {
+        const a = JSON.stringify(prop[key] ?? null);
+        const b = JSON.stringify(wanted[key] ?? null);
+        if (a !== b) problems.push(`${where}: ${key} is ${a}, the auth tables need ${b}`);
+      }
+    }
+    const contractColumns = new Set(want.props.flatMap((p) => p.fieldNames ?? []));
+    for (const prop of have.props) {
+      if (want.properties[prop.name as keyof typeof want.properties]) continue;
+      const clash = (prop.fieldNames ?? []).filter((f) => contractColumns.has(f));
+      if (clash.length) problems.push(`${have.className}.${prop.name} uses the column ${clash.join(', ')} of the auth tables`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new FullauthConfigError(
+      `The fullauth entities were changed in a way the auth tables cannot work with:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+  }
+}
+
+/** Every table name a fullauth definition in this ORM uses or would use for any group, plus the contract's. */
+export function knownFullauthTables(metadata: MetadataStorage): { names: Set<string>; schemas: Set<string | undefined> } {
+  const definitions = new Set<ResolvedFullauth>();
+  for (const meta of metadata) {
+    const definition = definitionOf(meta.class);
+    if (definition) definitions.add(definition);
+  }
+  const names = new Set<string>();
+  const schemas = new Set<string | undefined>();
+  const namings = [createNaming(), ...[...definitions].map((d) => d.naming)];
+  for (const naming of namings) for (const entity of FULLAUTH_ENTITY_NAMES) names.add(naming.table(entity));
+  for (const d of definitions) schemas.add(d.schema);
+  return { names, schemas };
+}
+
+type Comparison = { fromSchema: DatabaseSchema; toSchema: DatabaseSchema };
+type UpdateOptions = Parameters<SqlSchemaGenerator['getUpdateSchemaSQL']>[0];
+type MigrationOptions = Parameters<SqlSchemaGenerator['getUpdateSchemaMigrationSQL']>[0];
+/** The part of MikroORM's SqlSchemaGenerator we build on (`prepareSchemaForComparison` is private in its typings). */
+interface SchemaGeneratorBase {
+  readonly metadata: MetadataStorage;
+  prepareSchemaForComparison(options: unknown): Promise<Comparison>;
+  getUpdateSchemaSQL(options?: UpdateOptions): Promise<string>;
+  getUpdateSchemaMigrationSQL(options?: MigrationOptions): Promise<{ up: string; down: string }>;
+}
+type SchemaGeneratorClass = new (em: MikroORM['em']) => SchemaGeneratorBase;
+
+function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooksOptions): void {
+  const platform = orm.driver.getPlatform() as Platform & {
+    getSchemaGenerator?: (driver: unknown, em?: unknown) => SqlSchemaGenerator;
+  };
+  if (typeof platform.getSchemaGenerator !== 'function') {
+    throw new FullauthConfigError('fullauthSchemaHooks() needs an SQL driver (PostgreSQL, MySQL, MariaDB, SQLite).');
+  }
+  const Base = platform.getSchemaGenerator(orm.driver).constructor as SchemaGeneratorClass;
+
+  class FullauthGuardedSchemaGenerator extends Base {
+    #lastFrom: DatabaseSchema | undefined;
+
+    // MikroORM's own step before every update and migration diff.
+    override async prepareSchemaForComparison(options: unknown): Promise<Comparison> {
+      const comparison = await super.prepareSchemaForComparison(options);
+      const known = knownFullauthTables(this.metadata);
+      const isFullauth = (name: string) => known.names.has(name);
+      const { fromSchema, toSchema } = comparison;
+      if (hooks.excludeFromDiff) {
+        fromSchema.setTables(fromSchema.getTables().filter((t) => !isFullauth(t.name)));
+        toSchema.setTables(toSchema.getTables().filter((t) => !isFullauth(t.name)));
+      } else if (!hooks.dropRemovedGroups) {
+        // A fullauth table the metadata no longer has is a removed group's: leave it alone.
+        fromSchema.setTables(fromSchema.getTables().filter((t) => !isFullauth(t.name) || toSchema.hasTable(t.getShortestName())));
+      }
+      this.#lastFrom = fromSchema;
+      return comparison;
+    }
+
+    override async getUpdateSchemaSQL(options?: UpdateOptions): Promise<string> {
+      const sql = await super.getUpdateSchemaSQL(options);
+      this.#guard(sql);
+      return sql;
+    }
+
+    override async getUpdateSchemaMigrationSQL(options?: MigrationOptions) {
+      const diff = await super.getUpdateSchemaMigrationSQL(options);
+      this.#guard(diff.up);
+      return diff;
+    }
+
+    #guard(sql: string): void {
+      if (hooks.allowDestructive || hooks.excludeFromDiff) return;
+      const known = knownFullauthTables(this.metadata);
+      const from = this.#lastFrom;
+      const tables: GuardedTables = {
+        isFullauth: (table) => known.names.has(table),
+        currentLength: (table, schema, column) =>
+          from?.getTables().find((t) => t.name === table && (!schema || t.schema === schema))?.getColumn(column)?.length,
+      };
+      const destructive = findDestructiveStatements(splitStatements(sql), tables);
+      if (destructive.length > 0) throw new FullauthDestructiveChangeError(destructive);
+    }
+  }
+
+  orm.config.registerExtension('@mikro-orm/schema-generator', () => new FullauthGuardedSchemaGenerator(orm.em));
+}
