@@ -190,9 +190,11 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
     #guard(sql: string): void {
       if (hooks.allowDestructive || hooks.excludeFromDiff) return;
       const known = knownFullauthTables(this.metadata);
+      const current = new Set([...this.metadata].filter((meta) => definitionOf(meta.class)).map((meta) => meta.tableName));
       const from = this.#lastFrom;
       const tables: GuardedTables = {
-        isFullauth: (table) => known.names.has(table),
+        // With dropRemovedGroups, the tables of groups no longer included may go.
+        isFullauth: (table) => known.names.has(table) && (!hooks.dropRemovedGroups || current.has(table)),
         currentLength: (table, schema, column) =>
           from?.getTables().find((t) => t.name === table && (!schema || t.schema === schema))?.getColumn(column)?.length,
       };

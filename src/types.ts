@@ -132,4 +132,7 @@ export type FullauthEntities<G extends FullauthGroup = FullauthGroup, U extends 
 
 /** The user extension a `user` option adds: its properties' types and its class's instance type. */
 export type UserExtension<P, C> = (P extends Record<string, unknown> ? InferEntityFromProperties<P> : NoExtension) &
-  (C extends abstract new (...args: never[]) => infer I ? I : NoExtension);
+  (C extends abstract new (...args: never[]) => infer I ? FilledByClass<I> : NoExtension);
+
+/** Members of a host user class (getters, fields with initialisers) are never asked for by `em.create()`. */
+export type FilledByClass<I> = { [K in keyof I]: I[K] extends (...args: never[]) => unknown ? I[K] : Opt<I[K]> };

@@ -13,11 +13,12 @@ export function connectionOptions(target: Target): Options {
 }
 
 export async function initOrm(target: Target, options: Options): Promise<MikroORM> {
+  const { migrations, extensions = [], ...rest } = options;
   return MikroORM.init({
     ...connectionOptions(target),
-    extensions: [Migrator],
-    migrations: fullauthMigrations({ allOrNothing: target.kind === 'postgres', silent: true, ...options.migrations }),
+    extensions: [Migrator, ...extensions],
+    migrations: fullauthMigrations({ allOrNothing: target.kind === 'postgres', silent: true, ...migrations }),
     debug: false,
-    ...options,
+    ...rest,
   });
 }
