@@ -17,6 +17,8 @@ export interface FullauthSchemaHooksOptions {
   dropRemovedGroups?: boolean;
   /** Let the diff drop or narrow fullauth tables and columns. Default: refused, naming each statement. */
   allowDestructive?: boolean;
+  /** The managed stream's tracking table, never part of the host's diff. Default `fullauth_migrations`. */
+  migrationsTable?: string;
 }
 
 /** The hooks, as a MikroORM extension: `extensions: [Migrator, fullauthSchemaHooks()]`. */
@@ -27,7 +29,7 @@ export interface FullauthSchemaHooks {
 }
 
 const HOOKS_NAME = 'FullauthSchemaHooks';
-const VALID_KEYS = ['excludeFromDiff', 'dropRemovedGroups', 'allowDestructive'];
+const VALID_KEYS = ['excludeFromDiff', 'dropRemovedGroups', 'allowDestructive', 'migrationsTable'];
 
 /**
  * Schema generator hooks that keep the host's diff safe around the fullauth tables:
@@ -120,13 +122,16 @@ export function checkDiscoveredEntities(orm: MikroORM, storage: MetadataStorage)
 }
 
 /** Every table name a fullauth definition in this ORM uses or would use for any group, plus the contract's. */
-export function knownFullauthTables(metadata: MetadataStorage): { names: Set<string>; schemas: Set<string | undefined> } {
+export function knownFullauthTables(
+  metadata: MetadataStorage,
+  migrationsTable = 'fullauth_migrations',
+): { names: Set<string>; schemas: Set<string | undefined> } {
   const definitions = new Set<ResolvedFullauth>();
   for (const meta of metadata) {
     const definition = definitionOf(meta.class);
     if (definition) definitions.add(definition);
   }
-  const names = new Set<string>();
+  const names = new Set<string>([migrationsTable]);
   const schemas = new Set<string | undefined>();
   const namings = [createNaming(), ...[...definitions].map((d) => d.naming)];
   for (const naming of namings) for (const entity of FULLAUTH_ENTITY_NAMES) names.add(naming.table(entity));
@@ -161,9 +166,12 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
     // MikroORM's own step before every update and migration diff.
     override async prepareSchemaForComparison(options: unknown): Promise<Comparison> {
       const comparison = await super.prepareSchemaForComparison(options);
-      const known = knownFullauthTables(this.metadata);
+      const known = knownFullauthTables(this.metadata, hooks.migrationsTable);
       const isFullauth = (name: string) => known.names.has(name);
       const { fromSchema, toSchema } = comparison;
+      // The managed stream's tracking table is never the host's business.
+      const tracking = hooks.migrationsTable ?? 'fullauth_migrations';
+      fromSchema.setTables(fromSchema.getTables().filter((t) => t.name !== tracking));
       if (hooks.excludeFromDiff) {
         fromSchema.setTables(fromSchema.getTables().filter((t) => !isFullauth(t.name)));
         toSchema.setTables(toSchema.getTables().filter((t) => !isFullauth(t.name)));
@@ -189,7 +197,7 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
 
     #guard(sql: string): void {
       if (hooks.allowDestructive || hooks.excludeFromDiff) return;
-      const known = knownFullauthTables(this.metadata);
+      const known = knownFullauthTables(this.metadata, hooks.migrationsTable);
       const current = new Set([...this.metadata].filter((meta) => definitionOf(meta.class)).map((meta) => meta.tableName));
       const from = this.#lastFrom;
       const tables: GuardedTables = {

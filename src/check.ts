@@ -1,0 +1,125 @@
+import type { MetadataStorage, MikroORM } from '@mikro-orm/core';
+import type { DatabaseSchema, DatabaseTable, SchemaDifference } from '@mikro-orm/sql';
+import { definitionOf } from './build-schema.js';
+import { FullauthConfigError } from './errors.js';
+
+export interface FullauthSchemaDifference {
+  table: string;
+  kind:
+    | 'missing table'
+    | 'missing column'
+    | 'unexpected column'
+    | 'column differs'
+    | 'missing index'
+    | 'unexpected index'
+    | 'index differs'
+    | 'missing foreign key'
+    | 'unexpected foreign key'
+    | 'foreign key differs';
+  /** What differs, e.g. `email: length is 255, expected 320`. */
+  detail: string;
+}
+
+export interface FullauthSchemaReport {
+  ok: boolean;
+  /** The fullauth tables compared (the included groups' tables). */
+  tables: string[];
+  differences: FullauthSchemaDifference[];
+}
+
+type Comparison = { fromSchema: DatabaseSchema; toSchema: DatabaseSchema };
+interface PlainSchemaGenerator {
+  prepareSchemaForComparison(options: object): Promise<Comparison>;
+}
+
+/**
+ * Compares what the included groups expect with the live database and reports every
+ * difference: missing tables, missing or unexpected columns, columns whose type, length or
+ * nullability differ, and missing, unexpected or different indexes and foreign keys.
+ * Tables outside fullauth are not looked at.
+ */
+export async function checkFullauthSchema(orm: MikroORM): Promise<FullauthSchemaReport> {
+  const metadata = orm.getMetadata() as MetadataStorage;
+  const tables = [...metadata].filter((meta) => definitionOf(meta.class)).map((meta) => meta.tableName);
+  if (tables.length === 0) {
+    throw new FullauthConfigError('checkFullauthSchema(): this ORM has no fullauth entities.');
+  }
+  const platform = orm.driver.getPlatform() as unknown as { getSchemaGenerator?(driver: unknown, em: unknown): unknown };
+  if (typeof platform.getSchemaGenerator !== 'function') {
+    throw new FullauthConfigError('checkFullauthSchema() needs an SQL driver.');
+  }
+  // A plain generator (not the guarded one the hooks may install), so nothing is filtered out.
+  const generator = platform.getSchemaGenerator(orm.driver, orm.em) as PlainSchemaGenerator;
+  const { fromSchema, toSchema } = await generator.prepareSchemaForComparison({ safe: false, dropTables: true });
+  const keep = (schema: DatabaseSchema) => schema.setTables(schema.getTables().filter((t) => tables.includes(t.name)));
+  keep(fromSchema);
+  keep(toSchema);
+  const { SchemaComparator } = await import('@mikro-orm/sql');
+  const diff = new SchemaComparator(orm.driver.getPlatform() as never).compare(fromSchema, toSchema);
+  const differences = describe(diff);
+  return { ok: differences.length === 0, tables, differences };
+}
+
+const show = (value: unknown) => (value === undefined || value === null ? String(value) : JSON.stringify(value));
+
+function describe(diff: SchemaDifference): FullauthSchemaDifference[] {
+  const out: FullauthSchemaDifference[] = [];
+  for (const table of Object.values(diff.newTables) as DatabaseTable[]) {
+    out.push({ table: table.name, kind: 'missing table', detail: `table ${table.name} does not exist` });
+  }
+  for (const t of Object.values(diff.changedTables)) {
+    const table = t.name.split('.').pop()!;
+    for (const column of Object.values(t.addedColumns)) {
+      out.push({ table, kind: 'missing column', detail: `${column.name} ${column.type}${column.nullable ? '' : ' not null'}` });
+    }
+    for (const column of Object.values(t.removedColumns)) {
+      out.push({ table, kind: 'unexpected column', detail: `${column.name} ${column.type}` });
+    }
+    for (const change of Object.values(t.changedColumns)) {
+      const details = [...change.changedProperties].map(
+        (property) =>
+          `${property} is ${show(change.fromColumn[property as keyof typeof change.fromColumn])}, expected ${show(change.column[property as keyof typeof change.column])}`,
+      );
+      out.push({ table, kind: 'column differs', detail: `${change.column.name}: ${details.join('; ')}` });
+    }
+    for (const [from, to] of Object.entries(t.renamedColumns)) {
+      out.push({ table, kind: 'column differs', detail: `${from} should be named ${to.name}` });
+    }
+    for (const index of Object.values(t.addedIndexes)) out.push({ table, kind: 'missing index', detail: indexText(index) });
+    for (const index of Object.values(t.removedIndexes)) out.push({ table, kind: 'unexpected index', detail: indexText(index) });
+    for (const index of Object.values(t.changedIndexes)) out.push({ table, kind: 'index differs', detail: indexText(index) });
+    for (const [from, index] of Object.entries(t.renamedIndexes)) {
+      out.push({ table, kind: 'index differs', detail: `${from} should be named ${index.keyName}` });
+    }
+    for (const fk of Object.values(t.addedForeignKeys)) out.push({ table, kind: 'missing foreign key', detail: fkText(fk) });
+    for (const fk of Object.values(t.removedForeignKeys)) out.push({ table, kind: 'unexpected foreign key', detail: fkText(fk) });
+    for (const fk of Object.values(t.changedForeignKeys)) out.push({ table, kind: 'foreign key differs', detail: `expected ${fkText(fk)}` });
+  }
+  return out;
+}
+
+function indexText(index: { keyName: string; columnNames: string[]; unique: boolean; primary: boolean }): string {
+  const kind = index.primary ? 'primary key' : index.unique ? 'unique index' : 'index';
+  return `${kind} ${index.keyName} (${index.columnNames.join(', ')})`;
+}
+
+function fkText(fk: {
+  constraintName: string;
+  columnNames: string[];
+  referencedTableName: string;
+  referencedColumnNames: string[];
+  deleteRule?: string;
+  updateRule?: string;
+}): string {
+  const rules = [fk.deleteRule && `on delete ${fk.deleteRule}`, fk.updateRule && `on update ${fk.updateRule}`].filter(Boolean);
+  return `${fk.constraintName} (${fk.columnNames.join(', ')}) → ${fk.referencedTableName}(${fk.referencedColumnNames.join(', ')})${rules.length ? ` ${rules.join(' ')}` : ''}`;
+}
+
+/** The report as text, one difference per line. */
+export function formatFullauthReport(report: FullauthSchemaReport): string {
+  if (report.ok) return `fullauth schema: OK (${report.tables.length} tables match)`;
+  return [
+    `fullauth schema: ${report.differences.length} difference${report.differences.length > 1 ? 's' : ''}`,
+    ...report.differences.map((d) => `  ${d.table}: ${d.kind}: ${d.detail}`),
+  ].join('\n');
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// `npx mikro-orm-fullauth <command>`: runs against the host's MikroORM config, found the way
+// the `mikro-orm` CLI finds it (package.json "mikro-orm".configPaths, ./mikro-orm.config.ts, …).
+import { parseArgs } from 'node:util';
+import type { MikroORM } from '@mikro-orm/core';
+import { checkFullauthSchema, formatFullauthReport } from './check.js';
+import { renderFullauthDiagram } from './diagram.js';
+import { FULLAUTH_GROUPS, type FullauthGroup } from './groups.js';
+import { getFullauthMetadata } from './metadata.js';
+import { fullauthMigrator } from './managed.js';
+
+const HELP = `Usage: mikro-orm-fullauth <command> [options]
+
+Commands:
+  check              compare the fullauth tables with what the included groups expect;
+                     exits 1 on any difference (for CI)
+  diagram            print a Mermaid ER diagram of the included tables
+  migrate            apply the pending fullauth migrations (managed mode)
+  status             list applied and pending fullauth migrations (managed mode)
+
+Options:
+  --config <path>    the MikroORM config file (default: as the mikro-orm CLI finds it)
+  --offline          diagram: no config, the default groups (with --include to choose)
+  --include <groups> diagram --offline: comma-separated groups (${FULLAUTH_GROUPS.join(', ')})
+  -h, --help         this help
+`;
+
+async function loadOrm(configPath: string | undefined): Promise<MikroORM> {
+  const { CLIHelper } = await import('@mikro-orm/cli');
+  const settings = CLIHelper.getSettings();
+  if (settings.preferTs !== false) await CLIHelper.registerTypeScriptSupport(settings.tsConfigPath, settings.tsLoader);
+  return CLIHelper.getORM(undefined, configPath ? [configPath] : undefined, { debug: false });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      offline: { type: 'boolean' },
+      include: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return command || values.help ? 0 : 1;
+  }
+  if (command === 'diagram' && values.offline) {
+    const include = values.include?.split(',').map((g) => g.trim()) as FullauthGroup[] | undefined;
+    process.stdout.write(renderFullauthDiagram(await getFullauthMetadata({ include })));
+    return 0;
+  }
+  if (!['check', 'diagram', 'migrate', 'status'].includes(command)) {
+    process.stderr.write(`Unknown command '${command}'. Valid commands: check, diagram, migrate, status.\n\n${HELP}`);
+    return 1;
+  }
+  const orm = await loadOrm(values.config);
+  try {
+    switch (command) {
+      case 'check': {
+        const report = await checkFullauthSchema(orm);
+        process.stdout.write(`${formatFullauthReport(report)}\n`);
+        return report.ok ? 0 : 1;
+      }
+      case 'diagram':
+        process.stdout.write(renderFullauthDiagram(await getFullauthMetadata(orm)));
+        return 0;
+      case 'migrate': {
+        const applied = await fullauthMigrator(orm).up();
+        process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'fullauth migrations: up to date\n');
+        return 0;
+      }
+      default: {
+        const status = await fullauthMigrator(orm).status();
+        for (const name of status.executed) process.stdout.write(`applied  ${name}\n`);
+        for (const name of status.pending) process.stdout.write(`pending  ${name}\n`);
+        return 0;
+      }
+    }
+  } finally {
+    await orm.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`mikro-orm-fullauth: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,43 @@
+import { FULLAUTH_MODEL } from '../model.js';
+import type { Naming } from '../naming.js';
+import { FULLAUTH_ENTITY_NAMES, type FullauthEntityName } from '../spec.js';
+
+/**
+ * The shipped migrations are generated with the table prefix `__fa__` and no schema, so that
+ * every name in them can be told apart and rendered with the host's naming: tables, index,
+ * foreign-key, primary-key and unique-constraint names all derive from a table name.
+ */
+export const TEMPLATE_PREFIX = '__fa__';
+
+const tables = FULLAUTH_ENTITY_NAMES.map((entity) => [FULLAUTH_MODEL[entity].table, entity] as const).sort(
+  (a, b) => b[0].length - a[0].length,
+);
+const T = tables.map(([t]) => t).join('|');
+const TABLE = new RegExp(`^${TEMPLATE_PREFIX}(${T})$`);
+const INDEX = new RegExp(`^ix_${TEMPLATE_PREFIX}(${T})_(.+)$`);
+const FOREIGN_KEY = new RegExp(`^${TEMPLATE_PREFIX}(${T})_(.+)_fkey$`);
+const PRIMARY_KEY = new RegExp(`^${TEMPLATE_PREFIX}(${T})_pkey$`);
+const UNIQUE = new RegExp(`^uq_${TEMPLATE_PREFIX}(${T})_(.+)$`);
+const entityOf = (table: string): FullauthEntityName => tables.find(([t]) => t === table)![1];
+
+/** Renders one template statement with the host's naming (and schema for table references). */
+export function renderTemplate(statement: string, naming: Naming, schema: string | undefined): string {
+  return statement.replace(/"([^"]+)"/g, (quoted, id: string) => {
+    if (!id.includes(TEMPLATE_PREFIX)) return quoted;
+    let m: RegExpExecArray | null;
+    if ((m = TABLE.exec(id))) {
+      const table = `"${naming.table(entityOf(m[1]!))}"`;
+      return schema ? `"${schema}".${table}` : table;
+    }
+    if ((m = INDEX.exec(id))) return `"${naming.index(naming.table(entityOf(m[1]!)), m[2]!)}"`;
+    if ((m = FOREIGN_KEY.exec(id))) return `"${naming.foreignKey(naming.table(entityOf(m[1]!)), m[2]!)}"`;
+    if ((m = PRIMARY_KEY.exec(id))) return `"${naming.table(entityOf(m[1]!))}_pkey"`;
+    if ((m = UNIQUE.exec(id))) {
+      const entity = entityOf(m[1]!);
+      const spec = FULLAUTH_MODEL[entity];
+      const constraint = ('uniqueConstraints' in spec ? spec.uniqueConstraints : []).find((c) => c.key === m![2]);
+      if (constraint) return `"${naming.uniqueConstraint(entity, naming.table(entity), constraint.name, constraint.key)}"`;
+    }
+    throw new Error(`A shipped fullauth migration has a name this version cannot render: ${id}`);
+  });
+}

@@ -1,0 +1,153 @@
+// Managed mode: the shipped fullauth migration stream, its own tracking table, groups
+// enabled later, a later package version on top, naming and schema, drift against the entities.
+import { EntitySchema } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { SqliteDriver } from '@mikro-orm/sql';
+import { MikroORM as CoreORM } from '@mikro-orm/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  FULLAUTH_GROUPS,
+  FullauthConfigError,
+  checkFullauthSchema,
+  defineFullauthEntities,
+  fullauthMigrator,
+  fullauthSchemaHooks,
+  type FullauthGroup,
+  type FullauthOptions,
+} from '../src/index.js';
+import { POSTGRESQL_MIGRATIONS } from '../src/managed/postgresql.js';
+import { missingMigrations } from '../scripts/managed-migrations.js';
+import { readAllTables } from './support/catalog.js';
+import { fastapiFullauthDdl } from './support/fixture.js';
+import { initOrm, type Target } from './support/orm.js';
+import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+
+const databases: TestDatabase[] = [];
+const orms: MikroORM[] = [];
+afterAll(async () => {
+  await Promise.all(orms.map((o) => o.close()));
+  await Promise.all(databases.map((db) => db.drop()));
+});
+
+async function database(label: string): Promise<TestDatabase> {
+  const db = await createDatabase(label);
+  databases.push(db);
+  return db;
+}
+
+async function orm(target: Target, include?: FullauthGroup[], options: FullauthOptions = {}, extra: EntitySchema[] = []) {
+  const o = await initOrm(target, {
+    entities: [...defineFullauthEntities(include, options), ...extra],
+    extensions: [fullauthSchemaHooks({ excludeFromDiff: true })],
+  });
+  orms.push(o);
+  return o;
+}
+
+describe('the shipped migrations', () => {
+  it('match the entity definitions (regenerating them would add nothing)', async () => {
+    expect(await missingMigrations(POSTGRESQL_MIGRATIONS)).toEqual([]);
+  });
+
+  it('cover every group, in order', () => {
+    expect(POSTGRESQL_MIGRATIONS.map((m) => m.name)).toEqual(FULLAUTH_GROUPS.map((g) => `0001_${g}`));
+  });
+});
+
+describe.skipIf(skipPostgres)('the fullauth migration stream on PostgreSQL', () => {
+  it('creates exactly the included groups, then only what a newly enabled group adds', async () => {
+    const db = await database('managed');
+    const target: Target = { kind: 'postgres', url: db.url };
+    expect(await fullauthMigrator(await orm(target, [])).up()).toEqual(['0001_base']);
+    expect((await readAllTables(db.url)).map((t) => t.name).sort()).toEqual([
+      'fullauth_migrations',
+      'fullauth_refresh_tokens',
+      'fullauth_users',
+    ]);
+    expect(await fullauthMigrator(await orm(target, ['role', 'oauth'])).up()).toEqual(['0001_role', '0001_oauth']);
+    const all = await orm(target);
+    expect(await fullauthMigrator(all).status()).toEqual({
+      executed: ['0001_base', '0001_oauth', '0001_role'],
+      pending: ['0001_permission', '0001_passkey'],
+    });
+    expect(await fullauthMigrator(all).up()).toEqual(['0001_permission', '0001_passkey']);
+    expect(await fullauthMigrator(all).up()).toEqual([]);
+
+    const contract = await database('managed_contract');
+    await contract.sql(fastapiFullauthDdl(FULLAUTH_GROUPS));
+    const ours = (await readAllTables(db.url)).filter((t) => t.name !== 'fullauth_migrations');
+    expect(ours).toEqual(await readAllTables(contract.url));
+    expect((await checkFullauthSchema(all)).differences).toEqual([]);
+  });
+
+  it('applies a later package version on top', async () => {
+    const db = await database('managed_v2');
+    const o = await orm({ kind: 'postgres', url: db.url }, []);
+    expect(await fullauthMigrator(o).up()).toEqual(['0001_base']);
+    const v2 = [
+      ...POSTGRESQL_MIGRATIONS,
+      { name: '0002_base', group: 'base' as const, up: ['alter table "__fa__users" add column "last_login_at" timestamptz null'] },
+      { name: '0002_role', group: 'role' as const, up: ['alter table "__fa__roles" add column "label" text null'] },
+    ];
+    expect(await fullauthMigrator(o, { migrations: v2 }).up()).toEqual(['0002_base']);
+    const columns = await db.sql(`select column_name from information_schema.columns where table_name = 'fullauth_users' and column_name = 'last_login_at'`);
+    expect(columns.rowCount).toBe(1);
+    // Enabling role later brings its 0001 and 0002, in order.
+    const withRole = await orm({ kind: 'postgres', url: db.url }, ['role']);
+    expect(await fullauthMigrator(withRole, { migrations: v2 }).up()).toEqual(['0001_role', '0002_role']);
+  });
+
+  it('renders the host naming and schema, and keeps its own tracking table name', async () => {
+    const db = await database('managed_naming');
+    const options: FullauthOptions = { tablePrefix: 'auth_', schema: 'identity', tables: { FullauthUser: 'people' } };
+    const o = await orm({ kind: 'postgres', url: db.url }, undefined, options);
+    expect(await fullauthMigrator(o, { tableName: 'auth_schema_versions' }).up()).toHaveLength(5);
+    expect((await checkFullauthSchema(o)).differences).toEqual([]);
+    const tables = await db.sql(`select tablename from pg_tables where schemaname = 'identity' order by 1`);
+    expect(tables.rows.map((r) => r.tablename)).toContain('people');
+    expect(tables.rows.map((r) => r.tablename)).toContain('auth_schema_versions');
+    const fk = await db.sql(`select conname from pg_constraint where conname = 'auth_refresh_tokens_user_id_fkey'`);
+    expect(fk.rowCount).toBe(1);
+  });
+
+  it('lets concurrent runners apply each migration once', async () => {
+    const db = await database('managed_race');
+    const a = await orm({ kind: 'postgres', url: db.url });
+    const b = await orm({ kind: 'postgres', url: db.url });
+    const [x, y] = await Promise.all([fullauthMigrator(a).up(), fullauthMigrator(b).up()]);
+    expect([...x, ...y].sort()).toEqual(POSTGRESQL_MIGRATIONS.map((m) => m.name).sort());
+  });
+
+  it('leaves the fullauth tables to the stream and the rest to the host Migrator', async () => {
+    const db = await database('managed_host');
+    interface Article {
+      id: number;
+    }
+    const Article = new EntitySchema<Article>({ name: 'Article', tableName: 'articles', properties: { id: { type: 'integer', primary: true } } });
+    const o = await orm({ kind: 'postgres', url: db.url }, undefined, {}, [Article]);
+    await fullauthMigrator(o).up();
+    expect(await o.schema.getUpdateSchemaSQL({ wrap: false })).toMatch(/^create table "articles"[^;]*;\s*$/);
+  });
+
+  it('names what it cannot do', async () => {
+    const db = await database('managed_errors');
+    const bigint = await orm({ kind: 'postgres', url: db.url }, [], { idStrategy: 'bigint' });
+    expect(() => fullauthMigrator(bigint)).toThrow(/idStrategy 'bigint' is not covered/);
+  });
+});
+
+describe('the fullauth migration stream on PGlite', () => {
+  it('applies and re-checks', async () => {
+    const o = await orm({ kind: 'pglite' });
+    expect(await fullauthMigrator(o).up()).toHaveLength(5);
+    expect((await checkFullauthSchema(o)).ok).toBe(true);
+  });
+});
+
+describe('other dialects', () => {
+  it('fail with a clear error', () => {
+    const sqlite = new CoreORM({ driver: SqliteDriver, dbName: ':memory:', entities: [...defineFullauthEntities([])] });
+    expect(() => fullauthMigrator(sqlite)).toThrow(FullauthConfigError);
+    expect(() => fullauthMigrator(sqlite)).toThrow(/shipped for PostgreSQL only \(PostgreSqlDriver\); this ORM uses SqliteDriver/);
+  });
+});
