@@ -56,13 +56,32 @@ export async function checkFullauthSchema(orm: MikroORM): Promise<FullauthSchema
   keep(toSchema);
   const { SchemaComparator } = await import('@mikro-orm/sql');
   const diff = new SchemaComparator(orm.driver.getPlatform() as never).compare(fromSchema, toSchema);
-  const differences = describe(diff);
+  const differences = [...describe(diff, fromSchema), ...uniqueIndexDifferences(fromSchema, toSchema)];
   return { ok: differences.length === 0, tables, differences };
 }
 
 const show = (value: unknown) => (value === undefined || value === null ? String(value) : JSON.stringify(value));
 
-function describe(diff: SchemaDifference): FullauthSchemaDifference[] {
+/**
+ * The contract's unique indexes are spelled out as SQL (see build-schema.ts), which MikroORM
+ * compares by name only; compare their uniqueness and columns here.
+ */
+function uniqueIndexDifferences(from: DatabaseSchema, to: DatabaseSchema): FullauthSchemaDifference[] {
+  const out: FullauthSchemaDifference[] = [];
+  for (const table of to.getTables()) {
+    const live = from.getTables().find((t) => t.name === table.name);
+    if (!live) continue;
+    for (const index of table.getIndexes().filter((i) => i.expression && i.unique)) {
+      const found = live.getIndexes().find((i) => i.keyName === index.keyName);
+      if (found && (!found.unique || found.columnNames.join() !== index.columnNames.join())) {
+        out.push({ table: table.name, kind: 'index differs', detail: `expected ${indexText(index)}, found ${indexText(found)}` });
+      }
+    }
+  }
+  return out;
+}
+
+function describe(diff: SchemaDifference, from: DatabaseSchema): FullauthSchemaDifference[] {
   const out: FullauthSchemaDifference[] = [];
   for (const table of Object.values(diff.newTables) as DatabaseTable[]) {
     out.push({ table: table.name, kind: 'missing table', detail: `table ${table.name} does not exist` });
@@ -93,7 +112,11 @@ function describe(diff: SchemaDifference): FullauthSchemaDifference[] {
     }
     for (const fk of Object.values(t.addedForeignKeys)) out.push({ table, kind: 'missing foreign key', detail: fkText(fk) });
     for (const fk of Object.values(t.removedForeignKeys)) out.push({ table, kind: 'unexpected foreign key', detail: fkText(fk) });
-    for (const fk of Object.values(t.changedForeignKeys)) out.push({ table, kind: 'foreign key differs', detail: `expected ${fkText(fk)}` });
+    const liveKeys = from.getTables().find((x) => x.name === table)?.getForeignKeys() ?? {};
+    for (const fk of Object.values(t.changedForeignKeys)) {
+      const found = liveKeys[fk.constraintName];
+      out.push({ table, kind: 'foreign key differs', detail: `expected ${fkText(fk)}${found ? `, found ${fkText(found)}` : ''}` });
+    }
   }
   return out;
 }

@@ -146,6 +146,7 @@ type MigrationOptions = Parameters<SqlSchemaGenerator['getUpdateSchemaMigrationS
 interface SchemaGeneratorBase {
   readonly metadata: MetadataStorage;
   prepareSchemaForComparison(options: unknown): Promise<Comparison>;
+  isTableSkipped(tableName: string, schemaName?: string): boolean;
   getUpdateSchemaSQL(options?: UpdateOptions): Promise<string>;
   getUpdateSchemaMigrationSQL(options?: MigrationOptions): Promise<{ up: string; down: string }>;
 }
@@ -162,6 +163,13 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
 
   class FullauthGuardedSchemaGenerator extends Base {
     #lastFrom: DatabaseSchema | undefined;
+
+    // Which entities the generator creates (schema:create, initial migrations): with
+    // excludeFromDiff, none of the fullauth tables.
+    override isTableSkipped(tableName: string, schemaName?: string): boolean {
+      if (hooks.excludeFromDiff && knownFullauthTables(this.metadata, hooks.migrationsTable).names.has(tableName)) return true;
+      return super.isTableSkipped(tableName, schemaName);
+    }
 
     // MikroORM's own step before every update and migration diff.
     override async prepareSchemaForComparison(options: unknown): Promise<Comparison> {

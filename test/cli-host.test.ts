@@ -1,6 +1,6 @@
 // The real flow of a host application: `npm pack`, install the tarball into a separate
 // app, then the real `mikro-orm` CLI, on real PostgreSQL and on PGlite.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAllTables } from './support/catalog.js';
@@ -77,6 +77,38 @@ describe.skipIf(skipPostgres)('the mikro-orm CLI in a host app, on PostgreSQL', 
     expect(expectOk(cli(['schema:update', '--dump'], env))).toMatch(/Schema is up-to-date/);
     expect(expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
     expect(migrationFiles(join(host.dir, 'migrations-adopt'))).toEqual([]);
+  });
+});
+
+describe.skipIf(skipPostgres)('npx mikro-orm-fullauth in a host app, on PostgreSQL', () => {
+  it('runs the managed stream, checks for drift and draws the diagram', async () => {
+    const db = await createDatabase('host_managed');
+    databases.push(db);
+    const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-managed', HOST_MANAGED: '1' };
+    const fullauth = (...args: string[]) => host.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args], env);
+
+    expect(expectOk(fullauth('migrate'))).toContain('Applied 0001_base, 0001_role');
+    expect(expectOk(fullauth('status'))).toBe('applied  0001_base\napplied  0001_role\n');
+    expect(expectOk(fullauth('migrate'))).toContain('fullauth migrations: up to date');
+    expect(expectOk(fullauth('check'))).toContain('fullauth schema: OK (4 tables match)');
+
+    // The host's own Migrator sees only the host's tables.
+    expectOk(cli(['migration:create'], env));
+    const [file] = migrationFiles(join(host.dir, 'migrations-managed'));
+    const code = readFileSync(join(host.dir, 'migrations-managed', file!), 'utf8');
+    expect(code).toContain('create table "articles"');
+    expect(code).not.toMatch(/create table "fullauth_/);
+    expectOk(cli(['migration:up'], env));
+
+    await db.sql('alter table fullauth_users alter column email type varchar(100)');
+    const drift = fullauth('check');
+    expect(drift.status).toBe(1);
+    expect(drift.output).toContain('fullauth_users: column differs: email: type is "varchar(100)", expected "varchar(320)"');
+
+    const diagram = expectOk(fullauth('diagram'));
+    expect(diagram).toMatch(/^erDiagram\n/);
+    expect(diagram).toContain('fullauth_users ||--o{ fullauth_user_roles : "user_id"');
+    expect(diagram).not.toContain('articles');
   });
 });
 

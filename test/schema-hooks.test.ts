@@ -136,6 +136,10 @@ describe.skipIf(skipPostgres)('excludeFromDiff', () => {
       const sql = await o.schema.getUpdateSchemaSQL({ wrap: false });
       expect(sql).toContain('create table "articles"');
       expect(sql).not.toMatch(/fullauth_/);
+      // schema:create and initial migrations leave them out too.
+      const create = await o.schema.getCreateSchemaSQL({ wrap: false });
+      expect(create).toContain('create table "articles"');
+      expect(create).not.toMatch(/fullauth_/);
     } finally {
       await o.close();
     }
