@@ -25,6 +25,10 @@ describe('documentation', () => {
         'docs/migrations.md',
         'docs/metadata.md',
         'docs/api.md',
+        'docs/customisation.md',
+        'docs/schema-hooks.md',
+        'docs/managed-mode.md',
+        'docs/check-and-diagram.md',
       ]),
     );
   });
@@ -52,5 +56,14 @@ describe('documentation', () => {
     } catch (error) {
       throw new Error(`A docs example does not compile:\n${(error as { stdout: string }).stdout}`);
     }
+  });
+});
+
+describe('the diagram in the docs', () => {
+  it('is what mikro-orm-fullauth draws for the default groups', async () => {
+    const { getFullauthMetadata, renderFullauthDiagram } = await import('../src/index.js');
+    const page = readFileSync(join(ROOT, 'docs/check-and-diagram.md'), 'utf8');
+    const block = /^```mermaid\n([\s\S]*?)^```$/m.exec(page)?.[1];
+    expect(block).toBe(renderFullauthDiagram(await getFullauthMetadata()));
   });
 });
