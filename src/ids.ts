@@ -21,9 +21,9 @@ type AnyProperty = EntitySchemaProperty<any, any>;
 export function idProperty(strategy: FullauthIdStrategy, fieldName: string): AnyProperty {
   switch (strategy) {
     case 'uuidv7':
-      return { type: 'uuid', primary: true, fieldName, onCreate: () => uuidv7() };
+      return { type: 'uuid', primary: true, fieldName, onCreate: () => applicationId('uuidv7') };
     case 'uuidv4':
-      return { type: 'uuid', primary: true, fieldName, onCreate: () => randomUUID() };
+      return { type: 'uuid', primary: true, fieldName, onCreate: () => applicationId('uuidv4') };
     case 'bigint':
       return {
         type: new BigIntType('string'),
@@ -43,5 +43,17 @@ export function assertIdStrategy(value: unknown): asserts value is FullauthIdStr
       `idStrategy: unknown strategy ${typeof value === 'string' ? `'${value}'` : String(value)}. ` +
         `Valid strategies: ${ID_STRATEGIES.map((s) => `'${s}'`).join(', ')}.`,
     );
+  }
+}
+
+/** The id the application makes for a new row, or undefined when the database makes it. */
+export function applicationId(strategy: FullauthIdStrategy): string | undefined {
+  switch (strategy) {
+    case 'uuidv7':
+      return uuidv7();
+    case 'uuidv4':
+      return randomUUID();
+    case 'bigint':
+      return undefined;
   }
 }

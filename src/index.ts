@@ -36,3 +36,7 @@ export type {
   FullauthOAuthAccount,
   FullauthPasskey,
 } from './types.js';
+export { FullauthStore, createFullauthStore, normalizeEmail, tokenDigest } from './store/store.js';
+export type { FullauthStoreOptions, IssueTokenOptions } from './store/store.js';
+export * from './store/errors.js';
+export type * from './store/records.js';

@@ -1,0 +1,231 @@
+// The auth data layer: behaviour on PostgreSQL and PGlite, and proof under concurrency on PostgreSQL.
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  DuplicateEmailError,
+  ExpiredRefreshTokenError,
+  FullauthStoreError,
+  GroupNotIncludedError,
+  InvalidRefreshTokenError,
+  LastLoginMethodError,
+  PasskeySignCountError,
+  RefreshTokenReuseError,
+  createFullauthStore,
+  defineFullauthEntities,
+  tokenDigest,
+  type FullauthGroup,
+} from '../src/index.js';
+import { initOrm, type Target } from './support/orm.js';
+import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+
+const databases: TestDatabase[] = [];
+const orms: MikroORM[] = [];
+afterAll(async () => {
+  await Promise.all(orms.map((o) => o.close()));
+  await Promise.all(databases.map((db) => db.drop()));
+});
+
+async function setup(kind: Target['kind'], include?: FullauthGroup[], options: { idStrategy?: 'bigint' } = {}) {
+  let target: Target = { kind: 'pglite' };
+  if (kind === 'postgres') {
+    const db = await createDatabase('store');
+    databases.push(db);
+    target = { kind, url: db.url };
+  }
+  const orm = await initOrm(target, { entities: [...defineFullauthEntities(include, options)], pool: { max: 20 } });
+  orms.push(orm);
+  await orm.schema.create();
+  return { orm, store: createFullauthStore(orm.em) };
+}
+
+const kinds = (['postgres', 'pglite'] as const).filter((k) => k === 'pglite' || !skipPostgres);
+
+describe.each(kinds)('the store on %s', (kind) => {
+  it('creates users with a normalised e-mail and refuses duplicates', async () => {
+    const { store } = await setup(kind, []);
+    const user = await store.createUser({ email: '  Ann@Example.COM ', hashedPassword: 'h' });
+    expect(user).toMatchObject({ email: 'ann@example.com', isActive: true, isVerified: false, isSuperuser: false });
+    expect(await store.findUserByEmail('ANN@example.com')).toEqual(user);
+    await expect(store.createUser({ email: 'ann@EXAMPLE.com' })).rejects.toThrow(DuplicateEmailError);
+    await expect(store.createUser({ email: 'ann@example.com' })).rejects.toBeInstanceOf(FullauthStoreError);
+  });
+
+  it('issues, rotates, detects reuse, revokes and lists sessions', async () => {
+    const now = { value: new Date('2026-01-01T00:00:00Z') };
+    const { orm } = await setup(kind, []);
+    const store = createFullauthStore(orm.em, { now: () => now.value });
+    const user = await store.createUser({ email: 'rt@x.io', hashedPassword: 'h' });
+    const first = await store.issueRefreshToken(user.id, { expiresIn: 3600, userAgent: 'x'.repeat(600), ipAddress: '1'.repeat(60) });
+    const [stored] = await orm.em.fork().getConnection().execute(`select * from fullauth_refresh_tokens`);
+    expect(stored!).toMatchObject({ token: tokenDigest(first.token), family_id: first.familyId, revoked: false });
+    expect((stored!.user_agent as string).length).toBe(512);
+    expect((stored!.ip_address as string).length).toBe(45);
+    expect(JSON.stringify(stored)).not.toContain(first.token);
+
+    const second = await store.rotateRefreshToken(first.token);
+    expect(second.familyId).toBe(first.familyId);
+    const other = await store.issueRefreshToken(user.id);
+    expect((await store.listSessions(user.id)).map((s) => s.familyId).sort()).toEqual([first.familyId, other.familyId].sort());
+
+    // Reusing the spent token revokes its whole family.
+    await expect(store.rotateRefreshToken(first.token)).rejects.toThrow(RefreshTokenReuseError);
+    await expect(store.rotateRefreshToken(second.token)).rejects.toThrow(RefreshTokenReuseError);
+    expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([other.familyId]);
+    await expect(store.rotateRefreshToken('nope')).rejects.toThrow(InvalidRefreshTokenError);
+
+    now.value = new Date(now.value.getTime() + 31 * 24 * 3600 * 1000);
+    await expect(store.rotateRefreshToken(other.token)).rejects.toThrow(ExpiredRefreshTokenError);
+    expect(await store.listSessions(user.id)).toEqual([]);
+
+    const a = await store.issueRefreshToken(user.id);
+    const b = await store.issueRefreshToken(user.id);
+    // b, and the expired (not yet purged) token of the earlier family.
+    expect(await store.revokeAllExceptFamily(user.id, a.familyId)).toBe(2);
+    expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([a.familyId]);
+    expect(await store.revokeFamily(a.familyId)).toBe(1);
+    void b;
+    await store.issueRefreshToken(user.id);
+    await store.changePassword(user.id, 'new-hash');
+    expect(await store.listSessions(user.id)).toEqual([]);
+    expect(await store.purgeExpiredTokens({ batchSize: 2 })).toBe(3); // the three issued before the clock moved
+  });
+
+  it('assigns roles, grants permissions, checks them with the superuser bypass, and syncs a map', async () => {
+    const { store } = await setup(kind, ['permission']);
+    const ann = await store.createUser({ email: 'ann@x.io' });
+    const root = await store.createUser({ email: 'root@x.io', isSuperuser: true });
+    await store.assignRole(ann.id, 'editor');
+    await store.assignRole(ann.id, 'editor');
+    expect(await store.listRoles(ann.id)).toEqual(['editor']);
+    await store.grantPermission('editor', 'articles:write');
+    expect(await store.hasRole(ann.id, 'editor')).toBe(true);
+    expect(await store.hasRole(ann.id, 'admin')).toBe(false);
+    expect(await store.hasPermission(ann.id, 'articles:write')).toBe(true);
+    expect(await store.hasPermission(ann.id, 'articles:delete')).toBe(false);
+    expect(await store.hasPermission(root.id, 'anything:at-all')).toBe(true);
+    expect(await store.hasRole(root.id, 'whatever')).toBe(true);
+
+    const map = { editor: ['articles:read', 'articles:write'], admin: ['users:manage'] };
+    expect(await store.syncRoles(map)).toEqual({
+      createdRoles: ['admin'],
+      createdPermissions: ['articles:read', 'users:manage'],
+      granted: ['editor → articles:read', 'admin → users:manage'],
+      revoked: [],
+    });
+    expect(await store.syncRoles(map)).toEqual({ createdRoles: [], createdPermissions: [], granted: [], revoked: [] });
+    expect(await store.syncRoles({ editor: ['articles:read'] })).toMatchObject({ revoked: ['editor → articles:write'] });
+    expect(await store.hasPermission(ann.id, 'articles:write')).toBe(false);
+    expect(await store.revokePermission('editor', 'articles:read')).toBe(true);
+    expect(await store.removeRole(ann.id, 'editor')).toBe(true);
+    expect(await store.hasRole(ann.id, 'editor')).toBe(false);
+  });
+
+  it('links OAuth accounts idempotently and never unlinks the last way to log in', async () => {
+    const { store } = await setup(kind, ['oauth', 'passkey']);
+    const user = await store.createUser({ email: 'o@x.io' });
+    const first = await store.linkOAuthAccount({ userId: user.id, provider: 'github', providerUserId: '42', providerEmail: 'o@x.io' });
+    const again = await store.linkOAuthAccount({ userId: user.id, provider: 'github', providerUserId: '42' });
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ account: first.account, created: false });
+    expect(await store.findOAuthAccount('github', '42')).toEqual(first.account);
+    await expect(store.unlinkOAuthAccount(user.id, 'github')).rejects.toThrow(LastLoginMethodError);
+    await store.linkOAuthAccount({ userId: user.id, provider: 'google', providerUserId: 'g1' });
+    await store.unlinkOAuthAccount(user.id, 'github');
+    await expect(store.unlinkOAuthAccount(user.id, 'google')).rejects.toThrow(LastLoginMethodError);
+    await store.registerPasskey({ userId: user.id, credentialId: 'c1', publicKey: 'pk' });
+    await store.unlinkOAuthAccount(user.id, 'google');
+    expect(await store.findOAuthAccount('google', 'g1')).toBeNull();
+  });
+
+  it('records passkey uses with a sign count that only grows', async () => {
+    const { store } = await setup(kind, ['passkey']);
+    const user = await store.createUser({ email: 'pk@x.io' });
+    const key = await store.registerPasskey({ userId: user.id, credentialId: 'cred', publicKey: 'pk', transports: ['internal', 'hybrid'] });
+    expect(key).toMatchObject({ signCount: 0, transports: 'internal,hybrid', deviceName: '', lastUsedAt: null });
+    expect((await store.recordPasskeyUse('cred', 5)).signCount).toBe(5);
+    await expect(store.recordPasskeyUse('cred', 5)).rejects.toThrow(PasskeySignCountError);
+    await expect(store.recordPasskeyUse('cred', 3)).rejects.toThrow(/stored 5, reported 3/);
+    expect((await store.findPasskey('cred'))?.signCount).toBe(5);
+  });
+
+  it('names the group an operation needs', async () => {
+    const { store } = await setup(kind, []);
+    await expect(store.assignRole('1', 'x')).rejects.toThrow(GroupNotIncludedError);
+    await expect(store.assignRole('1', 'x')).rejects.toThrow(/needs the 'role' model group/);
+  });
+});
+
+describe.skipIf(skipPostgres)('the store under concurrency on PostgreSQL', () => {
+  it('50 parallel rotations of one token: exactly one success, and the family is revoked', async () => {
+    const { store, orm } = await setup('postgres', []);
+    const user = await store.createUser({ email: 'race@x.io' });
+    const { token, familyId } = await store.issueRefreshToken(user.id);
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => store.rotateRefreshToken(token)));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost.every((r) => (r as PromiseRejectedResult).reason instanceof RefreshTokenReuseError)).toBe(true);
+    const live = await orm.em.fork().getConnection().execute(`select count(*)::int as n from fullauth_refresh_tokens where family_id = '${familyId}' and not revoked`);
+    expect(live[0]!.n).toBe(0);
+  });
+
+  it('20 parallel sign-ups with the same e-mail in different cases: exactly one user', async () => {
+    const { store, orm } = await setup('postgres', []);
+    const emails = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'Same@Example.com' : ` same@example.COM${' '.repeat(i % 3)}`));
+    const results = await Promise.allSettled(emails.map((email) => store.createUser({ email })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof DuplicateEmailError)).toBe(true);
+    const rows = await orm.em.fork().getConnection().execute(`select count(*)::int as n from fullauth_users`);
+    expect(rows[0]!.n).toBe(1);
+  });
+
+  it('parallel OAuth links: one row, every caller gets it', async () => {
+    const { store, orm } = await setup('postgres', ['oauth']);
+    const user = await store.createUser({ email: 'link@x.io' });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => store.linkOAuthAccount({ userId: user.id, provider: 'github', providerUserId: '7' })),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.account.id)).size).toBe(1);
+    const rows = await orm.em.fork().getConnection().execute(`select count(*)::int as n from fullauth_oauth_accounts`);
+    expect(rows[0]!.n).toBe(1);
+  });
+
+  it('parallel passkey uses: the sign count never decreases', async () => {
+    const { store } = await setup('postgres', ['passkey']);
+    const user = await store.createUser({ email: 'sc@x.io' });
+    await store.registerPasskey({ userId: user.id, credentialId: 'c', publicKey: 'pk' });
+    const counts = Array.from({ length: 40 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+    const seen: number[] = [];
+    await Promise.allSettled(
+      counts.map(async (count) => {
+        const key = await store.recordPasskeyUse('c', count);
+        seen.push(key.signCount);
+      }),
+    );
+    expect((await store.findPasskey('c'))?.signCount).toBe(40);
+    // Every accepted use raised the count above every use accepted before it.
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+  });
+
+  it('parallel unlinks never remove the last way to log in', async () => {
+    const { store } = await setup('postgres', ['oauth']);
+    const user = await store.createUser({ email: 'two@x.io' });
+    await store.linkOAuthAccount({ userId: user.id, provider: 'a', providerUserId: '1' });
+    await store.linkOAuthAccount({ userId: user.id, provider: 'b', providerUserId: '1' });
+    const results = await Promise.allSettled([store.unlinkOAuthAccount(user.id, 'a'), store.unlinkOAuthAccount(user.id, 'b')]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(LastLoginMethodError);
+  });
+
+  it('works with database-made bigint ids', async () => {
+    const { store } = await setup('postgres', ['permission'], { idStrategy: 'bigint' });
+    const user = await store.createUser({ email: 'big@x.io' });
+    expect(user.id).toMatch(/^\d+$/);
+    await store.assignRole(user.id, 'admin');
+    await store.grantPermission('admin', 'x:y');
+    expect(await store.hasPermission(user.id, 'x:y')).toBe(true);
+    const t = await store.issueRefreshToken(user.id);
+    expect((await store.rotateRefreshToken(t.token)).familyId).toBe(t.familyId);
+  });
+});
