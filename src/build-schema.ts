@@ -57,7 +57,7 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
       if ('unique' in column && column.unique) {
         uniques.push(uniqueIndex(naming.index(table, field), property, field));
       }
-      if ('index' in column && column.index) {
+      if ('index' in column && (column.index === true || (column.index === 'performance' && definition.performanceIndexes))) {
         indexes.push({ name: naming.index(table, field), properties: [property] });
       }
     }

@@ -113,6 +113,11 @@ function assertManageable(definition: ResolvedFullauth): void {
       "Managed fullauth migrations create uuid keys; idStrategy 'bigint' is not covered. Use the host's Migrator with fullauthMigrations() instead.",
     );
   }
+  if (definition.performanceIndexes) {
+    throw new FullauthConfigError(
+      "Managed fullauth migrations create the contract's indexes only; performanceIndexes needs the host's Migrator (fullauthMigrations()).",
+    );
+  }
   if (Object.keys(definition.user.properties).length > 0) {
     throw new FullauthConfigError(
       'Managed fullauth migrations cover the fullauth columns only; a user extended with user.properties needs the host\'s Migrator (fullauthMigrations()).',

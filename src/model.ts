@@ -32,9 +32,10 @@ export const FULLAUTH_MODEL = {
     properties: {
       id: { type: 'id' },
       token: { type: 'varchar', length: 512, unique: true },
-      user: { type: 'ref', target: 'FullauthUser' },
+      // Sessions, "revoke all of a user's tokens": by user. Purging: by expiry.
+      user: { type: 'ref', target: 'FullauthUser', index: 'performance' },
       familyId: { type: 'varchar', length: 36, index: true },
-      expiresAt: { type: 'timestamp' },
+      expiresAt: { type: 'timestamp', index: 'performance' },
       revoked: { type: 'boolean', default: false },
       userAgent: { type: 'varchar', length: 512, nullable: true },
       ipAddress: { type: 'varchar', length: 45, nullable: true },
@@ -84,7 +85,8 @@ export const FULLAUTH_MODEL = {
       id: { type: 'id' },
       provider: { type: 'varchar', length: 50 },
       providerUserId: { type: 'varchar', length: 320 },
-      user: { type: 'ref', target: 'FullauthUser' },
+      // Counting a user's login methods when unlinking.
+      user: { type: 'ref', target: 'FullauthUser', index: 'performance' },
       providerEmail: { type: 'varchar', length: 320, nullable: true },
       accessToken: { type: 'text', nullable: true },
       refreshToken: { type: 'text', nullable: true },

@@ -24,6 +24,12 @@ export interface FullauthOptions<P extends Record<string, UserPropertyDefinition
   idStrategy?: FullauthIdStrategy;
   /** Extends the user entity. */
   user?: FullauthUserOptions<P>;
+  /**
+   * Adds the indexes the contract lacks but the store's hot queries need:
+   * `ix_<refresh_tokens>_user_id`, `ix_<refresh_tokens>_expires_at`, `ix_<oauth_accounts>_user_id`.
+   * Off by default, so the tables stay exactly fastapi-fullauth's.
+   */
+  performanceIndexes?: boolean;
 }
 
 /** Everything the factory needs, validated. */
@@ -33,11 +39,12 @@ export interface ResolvedFullauth {
   schema: string | undefined;
   idStrategy: FullauthIdStrategy;
   user: { properties: Record<string, UserPropertyDefinition>; class: Constructor<object> | undefined };
+  performanceIndexes: boolean;
   /** The options as given, for building the same entities again (metadata, migrations). */
   options: FullauthOptions;
 }
 
-const OPTION_KEYS = ['tablePrefix', 'tables', 'schema', 'idStrategy', 'user'] as const;
+const OPTION_KEYS = ['tablePrefix', 'tables', 'schema', 'idStrategy', 'user', 'performanceIndexes'] as const;
 const USER_KEYS = ['properties', 'class'] as const;
 
 /** The properties the auth tables rely on: a host property may not take one of these names. */
@@ -66,7 +73,11 @@ export function resolveFullauth(include: readonly FullauthGroup[] | undefined, o
   if (user.class !== undefined && typeof user.class !== 'function') {
     throw new FullauthConfigError('user.class must be a class (a constructor).');
   }
-  return { groups, naming, schema: options.schema, idStrategy, user: { properties, class: user.class }, options };
+  if (options.performanceIndexes !== undefined && typeof options.performanceIndexes !== 'boolean') {
+    throw new FullauthConfigError('performanceIndexes must be true or false.');
+  }
+  const performanceIndexes = options.performanceIndexes ?? false;
+  return { groups, naming, schema: options.schema, idStrategy, user: { properties, class: user.class }, performanceIndexes, options };
 }
 
 function rejectUnknownKeys(value: object, valid: readonly string[], what: string): void {

@@ -14,8 +14,8 @@ export type ColumnSpec =
       readonly nullable?: boolean;
       /** Unique index `ix_<table>_<column>` (an index, not a constraint, as in the contract). */
       readonly unique?: boolean;
-      /** Plain index `ix_<table>_<column>`. */
-      readonly index?: boolean;
+      /** Plain index `ix_<table>_<column>`; `'performance'`: only with the `performanceIndexes` option. */
+      readonly index?: IndexSpec;
       /** Default applied by the application, never by the database. */
       readonly default?: string;
     }
@@ -25,6 +25,7 @@ export type ColumnSpec =
   | {
       readonly type: 'timestamp';
       readonly nullable?: boolean;
+      readonly index?: IndexSpec;
       /** Filled with the current time (UTC) by the application on insert. */
       readonly defaultNow?: boolean;
     };
@@ -36,8 +37,8 @@ export type RelationSpec =
       readonly target: FullauthEntityName;
       /** Part of a composite primary key (join tables). */
       readonly primary?: boolean;
-      /** Plain index `ix_<table>_<column>`. */
-      readonly index?: boolean;
+      /** Plain index `ix_<table>_<column>`; `'performance'`: only with the `performanceIndexes` option. */
+      readonly index?: IndexSpec;
     }
   /** The inverse side of a `ref`: no column of its own. */
   | { readonly type: 'collection'; readonly target: FullauthEntityName; readonly mappedBy: string }
@@ -51,6 +52,12 @@ export type RelationSpec =
     };
 
 export type PropertySpec = ColumnSpec | RelationSpec;
+
+/**
+ * `true`: an index of the contract. `'performance'`: an index the contract lacks but a hot
+ * query of the store needs; created only with `performanceIndexes: true`.
+ */
+export type IndexSpec = true | 'performance';
 
 export interface TableSpec {
   readonly group: FullauthGroup;

@@ -30,7 +30,7 @@ describe('invalid options fail before anything is built', () => {
     ['an unknown entity in tables', { tables: { User: 'users' } as never }, /tables: unknown entity 'User'. Valid entities: FullauthUser,/],
     ['two entities on one table', { tables: { FullauthRole: 'things', FullauthPermission: 'things' } }, /FullauthRole and FullauthPermission would both use the table 'things'/],
     ['an unknown id strategy', { idStrategy: 'serial' as never }, /idStrategy: unknown strategy 'serial'. Valid strategies: 'uuidv7', 'uuidv4', 'bigint'/],
-    ['an unknown option', { prefix: 'x_' } as never, /Unknown option: 'prefix'. Valid: tablePrefix, tables, schema, idStrategy, user/],
+    ['an unknown option', { prefix: 'x_' } as never, /Unknown option: 'prefix'. Valid: tablePrefix, tables, schema, idStrategy, user, performanceIndexes/],
     ['a user property the auth tables rely on', { user: { properties: { email: p.string() } } }, /user.properties may not redefine 'email'/],
   ];
   it.each(cases)('rejects %s', (_label, options, message) => {
