@@ -9,6 +9,7 @@ import { MikroORM } from '@mikro-orm/core';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { defineFullauthEntities } from '../src/index.js';
 import { handwrittenSchemas } from './handwritten.js';
+import { runStoreBench } from './store.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -71,5 +72,7 @@ console.log('cold start in a fresh process (import + offline discovery, median o
 console.log(`  getFullauthMetadata()         ${ms(median(coldOurs))}`);
 console.log(`  hand-written + MikroORM       ${ms(median(coldBaseline))}`);
 console.log(`  ratio                         ${coldRatio.toFixed(3)}`);
+console.log('');
+for (const line of await runStoreBench()) console.log(line);
 console.log('');
 console.log(`heap used by this run: ${memory.toFixed(1)} MiB`);
