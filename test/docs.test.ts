@@ -29,6 +29,7 @@ describe('documentation', () => {
         'docs/schema-hooks.md',
         'docs/managed-mode.md',
         'docs/check-and-diagram.md',
+        'docs/store.md',
       ]),
     );
   });

@@ -99,11 +99,16 @@ export class FullauthStore {
     return id === undefined ? { column: '', value: '', params: [] } : { column: '"id", ', value: '?, ', params: [id] };
   }
 
-  async #run<T = Row[]>(sql: string, params: unknown[] = [], em: SqlEntityManager = this.#em.fork()): Promise<T> {
-    return em.execute(sql, params) as Promise<T>;
+  // Outside a transaction, statements go straight to the driver (which turns database errors
+  // into MikroORM's typed exceptions): no EntityManager fork, as the store keeps no identity
+  // map, so a lookup costs one pooled query.
+  async #run<T = Row[]>(sql: string, params: unknown[] = [], em?: SqlEntityManager): Promise<T> {
+    return (em ? em.execute(sql, params) : this.#em.getDriver().execute(sql, params, 'all')) as Promise<T>;
   }
-  async #affected(sql: string, params: unknown[], em: SqlEntityManager = this.#em.fork()): Promise<number> {
-    const result = (await em.execute(sql, params, 'run')) as { affectedRows?: number };
+  async #affected(sql: string, params: unknown[], em?: SqlEntityManager): Promise<number> {
+    const result = (await (em ? em.execute(sql, params, 'run') : this.#em.getDriver().execute(sql, params, 'run'))) as {
+      affectedRows?: number;
+    };
     return result.affectedRows ?? 0;
   }
   #transaction<T>(fn: (em: SqlEntityManager) => Promise<T>): Promise<T> {
