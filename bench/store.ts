@@ -67,22 +67,15 @@ export async function runStoreBench(): Promise<string[]> {
     const rotateRaw = async () => {
       const old = digest(rawToken);
       const { rows } = await pool.query('select user_id, family_id, expires_at, revoked from fullauth_refresh_tokens where token = $1', [old]);
-      const row = rows[0] as { user_id: string; family_id: string };
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
-        const won = await client.query('update fullauth_refresh_tokens set revoked = true where token = $1 and revoked = false', [old]);
-        if (won.rowCount !== 1) throw new Error('lost');
-        rawToken = randomBytes(32).toString('base64url');
-        await client.query(
-          `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, user_agent, ip_address, created_at)
-           values ($1, $2, $3, $4, $5, false, null, null, $6) returning id`,
-          [uuidv7(), digest(rawToken), row.user_id, row.family_id, new Date(Date.now() + 86400000), new Date()],
-        );
-        await client.query('commit');
-      } finally {
-        client.release();
-      }
+      if (!rows[0] || (rows[0] as { revoked: boolean }).revoked) throw new Error('lost');
+      rawToken = randomBytes(32).toString('base64url');
+      const won = await pool.query(
+        `with spent as (update fullauth_refresh_tokens set revoked = true where token = $1 and revoked = false returning user_id, family_id)
+         insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, user_agent, ip_address, created_at)
+         select $2, $3, user_id, family_id, $4, false, null, null, $5 from spent returning id, user_id, family_id`,
+        [old, uuidv7(), digest(rawToken), new Date(Date.now() + 86400000), new Date()],
+      );
+      if (won.rowCount !== 1) throw new Error('lost');
     };
 
     const lines = [`store vs raw pg (PostgreSQL 127.0.0.1, ${OPS} sequential operations each, after a warm-up)`];

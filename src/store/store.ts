@@ -196,15 +196,26 @@ export class FullauthStore {
     if (!row) throw new InvalidRefreshTokenError();
     const familyId = String(row.family_id);
     if (!row.revoked && new Date(row.expires_at as string) <= this.#now()) throw new ExpiredRefreshTokenError();
-    const issued = row.revoked
-      ? null
-      : await this.#transaction(async (em) => {
-          const won = await this.#affected(`update ${this.#tokens} set "revoked" = true where "token" = ? and "revoked" = false`, [digest], em);
-          return won === 1 ? this.issueRefreshToken(String(row.user_id), { ...options, familyId }, em) : null;
-        });
+    // Spend and re-issue in one statement: the compare-and-set UPDATE and the INSERT of the
+    // successor commit together or not at all, and only the caller whose UPDATE matched gets a row.
+    const issued = row.revoked ? null : await this.#spendAndIssue(digest, options);
     if (issued) return issued;
     await this.revokeFamily(familyId);
     throw new RefreshTokenReuseError(familyId);
+  }
+
+  async #spendAndIssue(digest: string, options: Omit<IssueTokenOptions, 'familyId'>): Promise<IssuedRefreshToken | null> {
+    const token = randomBytes(32).toString('base64url');
+    const now = this.#now();
+    const expiresAt = options.expiresAt ?? new Date(now.getTime() + (options.expiresIn ?? 30 * 24 * 3600) * 1000);
+    const id = this.#id();
+    const [row] = await this.#run(
+      `with spent as (update ${this.#tokens} set "revoked" = true where "token" = ? and "revoked" = false returning "user_id", "family_id")
+       insert into ${this.#tokens} (${id.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+       select ${id.value}?, "user_id", "family_id", ?, false, ?, ?, ? from spent returning "id", "user_id", "family_id"`,
+      [digest, ...id.params, tokenDigest(token), expiresAt, cut(options.userAgent, USER_AGENT_MAX), cut(options.ipAddress, IP_ADDRESS_MAX), now],
+    );
+    return row ? { token, id: String(row.id), userId: String(row.user_id), familyId: String(row.family_id), expiresAt } : null;
   }
 
   /** Logout: revokes one login session. Returns how many tokens were revoked. */
