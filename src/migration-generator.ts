@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { IMigrationGenerator, MetadataStorage, MigrationDiff, MigrationsOptions, NamingStrategy } from '@mikro-orm/core';
+import type { IDatabaseDriver, IMigrationGenerator, MetadataStorage, MigrationDiff, MigrationsOptions, NamingStrategy } from '@mikro-orm/core';
 import { FullauthDestructiveChangeError, findDestructiveStatements } from './guard.js';
 import { knownFullauthTables, registeredHooks } from './schema-hooks.js';
 
@@ -20,12 +20,13 @@ const CREATION = /^(create table |create (unique )?index |alter table \S+ add co
  */
 export class FullauthMigrationGenerator implements IMigrationGenerator {
   readonly #inner: IMigrationGenerator;
-  readonly #driver: SqlDriver;
+  readonly #driver: IDatabaseDriver;
 
-  constructor(driver: SqlDriver, namingStrategy: NamingStrategy, options: MigrationsOptions) {
+  /** Called by MikroORM's Migrator, with its SQL driver. */
+  constructor(driver: IDatabaseDriver, namingStrategy: NamingStrategy, options: MigrationsOptions) {
     const { JSMigrationGenerator, TSMigrationGenerator } = require('@mikro-orm/migrations') as MigrationsModule;
     const Generator = options.emit === 'js' || options.emit === 'cjs' ? JSMigrationGenerator : TSMigrationGenerator;
-    this.#inner = new Generator(driver, namingStrategy, options);
+    this.#inner = new Generator(driver as SqlDriver, namingStrategy, options);
     this.#driver = driver;
   }
 

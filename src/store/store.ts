@@ -167,7 +167,7 @@ export class FullauthStore {
   // ---- refresh tokens ------------------------------------------------------------------
 
   /** Issues a refresh token: the opaque value is returned once; only its sha256 digest is stored. */
-  async issueRefreshToken(userId: string, options: IssueTokenOptions = {}, em?: SqlEntityManager): Promise<IssuedRefreshToken> {
+  async issueRefreshToken(userId: string, options: IssueTokenOptions = {}): Promise<IssuedRefreshToken> {
     const token = randomBytes(32).toString('base64url');
     const familyId = options.familyId ?? uuidv7();
     const now = this.#now();
@@ -177,7 +177,6 @@ export class FullauthStore {
       `insert into ${this.#tokens} (${id.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
        values (${id.value}?, ?, ?, ?, false, ?, ?, ?) returning "id"`,
       [...id.params, tokenDigest(token), userId, familyId, expiresAt, cut(options.userAgent, USER_AGENT_MAX), cut(options.ipAddress, IP_ADDRESS_MAX), now],
-      em,
     );
     return { token, id: String(row!.id), userId: String(userId), familyId, expiresAt };
   }
