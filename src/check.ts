@@ -56,7 +56,8 @@ export async function checkFullauthSchema(orm: MikroORM): Promise<FullauthSchema
   keep(toSchema);
   const { SchemaComparator } = await import('@mikro-orm/sql');
   const diff = new SchemaComparator(orm.driver.getPlatform() as never).compare(fromSchema, toSchema);
-  const differences = [...describe(diff, fromSchema), ...uniqueIndexDifferences(fromSchema, toSchema)];
+  const described = describe(diff, fromSchema);
+  const differences = [...described, ...uniqueIndexDifferences(fromSchema, toSchema), ...columnTypeDifferences(fromSchema, toSchema, described)];
   return { ok: differences.length === 0, tables, differences };
 }
 
@@ -76,6 +77,40 @@ function uniqueIndexDifferences(from: DatabaseSchema, to: DatabaseSchema): Fulla
       if (found && (!found.unique || found.columnNames.join() !== index.columnNames.join())) {
         out.push({ table: table.name, kind: 'index differs', detail: `expected ${indexText(index)}, found ${indexText(found)}` });
       }
+    }
+  }
+  return out;
+}
+
+/** Spellings of one column type, so that only real differences count. */
+function canonicalType(type: string): string {
+  return type
+    .toLowerCase()
+    .trim()
+    .replace(/^timestamp with time zone/, 'timestamptz')
+    .replace(/^timestamp without time zone/, 'timestamp')
+    .replace(/^character varying/, 'varchar')
+    .replace(/^(integer|int4)$/, 'int')
+    .replace(/^int8$/, 'bigint')
+    .replace(/^bool$/, 'boolean')
+    .replace(/^(timestamptz|timestamp)\(6\)$/, '$1')
+    .replace(/\s+/g, '');
+}
+
+/**
+ * MikroORM maps some types to one runtime type and does not diff them (a `timestamptz`
+ * column that became `timestamp` loses the zone); compare the database types themselves.
+ */
+function columnTypeDifferences(from: DatabaseSchema, to: DatabaseSchema, reported: FullauthSchemaDifference[]): FullauthSchemaDifference[] {
+  const out: FullauthSchemaDifference[] = [];
+  for (const table of to.getTables()) {
+    const live = from.getTables().find((t) => t.name === table.name);
+    if (!live) continue;
+    for (const column of table.getColumns()) {
+      const found = live.getColumn(column.name);
+      if (!found || canonicalType(found.type) === canonicalType(column.type)) continue;
+      if (reported.some((r) => r.table === table.name && r.detail.startsWith(`${column.name}:`))) continue;
+      out.push({ table: table.name, kind: 'column differs', detail: `${column.name}: type is "${found.type}", expected "${column.type}"` });
     }
   }
   return out;
@@ -106,7 +141,11 @@ function describe(diff: SchemaDifference, from: DatabaseSchema): FullauthSchemaD
     }
     for (const index of Object.values(t.addedIndexes)) out.push({ table, kind: 'missing index', detail: indexText(index) });
     for (const index of Object.values(t.removedIndexes)) out.push({ table, kind: 'unexpected index', detail: indexText(index) });
-    for (const index of Object.values(t.changedIndexes)) out.push({ table, kind: 'index differs', detail: indexText(index) });
+    const liveIndexes = from.getTables().find((x) => x.name === table)?.getIndexes() ?? [];
+    for (const index of Object.values(t.changedIndexes)) {
+      const found = liveIndexes.find((i) => i.keyName === index.keyName);
+      out.push({ table, kind: 'index differs', detail: `expected ${indexText(index)}${found ? `, found ${indexText(found)}` : ''}` });
+    }
     for (const [from, index] of Object.entries(t.renamedIndexes)) {
       out.push({ table, kind: 'index differs', detail: `${from} should be named ${index.keyName}` });
     }

@@ -22,6 +22,7 @@ Options:
   --config <path>    the MikroORM config file (default: as the mikro-orm CLI finds it)
   --offline          diagram: no config, the default groups (with --include to choose)
   --include <groups> diagram --offline: comma-separated groups (${FULLAUTH_GROUPS.join(', ')})
+  --migrations-table <name>  migrate, status: the tracking table (default fullauth_migrations)
   -h, --help         this help
 `;
 
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string' },
       offline: { type: 'boolean' },
       include: { type: 'string' },
+      'migrations-table': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Unknown command '${command}'. Valid commands: check, diagram, migrate, status.\n\n${HELP}`);
     return 1;
   }
+  const migratorOptions = values['migrations-table'] ? { tableName: values['migrations-table'] } : {};
   const orm = await loadOrm(values.config);
   try {
     switch (command) {
@@ -69,12 +72,12 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(renderFullauthDiagram(await getFullauthMetadata(orm)));
         return 0;
       case 'migrate': {
-        const applied = await fullauthMigrator(orm).up();
+        const applied = await fullauthMigrator(orm, migratorOptions).up();
         process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'fullauth migrations: up to date\n');
         return 0;
       }
       default: {
-        const status = await fullauthMigrator(orm).status();
+        const status = await fullauthMigrator(orm, migratorOptions).status();
         for (const name of status.executed) process.stdout.write(`applied  ${name}\n`);
         for (const name of status.pending) process.stdout.write(`pending  ${name}\n`);
         return 0;

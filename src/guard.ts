@@ -8,8 +8,8 @@ import { FullauthConfigError } from './errors.js';
 export interface GuardedTables {
   /** Whether a table (by unqualified name, and schema if known) is a fullauth table. */
   isFullauth(table: string, schema: string | undefined): boolean;
-  /** The current length of a varchar column, when known (to tell widening from narrowing). */
-  currentLength?(table: string, schema: string | undefined, column: string): number | undefined;
+  /** The column as the database has it now, when known (to tell widening a varchar from narrowing). */
+  currentColumn?(table: string, schema: string | undefined, column: string): { type: string; length?: number | null } | undefined;
 }
 
 const IDENT = String.raw`((?:"[^"]+"\.)?"[^"]+")`;
@@ -47,10 +47,14 @@ export function findDestructiveStatements(statements: readonly string[], tables:
     const retype = ALTER_TYPE.exec(action);
     if (!retype) return false;
     const [, column, type, length] = retype;
-    const current = tables.currentLength?.(table, schema, column!);
-    // Widening a varchar keeps every value; anything else may not.
-    const isVarchar = /^(character varying|varchar)$/i.test(type!.trim());
-    return !(isVarchar && length !== undefined && current !== undefined && Number(length) >= current);
+    const current = tables.currentColumn?.(table, schema, column!);
+    // Only widening a varchar to a longer varchar keeps every value; anything else may not
+    // (text → varchar(n) narrows, a type change may rewrite).
+    const isVarchar = (t: string) => /^(character varying|varchar)\b/i.test(t.trim());
+    const widening =
+      isVarchar(type!) && length !== undefined && current !== undefined && isVarchar(current.type) &&
+      typeof current.length === 'number' && Number(length) >= current.length;
+    return !widening;
   });
 }
 

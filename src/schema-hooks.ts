@@ -211,8 +211,8 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
       const tables: GuardedTables = {
         // With dropRemovedGroups, the tables of groups no longer included may go.
         isFullauth: (table) => known.names.has(table) && (!hooks.dropRemovedGroups || current.has(table)),
-        currentLength: (table, schema, column) =>
-          from?.getTables().find((t) => t.name === table && (!schema || t.schema === schema))?.getColumn(column)?.length,
+        currentColumn: (table, schema, column) =>
+          from?.getTables().find((t) => t.name === table && (!schema || t.schema === schema))?.getColumn(column),
       };
       const destructive = findDestructiveStatements(splitStatements(sql), tables);
       if (destructive.length > 0) throw new FullauthDestructiveChangeError(destructive);

@@ -36,6 +36,7 @@ describe.skipIf(skipPostgres)('checkFullauthSchema()', () => {
       .replace('FOREIGN KEY(role_id) REFERENCES fullauth_roles (id) ON DELETE CASCADE', 'FOREIGN KEY(role_id) REFERENCES fullauth_roles (id)');
     await db.sql(ddl);
     await db.sql('create index ix_extra on fullauth_users (created_at)');
+    await db.sql('alter table fullauth_refresh_tokens alter column created_at type timestamp without time zone');
     const orm = await initOrm({ kind: 'postgres', url: db.url }, { entities: [...defineFullauthEntities(['role', 'oauth'])] });
     try {
       const report = await checkFullauthSchema(orm);
@@ -50,6 +51,11 @@ describe.skipIf(skipPostgres)('checkFullauthSchema()', () => {
           { table: 'fullauth_refresh_tokens', kind: 'unexpected column', detail: 'device text' },
           { table: 'fullauth_refresh_tokens', kind: 'missing index', detail: 'index ix_fullauth_refresh_tokens_family_id (family_id)' },
           { table: 'fullauth_users', kind: 'unexpected index', detail: 'index ix_extra (created_at)' },
+          {
+            table: 'fullauth_refresh_tokens',
+            kind: 'column differs',
+            detail: 'created_at: type is "timestamp(6)", expected "timestamptz"',
+          },
           {
             table: 'fullauth_roles',
             kind: 'index differs',

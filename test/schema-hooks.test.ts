@@ -91,7 +91,8 @@ describe.skipIf(skipPostgres)('destructive changes to fullauth tables', () => {
     fastapiFullauthDdl(['base'])
       .replace('email VARCHAR(320) NOT NULL', 'email VARCHAR(400) NOT NULL')
       .replace('user_agent VARCHAR(512),', 'user_agent VARCHAR(100),')
-      .replace('family_id VARCHAR(36) NOT NULL,', 'family_id VARCHAR(36) NOT NULL, legacy_flag INTEGER,');
+      .replace('family_id VARCHAR(36) NOT NULL,', 'family_id VARCHAR(36) NOT NULL, legacy_flag INTEGER,')
+      .replace('ip_address VARCHAR(45),', 'ip_address TEXT,');
 
   it('are refused, each statement named; widening is allowed', async () => {
     const db = await database('destructive', drifted());
@@ -99,7 +100,8 @@ describe.skipIf(skipPostgres)('destructive changes to fullauth tables', () => {
     try {
       const error = (await o.schema.getUpdateSchemaSQL().catch((e: unknown) => e)) as FullauthDestructiveChangeError;
       expect(error).toBeInstanceOf(FullauthDestructiveChangeError);
-      expect(error.statements).toHaveLength(2);
+      expect(error.statements).toHaveLength(3);
+      expect(error.statements.join('\n')).toMatch(/alter column "ip_address" type varchar\(45\)/); // text → varchar narrows
       expect(error.statements.join('\n')).toMatch(/alter table "fullauth_refresh_tokens" drop column "legacy_flag"/);
       expect(error.statements.join('\n')).toMatch(/alter table "fullauth_users" alter column "email" type varchar\(320\)/);
       expect(error.message).toContain('drop column "legacy_flag"');

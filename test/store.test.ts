@@ -3,7 +3,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DuplicateEmailError,
+  DuplicatePasskeyError,
   ExpiredRefreshTokenError,
+  NotFoundError,
   FullauthStoreError,
   GroupNotIncludedError,
   InvalidRefreshTokenError,
@@ -148,6 +150,35 @@ describe.each(kinds)('the store on %s', (kind) => {
     expect((await store.findPasskey('cred'))?.signCount).toBe(5);
   });
 
+  it('turns every database failure into a typed store error', async () => {
+    const { store } = await setup(kind, ['oauth', 'passkey']);
+    const user = await store.createUser({ email: 'typed@x.io' });
+    const missing = kind === 'postgres' ? '01900000-0000-7000-8000-000000000000' : '01900000-0000-7000-8000-000000000001';
+    await expect(store.issueRefreshToken(missing)).rejects.toThrow(NotFoundError);
+    await expect(store.linkOAuthAccount({ userId: missing, provider: 'github', providerUserId: '1' })).rejects.toThrow(NotFoundError);
+    await store.registerPasskey({ userId: user.id, credentialId: 'same', publicKey: 'pk' });
+    await expect(store.registerPasskey({ userId: user.id, credentialId: 'same', publicKey: 'pk' })).rejects.toThrow(DuplicatePasskeyError);
+    expect(await store.findUserById('not-a-uuid')).toBeNull();
+    await expect(store.hasRole('not-a-uuid', 'x')).rejects.toThrow(GroupNotIncludedError);
+    await expect(store.revokeAllForUser('not-a-uuid')).rejects.toThrow(NotFoundError);
+    await expect(store.revokeAllForUser('not-a-uuid')).rejects.toBeInstanceOf(FullauthStoreError);
+  });
+
+  it('joins the caller\'s transaction', async () => {
+    const { orm, store } = await setup(kind, []);
+    await orm.em
+      .fork()
+      .transactional(async (em) => {
+        const inTransaction = createFullauthStore(em);
+        const user = await inTransaction.createUser({ email: 'tx@x.io' });
+        await inTransaction.issueRefreshToken(user.id);
+        expect(await inTransaction.findUserByEmail('tx@x.io')).not.toBeNull();
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    expect(await store.findUserByEmail('tx@x.io')).toBeNull();
+  });
+
   it('names the group an operation needs', async () => {
     const { store } = await setup(kind, []);
     await expect(store.assignRole('1', 'x')).rejects.toThrow(GroupNotIncludedError);
@@ -216,6 +247,24 @@ describe.skipIf(skipPostgres)('the store under concurrency on PostgreSQL', () =>
     const results = await Promise.allSettled([store.unlinkOAuthAccount(user.id, 'a'), store.unlinkOAuthAccount(user.id, 'b')]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(LastLoginMethodError);
+  });
+
+  it('sets the host\'s own user properties', async () => {
+    const db = await createDatabase('store_extra');
+    databases.push(db);
+    const { p } = await import('@mikro-orm/core');
+    const orm = await initOrm({ kind: 'postgres', url: db.url }, {
+      entities: [...defineFullauthEntities([], { user: { properties: { displayName: p.string().length(100) } } })],
+    });
+    orms.push(orm);
+    await orm.schema.create();
+    const store = createFullauthStore(orm.em);
+    const user = await store.createUser({ email: 'x@x.io', extra: { displayName: 'Ann' } });
+    const [row] = await orm.em.getConnection().execute(`select display_name from fullauth_users where id = '${user.id}'`);
+    expect(row!.display_name).toBe('Ann');
+    await expect(store.createUser({ email: 'y@x.io', extra: { nickname: 'x' } })).rejects.toThrow(
+      /'nickname' is not a host property of the user. Host properties: displayName/,
+    );
   });
 
   it('works with database-made bigint ids', async () => {

@@ -51,7 +51,18 @@ export class GroupNotIncludedError extends FullauthStoreError {
     super(`This operation needs the '${group}' model group; include it in defineFullauthEntities().`);
   }
 }
-/** A record the operation needs does not exist. */
+/** A record the operation needs does not exist (an unknown user, role, credential, or an id that cannot exist). */
 export class NotFoundError extends FullauthStoreError {
   override name = 'NotFoundError';
+}
+/** A passkey with this credential id is registered already. */
+export class DuplicatePasskeyError extends FullauthStoreError {
+  override name = 'DuplicatePasskeyError';
+  constructor(readonly credentialId: string) {
+    super(`A passkey with the credential id '${credentialId}' is registered already.`);
+  }
+}
+/** A unique key of the auth tables refused the write (the specific operations raise a more precise error). */
+export class ConflictError extends FullauthStoreError {
+  override name = 'ConflictError';
 }

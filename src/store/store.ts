@@ -1,14 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import {
+  DriverException,
+  ForeignKeyConstraintViolationException,
+  UniqueConstraintViolationException,
+  type EntityManager,
+} from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { uuidv7 } from 'uuidv7';
 import { definitionOf } from '../build-schema.js';
 import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
+import { RESERVED_USER_PROPERTIES } from '../options.js';
 import type { FullauthIdStrategy } from '../ids.js';
 import type { FullauthEntityName } from '../spec.js';
 import {
+  ConflictError,
   DuplicateEmailError,
+  DuplicatePasskeyError,
+  FullauthStoreError,
   ExpiredRefreshTokenError,
   GroupNotIncludedError,
   InvalidRefreshTokenError,
@@ -62,6 +71,8 @@ export class FullauthStore {
   readonly #now: () => Date;
   readonly #tables: Partial<Record<FullauthEntityName, string>>;
   readonly #idStrategy: FullauthIdStrategy;
+  /** Columns of the host's own user properties (user.properties), by property name. */
+  readonly #userExtraColumns: ReadonlyMap<string, string>;
 
   constructor(em: EntityManager, options: FullauthStoreOptions = {}) {
     this.#em = em as unknown as SqlEntityManager;
@@ -77,6 +88,12 @@ export class FullauthStore {
       tables[meta.className as FullauthEntityName] = `${meta.schema ? `${quote(meta.schema)}.` : ''}${quote(meta.tableName)}`;
     }
     if (!strategy) throw new FullauthConfigError('createFullauthStore(): this EntityManager has no fullauth entities.');
+    const userMeta = metadata.getByClassName('FullauthUser', false);
+    const extras = new Map<string, string>();
+    for (const prop of userMeta?.props ?? []) {
+      if (!RESERVED_USER_PROPERTIES.includes(prop.name) && prop.fieldNames?.length === 1) extras.set(prop.name, prop.fieldNames[0]!);
+    }
+    this.#userExtraColumns = extras;
     this.#tables = tables;
     this.#idStrategy = strategy;
   }
@@ -99,43 +116,82 @@ export class FullauthStore {
     return id === undefined ? { column: '', value: '', params: [] } : { column: '"id", ', value: '?, ', params: [id] };
   }
 
-  // Outside a transaction, statements go straight to the driver (which turns database errors
-  // into MikroORM's typed exceptions): no EntityManager fork, as the store keeps no identity
-  // map, so a lookup costs one pooled query.
+  /**
+   * Inside the caller's transaction (the EntityManager given to the store, or one of the
+   * store's own), statements run in it. Otherwise they go straight to the driver: no
+   * EntityManager fork, as the store keeps no identity map, so a lookup is one pooled query.
+   */
+  async #execute(sql: string, params: unknown[], method: 'all' | 'run', em?: SqlEntityManager): Promise<unknown> {
+    const context = em ?? (this.#em.isInTransaction() ? this.#em : undefined);
+    try {
+      return await (context ? context.execute(sql, params, method) : this.#em.getDriver().execute(sql, params, method));
+    } catch (error) {
+      throw storeError(error);
+    }
+  }
   async #run<T = Row[]>(sql: string, params: unknown[] = [], em?: SqlEntityManager): Promise<T> {
-    return (em ? em.execute(sql, params) : this.#em.getDriver().execute(sql, params, 'all')) as Promise<T>;
+    return (await this.#execute(sql, params, 'all', em)) as T;
   }
   async #affected(sql: string, params: unknown[], em?: SqlEntityManager): Promise<number> {
-    const result = (await (em ? em.execute(sql, params, 'run') : this.#em.getDriver().execute(sql, params, 'run'))) as {
-      affectedRows?: number;
-    };
+    const result = (await this.#execute(sql, params, 'run', em)) as { affectedRows?: number };
     return result.affectedRows ?? 0;
   }
+  /** The store's own transaction, or the caller's when the store's EntityManager is in one. */
   #transaction<T>(fn: (em: SqlEntityManager) => Promise<T>): Promise<T> {
-    return this.#em.fork().transactional((em) => fn(em as unknown as SqlEntityManager));
+    if (this.#em.isInTransaction()) return fn(this.#em);
+    return this.#em
+      .fork()
+      .transactional((em) => fn(em as unknown as SqlEntityManager))
+      .catch((error: unknown) => {
+        throw storeError(error);
+      });
   }
 
   // ---- users ---------------------------------------------------------------------------
 
-  /** Creates a user; the e-mail is trimmed and lower-cased. A taken e-mail is a `DuplicateEmailError`, also in a race. */
+  /**
+   * Creates a user; the e-mail is trimmed and lower-cased. A taken e-mail is a
+   * `DuplicateEmailError`, also in a race. `extra` sets the host's own user properties
+   * (`user.properties` of `defineFullauthEntities()`), by property name; a relation takes the id.
+   */
   async createUser(data: {
     email: string;
     hashedPassword?: string | null;
     isActive?: boolean;
     isVerified?: boolean;
     isSuperuser?: boolean;
+    extra?: Readonly<Record<string, unknown>>;
   }): Promise<UserRecord> {
     const email = normalizeEmail(data.email);
     const id = this.#id();
+    const extras = Object.entries(data.extra ?? {}).map(([property, value]) => {
+      const column = this.#userExtraColumns.get(property);
+      if (!column) {
+        throw new FullauthConfigError(
+          `createUser(): '${property}' is not a host property of the user. Host properties: ${[...this.#userExtraColumns.keys()].join(', ') || 'none'}.`,
+        );
+      }
+      return { column, value };
+    });
+    const extraColumns = extras.map((e) => `, "${e.column}"`).join('');
     try {
       const [row] = await this.#run(
-        `insert into ${this.#users} (${id.column}"email", "hashed_password", "is_active", "is_verified", "is_superuser", "created_at")
-         values (${id.value}?, ?, ?, ?, ?, ?) returning *`,
-        [...id.params, email, data.hashedPassword ?? null, data.isActive ?? true, data.isVerified ?? false, data.isSuperuser ?? false, this.#now()],
+        `insert into ${this.#users} (${id.column}"email", "hashed_password", "is_active", "is_verified", "is_superuser", "created_at"${extraColumns})
+         values (${id.value}?, ?, ?, ?, ?, ?${extras.map(() => ', ?').join('')}) returning *`,
+        [
+          ...id.params,
+          email,
+          data.hashedPassword ?? null,
+          data.isActive ?? true,
+          data.isVerified ?? false,
+          data.isSuperuser ?? false,
+          this.#now(),
+          ...extras.map((e) => e.value),
+        ],
       );
       return toUser(row!);
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw new DuplicateEmailError(email);
+      if (error instanceof ConflictError) throw new DuplicateEmailError(email);
       throw error;
     }
   }
@@ -146,8 +202,13 @@ export class FullauthStore {
   }
 
   async findUserById(id: string): Promise<UserRecord | null> {
-    const [row] = await this.#run(`select * from ${this.#users} where "id" = ?`, [id]);
-    return row ? toUser(row) : null;
+    try {
+      const [row] = await this.#run(`select * from ${this.#users} where "id" = ?`, [id]);
+      return row ? toUser(row) : null;
+    } catch (error) {
+      if (error instanceof NotFoundError) return null; // an id that cannot exist
+      throw error;
+    }
   }
 
   /** Sets a new password hash and revokes every refresh token of the user, in one transaction. */
@@ -469,7 +530,9 @@ export class FullauthStore {
       `insert into ${this.#table('FullauthPasskey', 'passkey')} (${id.column}"user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at")
        values (${id.value}?, ?, ?, ?, ?, ?, ?, ?, null) returning *`,
       [...id.params, data.userId, data.credentialId, data.publicKey, data.signCount ?? 0, data.deviceName ?? '', (data.transports ?? []).join(','), data.backedUp ?? false, this.#now()],
-    );
+    ).catch((error: unknown) => {
+      throw error instanceof ConflictError ? new DuplicatePasskeyError(data.credentialId) : error;
+    });
     return toPasskey(row!);
   }
 
@@ -495,6 +558,26 @@ export class FullauthStore {
     if (!current) throw new NotFoundError(`No passkey with credential id ${credentialId}.`);
     throw new PasskeySignCountError(credentialId, current.signCount, signCount);
   }
+}
+
+/**
+ * Every failure of the store is a `FullauthStoreError`: a unique key → `ConflictError` (the
+ * operations turn it into a precise one), a missing referenced row or an id that cannot
+ * exist → `NotFoundError`, anything else (a lost connection, …) → `FullauthStoreError` with
+ * the database error as its `cause`.
+ */
+function storeError(error: unknown): FullauthStoreError {
+  if (error instanceof FullauthStoreError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof UniqueConstraintViolationException) return new ConflictError(message, { cause: error });
+  if (error instanceof ForeignKeyConstraintViolationException) {
+    return new NotFoundError(`A record this operation refers to does not exist (${message}).`, { cause: error });
+  }
+  // invalid_text_representation: e.g. 'abc' as a uuid or bigint id.
+  if (error instanceof DriverException && error.code === '22P02') {
+    return new NotFoundError(`Not a valid id (${message}).`, { cause: error });
+  }
+  return new FullauthStoreError(`The database refused a fullauth store operation: ${message}`, { cause: error });
 }
 
 /** The store over an EntityManager whose ORM includes the fullauth entities. */
