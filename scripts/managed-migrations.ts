@@ -5,7 +5,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { SchemaComparator, type DatabaseSchema, type SchemaDifference } from '@mikro-orm/sql';
 import config from '../mikro-orm.config.js';
-import { FULLAUTH_GROUPS, defineFullauthEntities } from '../src/index.js';
+import { FULLAUTH_GROUPS, defineFullauthEntities, resolveGroups } from '../src/index.js';
 import { entityNamesOf } from '../src/build-schema.js';
 import type { FullauthManagedMigration } from '../src/managed.js';
 import { TEMPLATE_PREFIX } from '../src/managed/template.js';
@@ -35,8 +35,8 @@ export async function missingMigrations(shipped: readonly FullauthManagedMigrati
       debug: false,
     });
     try {
-      const groups = new Set(entityNamesOf(FULLAUTH_GROUPS).filter((e) => entities.some((s) => s.meta.className === e)).map((e) => FULLAUTH_MODEL[e].group));
-      for (const migration of shipped.filter((m) => groups.has(m.group))) {
+      const groups = resolveGroups([group]);
+      for (const migration of shipped.filter((m) => groups.includes(m.group))) {
         for (const statement of migration.up) await orm.em.getConnection().execute(statement);
       }
       const own = new Set(entityNamesOf([group]).map((e) => `${TEMPLATE_PREFIX}${FULLAUTH_MODEL[e].table}`));

@@ -1,11 +1,11 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import { definitionOf, entityNamesOf } from './build-schema.js';
+import { definitionOf } from './build-schema.js';
 import { FullauthConfigError } from './errors.js';
 import { FULLAUTH_GROUPS, type FullauthGroup } from './groups.js';
 import { POSTGRESQL_MIGRATIONS } from './managed/postgresql.js';
-import { TEMPLATE_PREFIX, renderTemplate } from './managed/template.js';
-import { FULLAUTH_MODEL } from './model.js';
+import { renderTemplate } from './managed/template.js';
+import { DEFAULT_MIGRATIONS_TABLE } from './naming.js';
 import type { ResolvedFullauth } from './options.js';
 
 /**
@@ -34,8 +34,6 @@ export interface FullauthMigrator {
   up(): Promise<string[]>;
   status(): Promise<{ executed: string[]; pending: string[] }>;
 }
-
-export const DEFAULT_MIGRATIONS_TABLE = 'fullauth_migrations';
 
 const DIALECTS: Record<string, readonly FullauthManagedMigration[]> = { PostgreSqlDriver: POSTGRESQL_MIGRATIONS };
 
@@ -124,7 +122,3 @@ function assertManageable(definition: ResolvedFullauth): void {
     );
   }
 }
-
-/** The model tables, for the template renderer. */
-export const MODEL_TABLES = entityNamesOf(FULLAUTH_GROUPS).map((entity) => ({ entity, table: FULLAUTH_MODEL[entity].table }));
-export { TEMPLATE_PREFIX };

@@ -15,6 +15,9 @@ import { FULLAUTH_ENTITY_NAMES, type FullauthEntityName } from './spec.js';
  */
 export const DEFAULT_TABLE_PREFIX = 'fullauth_';
 
+/** The tracking table of the managed migration stream (managed.ts), never part of the host's diff. */
+export const DEFAULT_MIGRATIONS_TABLE = 'fullauth_migrations';
+
 /** PostgreSQL truncates identifiers to 63 bytes; MySQL allows 64. We stay within both. */
 export const MAX_IDENTIFIER_LENGTH = 63;
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;

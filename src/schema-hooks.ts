@@ -3,7 +3,7 @@ import type { DatabaseSchema, SqlSchemaGenerator } from '@mikro-orm/sql';
 import { buildEntitySchemas, definitionOf } from './build-schema.js';
 import { FullauthConfigError } from './errors.js';
 import { FullauthDestructiveChangeError, findDestructiveStatements, splitStatements, type GuardedTables } from './guard.js';
-import { createNaming } from './naming.js';
+import { DEFAULT_MIGRATIONS_TABLE, createNaming } from './naming.js';
 import type { ResolvedFullauth } from './options.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
 
@@ -122,21 +122,16 @@ export function checkDiscoveredEntities(orm: MikroORM, storage: MetadataStorage)
 }
 
 /** Every table name a fullauth definition in this ORM uses or would use for any group, plus the contract's. */
-export function knownFullauthTables(
-  metadata: MetadataStorage,
-  migrationsTable = 'fullauth_migrations',
-): { names: Set<string>; schemas: Set<string | undefined> } {
+export function knownFullauthTables(metadata: MetadataStorage, migrationsTable = DEFAULT_MIGRATIONS_TABLE): { names: Set<string> } {
   const definitions = new Set<ResolvedFullauth>();
   for (const meta of metadata) {
     const definition = definitionOf(meta.class);
     if (definition) definitions.add(definition);
   }
   const names = new Set<string>([migrationsTable]);
-  const schemas = new Set<string | undefined>();
   const namings = [createNaming(), ...[...definitions].map((d) => d.naming)];
   for (const naming of namings) for (const entity of FULLAUTH_ENTITY_NAMES) names.add(naming.table(entity));
-  for (const d of definitions) schemas.add(d.schema);
-  return { names, schemas };
+  return { names };
 }
 
 type Comparison = { fromSchema: DatabaseSchema; toSchema: DatabaseSchema };
@@ -178,7 +173,7 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
       const isFullauth = (name: string) => known.names.has(name);
       const { fromSchema, toSchema } = comparison;
       // The managed stream's tracking table is never the host's business.
-      const tracking = hooks.migrationsTable ?? 'fullauth_migrations';
+      const tracking = hooks.migrationsTable ?? DEFAULT_MIGRATIONS_TABLE;
       fromSchema.setTables(fromSchema.getTables().filter((t) => t.name !== tracking));
       if (hooks.excludeFromDiff) {
         fromSchema.setTables(fromSchema.getTables().filter((t) => !isFullauth(t.name)));
