@@ -83,18 +83,25 @@ function uniqueIndexDifferences(from: DatabaseSchema, to: DatabaseSchema): Fulla
 }
 
 /** Spellings of one column type, so that only real differences count. */
+const TYPE_ALIASES: Record<string, string> = {
+  'timestamp with time zone': 'timestamptz',
+  'timestamp without time zone': 'timestamp',
+  'character varying': 'varchar',
+  character: 'char',
+  integer: 'int4',
+  int: 'int4',
+  smallint: 'int2',
+  bigint: 'int8',
+  'double precision': 'float8',
+  real: 'float4',
+  boolean: 'bool',
+};
 function canonicalType(type: string): string {
-  return type
-    .toLowerCase()
-    .trim()
-    .replace(/^timestamp with time zone/, 'timestamptz')
-    .replace(/^timestamp without time zone/, 'timestamp')
-    .replace(/^character varying/, 'varchar')
-    .replace(/^(integer|int4)$/, 'int')
-    .replace(/^int8$/, 'bigint')
-    .replace(/^bool$/, 'boolean')
-    .replace(/^(timestamptz|timestamp)\(6\)$/, '$1')
-    .replace(/\s+/g, '');
+  const t = type.toLowerCase().trim().replace(/\s+/g, ' ');
+  const [, base = t, args = ''] = /^([a-z ]+?)\s*(\(.*\))?$/.exec(t) ?? [];
+  const name = TYPE_ALIASES[base] ?? base;
+  // timestamp(6) is the default precision
+  return `${name}${(name === 'timestamptz' || name === 'timestamp') && args === '(6)' ? '' : args}`;
 }
 
 /**

@@ -24,6 +24,21 @@ describe.skipIf(skipPostgres)('checkFullauthSchema()', () => {
     }
   });
 
+  it('does not report type spellings as differences', async () => {
+    const db = await createDatabase('check_types');
+    databases.push(db);
+    const { p } = await import('@mikro-orm/core');
+    const orm = await initOrm({ kind: 'postgres', url: db.url }, {
+      entities: [...defineFullauthEntities([], { user: { properties: { score: p.double().nullable(), rank: p.smallint().nullable() } } })],
+    });
+    try {
+      await orm.schema.create();
+      expect((await checkFullauthSchema(orm)).differences).toEqual([]);
+    } finally {
+      await orm.close();
+    }
+  });
+
   it('reports every difference precisely', async () => {
     const db = await createDatabase('check_drift');
     databases.push(db);

@@ -223,20 +223,23 @@ describe.skipIf(skipPostgres)('the store under concurrency on PostgreSQL', () =>
   });
 
   it('parallel passkey uses: the sign count never decreases', async () => {
-    const { store } = await setup('postgres', ['passkey']);
+    const { store, orm } = await setup('postgres', ['passkey']);
     const user = await store.createUser({ email: 'sc@x.io' });
     await store.registerPasskey({ userId: user.id, credentialId: 'c', publicKey: 'pk' });
+    // The database records every change of the count, in commit order.
+    await orm.em.getConnection().execute(`
+      create table sign_audit (old_count int, new_count int);
+      create function audit_sign() returns trigger as $$ begin insert into sign_audit values (old.sign_count, new.sign_count); return new; end $$ language plpgsql;
+      create trigger audit_sign after update on fullauth_passkeys for each row execute function audit_sign();`);
     const counts = Array.from({ length: 40 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
-    const seen: number[] = [];
-    await Promise.allSettled(
-      counts.map(async (count) => {
-        const key = await store.recordPasskeyUse('c', count);
-        seen.push(key.signCount);
-      }),
-    );
+    const results = await Promise.allSettled(counts.map((count) => store.recordPasskeyUse('c', count)));
+    const accepted = results.filter((r) => r.status === 'fulfilled').length;
+    const rejected = results.filter((r) => r.status === 'rejected');
+    expect(rejected.every((r) => (r as PromiseRejectedResult).reason instanceof PasskeySignCountError)).toBe(true);
     expect((await store.findPasskey('c'))?.signCount).toBe(40);
-    // Every accepted use raised the count above every use accepted before it.
-    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    const audit = await orm.em.getConnection().execute<{ old_count: number; new_count: number }[]>('select * from sign_audit');
+    expect(audit).toHaveLength(accepted);
+    expect(audit.filter((a) => a.new_count <= a.old_count)).toEqual([]);
   });
 
   it('parallel unlinks never remove the last way to log in', async () => {
@@ -276,5 +279,39 @@ describe.skipIf(skipPostgres)('the store under concurrency on PostgreSQL', () =>
     expect(await store.hasPermission(user.id, 'x:y')).toBe(true);
     const t = await store.issueRefreshToken(user.id);
     expect((await store.rotateRefreshToken(t.token)).familyId).toBe(t.familyId);
+  });
+});
+
+describe.skipIf(skipPostgres)('the store in a host transaction', () => {
+  it('keeps the transaction usable, and rotation refuses to run inside it', async () => {
+    const db = await createDatabase('store_tx');
+    databases.push(db);
+    const { p } = await import('@mikro-orm/core');
+    const orm = await initOrm({ kind: 'postgres', url: db.url }, {
+      entities: [
+        ...defineFullauthEntities(['role'], {
+          user: { properties: { username: p.string().length(50).unique().nullable(), tags: p.array().nullable() } },
+        }),
+      ],
+    });
+    orms.push(orm);
+    await orm.schema.create();
+    const outside = createFullauthStore(orm.em);
+    const ann = await outside.createUser({ email: 'ann@x.io', extra: { username: 'ann', tags: ['a', 'b'] } });
+    const token = await outside.issueRefreshToken(ann.id);
+    // Another clash than the e-mail is not reported as a taken e-mail.
+    const clash = await outside.createUser({ email: 'other@x.io', extra: { username: 'ann' } }).catch((e: unknown) => e);
+    expect(clash).toBeInstanceOf(FullauthStoreError);
+    expect(clash).not.toBeInstanceOf(DuplicateEmailError);
+
+    await orm.em.fork().transactional(async (em) => {
+      const store = createFullauthStore(em);
+      expect(await store.findUserById('not-a-uuid')).toBeNull();
+      await store.assignRole(ann.id, 'editor'); // the transaction still works
+      await expect(store.rotateRefreshToken(token.token)).rejects.toThrow(/rotateRefreshToken\(\) runs on its own/);
+    });
+    expect(await outside.listRoles(ann.id)).toEqual(['editor']);
+    const [row] = await orm.em.getConnection().execute(`select tags from fullauth_users where id = '${ann.id}'`);
+    expect(row!.tags).toEqual(['a', 'b']);
   });
 });

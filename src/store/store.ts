@@ -4,6 +4,7 @@ import {
   ForeignKeyConstraintViolationException,
   UniqueConstraintViolationException,
   type EntityManager,
+  type EntityProperty,
 } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { uuidv7 } from 'uuidv7';
@@ -71,8 +72,10 @@ export class FullauthStore {
   readonly #now: () => Date;
   readonly #tables: Partial<Record<FullauthEntityName, string>>;
   readonly #idStrategy: FullauthIdStrategy;
-  /** Columns of the host's own user properties (user.properties), by property name. */
-  readonly #userExtraColumns: ReadonlyMap<string, string>;
+  /** The host's own user properties (user.properties), by property name. */
+  readonly #userExtras: ReadonlyMap<string, EntityProperty>;
+  /** The unique index on the e-mail, to tell a taken e-mail from another clash. */
+  readonly #emailIndex: string;
 
   constructor(em: EntityManager, options: FullauthStoreOptions = {}) {
     this.#em = em as unknown as SqlEntityManager;
@@ -89,11 +92,12 @@ export class FullauthStore {
     }
     if (!strategy) throw new FullauthConfigError('createFullauthStore(): this EntityManager has no fullauth entities.');
     const userMeta = metadata.getByClassName('FullauthUser', false);
-    const extras = new Map<string, string>();
+    const extras = new Map<string, EntityProperty>();
     for (const prop of userMeta?.props ?? []) {
-      if (!RESERVED_USER_PROPERTIES.includes(prop.name) && prop.fieldNames?.length === 1) extras.set(prop.name, prop.fieldNames[0]!);
+      if (!RESERVED_USER_PROPERTIES.includes(prop.name) && prop.fieldNames?.length === 1) extras.set(prop.name, prop);
     }
-    this.#userExtraColumns = extras;
+    this.#userExtras = extras;
+    this.#emailIndex = definitionOf(userMeta?.class)!.naming.index(userMeta!.tableName, 'email');
     this.#tables = tables;
     this.#idStrategy = strategy;
   }
@@ -108,6 +112,12 @@ export class FullauthStore {
   }
   get #tokens() {
     return this.#table('FullauthRefreshToken', 'base');
+  }
+
+  /** An id that cannot exist fails before the database sees it (a failed statement would abort the caller's transaction). */
+  #checkId(id: string, what = 'user'): void {
+    const valid = this.#idStrategy === 'bigint' ? /^\d{1,19}$/ : /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    if (typeof id !== 'string' || !valid.test(id)) throw new NotFoundError(`No ${what} with id ${String(id)} (not a valid id).`);
   }
 
   /** `id` column and value for an insert: none when the database makes the id. */
@@ -164,14 +174,17 @@ export class FullauthStore {
   }): Promise<UserRecord> {
     const email = normalizeEmail(data.email);
     const id = this.#id();
+    const platform = this.#em.getPlatform();
     const extras = Object.entries(data.extra ?? {}).map(([property, value]) => {
-      const column = this.#userExtraColumns.get(property);
-      if (!column) {
-        throw new FullauthConfigError(
-          `createUser(): '${property}' is not a host property of the user. Host properties: ${[...this.#userExtraColumns.keys()].join(', ') || 'none'}.`,
+      const prop = this.#userExtras.get(property);
+      if (!prop) {
+        throw new FullauthStoreError(
+          `createUser(): '${property}' is not a host property of the user. Host properties: ${[...this.#userExtras.keys()].join(', ') || 'none'}.`,
         );
       }
-      return { column, value };
+      // The property's own type converts the value (arrays, JSON, custom types), as the ORM would.
+      const converted = prop.customType ? prop.customType.convertToDatabaseValue(value, platform, { mode: 'query' }) : value;
+      return { column: prop.fieldNames[0]!, value: converted };
     });
     const extraColumns = extras.map((e) => `, "${e.column}"`).join('');
     try {
@@ -191,7 +204,7 @@ export class FullauthStore {
       );
       return toUser(row!);
     } catch (error) {
-      if (error instanceof ConflictError) throw new DuplicateEmailError(email);
+      if (error instanceof ConflictError && error.message.includes(`"${this.#emailIndex}"`)) throw new DuplicateEmailError(email);
       throw error;
     }
   }
@@ -203,16 +216,17 @@ export class FullauthStore {
 
   async findUserById(id: string): Promise<UserRecord | null> {
     try {
-      const [row] = await this.#run(`select * from ${this.#users} where "id" = ?`, [id]);
-      return row ? toUser(row) : null;
-    } catch (error) {
-      if (error instanceof NotFoundError) return null; // an id that cannot exist
-      throw error;
+      this.#checkId(id);
+    } catch {
+      return null; // an id that cannot exist
     }
+    const [row] = await this.#run(`select * from ${this.#users} where "id" = ?`, [id]);
+    return row ? toUser(row) : null;
   }
 
   /** Sets a new password hash and revokes every refresh token of the user, in one transaction. */
   async changePassword(userId: string, hashedPassword: string): Promise<void> {
+    this.#checkId(userId);
     await this.#transaction(async (em) => {
       const changed = await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ?`, [hashedPassword, userId], em);
       if (changed === 0) throw new NotFoundError(`No user with id ${userId}.`);
@@ -222,6 +236,7 @@ export class FullauthStore {
 
   /** Deletes the user; the database cascades to tokens, roles, accounts and passkeys. */
   async deleteUser(userId: string): Promise<boolean> {
+    this.#checkId(userId);
     return (await this.#affected(`delete from ${this.#users} where "id" = ?`, [userId])) > 0;
   }
 
@@ -229,6 +244,7 @@ export class FullauthStore {
 
   /** Issues a refresh token: the opaque value is returned once; only its sha256 digest is stored. */
   async issueRefreshToken(userId: string, options: IssueTokenOptions = {}): Promise<IssuedRefreshToken> {
+    this.#checkId(userId);
     const token = randomBytes(32).toString('base64url');
     const familyId = options.familyId ?? uuidv7();
     const now = this.#now();
@@ -248,6 +264,13 @@ export class FullauthStore {
    * revokes the whole family and raises `RefreshTokenReuseError`.
    */
   async rotateRefreshToken(token: string, options: Omit<IssueTokenOptions, 'familyId'> = {}): Promise<IssuedRefreshToken> {
+    if (this.#em.isInTransaction()) {
+      // A detected reuse revokes the family and raises: inside the caller's transaction that
+      // raise would roll the revocation back, so rotation always commits on its own.
+      throw new FullauthStoreError(
+        'rotateRefreshToken() runs on its own: call it on a store outside a transaction, so that a detected reuse stays revoked.',
+      );
+    }
     const digest = tokenDigest(token);
     const [row] = await this.#run(
       `select "user_id", "family_id", "expires_at", "revoked" from ${this.#tokens} where "token" = ?`,
@@ -284,12 +307,14 @@ export class FullauthStore {
   }
 
   /** Revokes every token of a user (password change or reset, account deletion). */
-  revokeAllForUser(userId: string): Promise<number> {
+  async revokeAllForUser(userId: string): Promise<number> {
+    this.#checkId(userId);
     return this.#affected(`update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false`, [userId]);
   }
 
   /** "Log out everywhere else": revokes every token of a user outside one family. */
-  revokeAllExceptFamily(userId: string, familyId: string): Promise<number> {
+  async revokeAllExceptFamily(userId: string, familyId: string): Promise<number> {
+    this.#checkId(userId);
     return this.#affected(
       `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "family_id" <> ? and "revoked" = false`,
       [userId, familyId],
@@ -298,6 +323,7 @@ export class FullauthStore {
 
   /** The user's live sessions: families with at least one unrevoked, unexpired token. */
   async listSessions(userId: string): Promise<SessionRecord[]> {
+    this.#checkId(userId);
     const rows = await this.#run(
       `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at", max("expires_at") as "expires_at",
               (array_agg("user_agent" order by "created_at" desc))[1] as "user_agent",
@@ -350,6 +376,8 @@ export class FullauthStore {
 
   /** Gives a user a role, creating the role if it does not exist. Idempotent. */
   async assignRole(userId: string, roleName: string): Promise<void> {
+    this.#table('FullauthUserRole', 'role');
+    this.#checkId(userId);
     const roles = this.#table('FullauthRole', 'role');
     const userRoles = this.#table('FullauthUserRole', 'role');
     await this.#transaction(async (em) => {
@@ -360,6 +388,8 @@ export class FullauthStore {
 
   /** Takes a role from a user. Returns whether the user had it. */
   async removeRole(userId: string, roleName: string): Promise<boolean> {
+    this.#table('FullauthUserRole', 'role');
+    this.#checkId(userId);
     const roles = this.#table('FullauthRole', 'role');
     const userRoles = this.#table('FullauthUserRole', 'role');
     return (await this.#affected(
@@ -370,6 +400,8 @@ export class FullauthStore {
 
   /** The names of a user's roles. */
   async listRoles(userId: string): Promise<string[]> {
+    this.#table('FullauthUserRole', 'role');
+    this.#checkId(userId);
     const roles = this.#table('FullauthRole', 'role');
     const userRoles = this.#table('FullauthUserRole', 'role');
     const rows = await this.#run(
@@ -407,6 +439,8 @@ export class FullauthStore {
 
   /** Whether the user has the role (superusers have every role). One round trip. */
   async hasRole(userId: string, roleName: string): Promise<boolean> {
+    this.#table('FullauthUserRole', 'role');
+    this.#checkId(userId);
     const [row] = await this.#run(
       `select exists (select 1 from ${this.#users} u where u."id" = ? and (u."is_superuser" or exists (
          select 1 from ${this.#table('FullauthUserRole', 'role')} ur join ${this.#table('FullauthRole', 'role')} r on r."id" = ur."role_id"
@@ -418,6 +452,8 @@ export class FullauthStore {
 
   /** Whether any of the user's roles grants the permission (superusers pass every check). One round trip. */
   async hasPermission(userId: string, permission: string): Promise<boolean> {
+    this.#table('FullauthRolePermission', 'permission');
+    this.#checkId(userId);
     const [row] = await this.#run(
       `select exists (select 1 from ${this.#users} u where u."id" = ? and (u."is_superuser" or exists (
          select 1 from ${this.#table('FullauthUserRole', 'role')} ur
@@ -473,6 +509,7 @@ export class FullauthStore {
     expiresAt?: Date | null;
   }): Promise<{ account: OAuthAccountRecord; created: boolean }> {
     const table = this.#table('FullauthOAuthAccount', 'oauth');
+    this.#checkId(data.userId);
     const id = this.#id();
     const [inserted] = await this.#run(
       `insert into ${table} (${id.column}"provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
@@ -494,6 +531,8 @@ export class FullauthStore {
 
   /** Unlinks a provider from a user, refusing to remove the user's last way to log in. */
   async unlinkOAuthAccount(userId: string, provider: string): Promise<void> {
+    this.#table('FullauthOAuthAccount', 'oauth');
+    this.#checkId(userId);
     const accounts = this.#table('FullauthOAuthAccount', 'oauth');
     const passkeys = this.#tables.FullauthPasskey;
     await this.#transaction(async (em) => {
@@ -525,6 +564,8 @@ export class FullauthStore {
     transports?: readonly string[];
     backedUp?: boolean;
   }): Promise<PasskeyRecord> {
+    this.#table('FullauthPasskey', 'passkey');
+    this.#checkId(data.userId);
     const id = this.#id();
     const [row] = await this.#run(
       `insert into ${this.#table('FullauthPasskey', 'passkey')} (${id.column}"user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at")
@@ -573,9 +614,9 @@ function storeError(error: unknown): FullauthStoreError {
   if (error instanceof ForeignKeyConstraintViolationException) {
     return new NotFoundError(`A record this operation refers to does not exist (${message}).`, { cause: error });
   }
-  // invalid_text_representation: e.g. 'abc' as a uuid or bigint id.
+  // invalid_text_representation: a value of the wrong type (ids are checked before this).
   if (error instanceof DriverException && error.code === '22P02') {
-    return new NotFoundError(`Not a valid id (${message}).`, { cause: error });
+    return new FullauthStoreError(`A value has the wrong type for its column (${message}).`, { cause: error });
   }
   return new FullauthStoreError(`The database refused a fullauth store operation: ${message}`, { cause: error });
 }
