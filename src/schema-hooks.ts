@@ -158,19 +158,26 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
 
   class FullauthGuardedSchemaGenerator extends Base {
     #lastFrom: DatabaseSchema | undefined;
+    #known: Set<string> | undefined;
+
+    // The metadata is fixed once discovered: derive the fullauth table names once, not per
+    // table check (isTableSkipped runs for every entity of every diff).
+    get #knownTables(): Set<string> {
+      return (this.#known ??= knownFullauthTables(this.metadata, hooks.migrationsTable).names);
+    }
 
     // Which entities the generator creates (schema:create, initial migrations): with
     // excludeFromDiff, none of the fullauth tables.
     override isTableSkipped(tableName: string, schemaName?: string): boolean {
-      if (hooks.excludeFromDiff && knownFullauthTables(this.metadata, hooks.migrationsTable).names.has(tableName)) return true;
+      if (hooks.excludeFromDiff && this.#knownTables.has(tableName)) return true;
       return super.isTableSkipped(tableName, schemaName);
     }
 
     // MikroORM's own step before every update and migration diff.
     override async prepareSchemaForComparison(options: unknown): Promise<Comparison> {
       const comparison = await super.prepareSchemaForComparison(options);
-      const known = knownFullauthTables(this.metadata, hooks.migrationsTable);
-      const isFullauth = (name: string) => known.names.has(name);
+      const known = this.#knownTables;
+      const isFullauth = (name: string) => known.has(name);
       const { fromSchema, toSchema } = comparison;
       // The managed stream's tracking table is never the host's business.
       const tracking = hooks.migrationsTable ?? DEFAULT_MIGRATIONS_TABLE;
@@ -200,12 +207,12 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
 
     #guard(sql: string): void {
       if (hooks.allowDestructive || hooks.excludeFromDiff) return;
-      const known = knownFullauthTables(this.metadata, hooks.migrationsTable);
+      const known = this.#knownTables;
       const current = new Set([...this.metadata].filter((meta) => definitionOf(meta.class)).map((meta) => meta.tableName));
       const from = this.#lastFrom;
       const tables: GuardedTables = {
         // With dropRemovedGroups, the tables of groups no longer included may go.
-        isFullauth: (table) => known.names.has(table) && (!hooks.dropRemovedGroups || current.has(table)),
+        isFullauth: (table) => known.has(table) && (!hooks.dropRemovedGroups || current.has(table)),
         currentColumn: (table, schema, column) =>
           from?.getTables().find((t) => t.name === table && (!schema || t.schema === schema))?.getColumn(column),
       };
