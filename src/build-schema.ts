@@ -1,7 +1,10 @@
 import { EntitySchema } from '@mikro-orm/core';
 import type { Constructor, EntitySchemaMetadata, EntitySchemaProperty, IndexCallback } from '@mikro-orm/core';
 import type { FullauthGroup } from './groups.js';
+import { createDialectSlot, type DialectSlot, FullauthBooleanType, FullauthTimestampType, FullauthUuidType, FullauthVarcharType, type ReferencePolicy } from './column-types.js';
+import type { FullauthDialect } from './dialects.js';
 import { idProperty } from './ids.js';
+import { fitIdentifier } from './naming.js';
 import { FULLAUTH_MODEL } from './model.js';
 import type { ResolvedFullauth, UserPropertyDefinition } from './options.js';
 import { FULLAUTH_ENTITY_NAMES, type FullauthEntityName, type PropertySpec, type TableSpec } from './spec.js';
@@ -39,6 +42,8 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
   const schemas = new Map<FullauthEntityName, AnySchema>();
   const target = (name: FullauthEntityName) => (): AnySchema => schemas.get(name)!;
   const included = (name: FullauthEntityName): boolean => names.includes(name);
+  // The dialect is known only at discovery: column types record it here for the index DDL.
+  const slot = createDialectSlot();
 
   for (const name of names) {
     const spec: TableSpec = FULLAUTH_MODEL[name];
@@ -47,19 +52,32 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
     const indexes: IndexDef[] = [];
     const uniques: IndexDef[] = [];
 
+    const references = Object.entries(spec.properties).filter(([, column]) => column.type === 'ref');
+    const leadingKey = references.find(([, column]) => column.type === 'ref' && column.primary)?.[0];
     for (const [property, column] of Object.entries(spec.properties)) {
       if (!relationIncluded(column, included)) continue;
       const field = column.type === 'ref' ? naming.referenceColumn(property) : naming.column(property);
-      properties[property] =
-        column.type === 'id'
-          ? idProperty(definition.idStrategy, field)
-          : toProperty(column, field, naming.foreignKey(table, field), target);
+      const indexed =
+        'index' in column && (column.index === true || (column.index === 'performance' && definition.performanceIndexes));
+      if (column.type === 'id') {
+        properties[property] = idProperty(definition.idStrategy, field, slot);
+      } else if (column.type === 'ref') {
+        const position = references.findIndex(([name]) => name === property) + 1;
+        const policy = referencePolicy({
+          postgresqlName: naming.foreignKey(table, field),
+          mysqlName: fitIdentifier(`${table}_ibfk_${position}`),
+          field,
+          indexName: indexed ? naming.index(table, field) : undefined,
+          leadsPrimaryKey: property === leadingKey,
+        });
+        properties[property] = referenceProperty(column, field, policy, definition, slot, target);
+      } else {
+        properties[property] = toProperty(column, field, slot, target);
+      }
       if ('unique' in column && column.unique) {
-        uniques.push(uniqueIndex(naming.index(table, field), property, field));
+        uniques.push(uniqueIndex(naming.index(table, field), property, field, slot));
       }
-      if ('index' in column && (column.index === true || (column.index === 'performance' && definition.performanceIndexes))) {
-        indexes.push({ name: naming.index(table, field), properties: [property] });
-      }
+      if (indexed) indexes.push({ name: naming.index(table, field), properties: [property] });
     }
     for (const constraint of spec.uniqueConstraints ?? []) {
       const constraintName = naming.uniqueConstraint(name, table, constraint.name, constraint.key);
@@ -116,16 +134,68 @@ function relationIncluded(spec: PropertySpec, included: (name: FullauthEntityNam
   }
 }
 
-function toProperty(
-  spec: Exclude<PropertySpec, { type: 'id' }>,
+/**
+ * Constraint and index names of a reference column per dialect, as each database names them
+ * for fastapi-fullauth: PostgreSQL `<table>_<column>_fkey`; MySQL `<table>_ibfk_<n>` in
+ * declaration order, plus InnoDB's index named after the column where no index covers it;
+ * SQLite keeps no constraint names (MikroORM's own name is what it reads back) and no
+ * implicit indexes. "No ON UPDATE rule" reads NO ACTION on PostgreSQL and SQLite, RESTRICT on MySQL.
+ */
+function referencePolicy(reference: {
+  postgresqlName: string;
+  mysqlName: string;
+  field: string;
+  indexName: string | undefined;
+  leadsPrimaryKey: boolean;
+}): ReferencePolicy {
+  // An explicit index is declared on the entity; `false` stops MikroORM adding its own.
+  const declared = reference.indexName ? false : undefined;
+  return {
+    postgresql: { foreignKeyName: reference.postgresqlName, index: false, updateRule: 'no action' },
+    mysql: {
+      foreignKeyName: reference.mysqlName,
+      index: declared ?? (reference.leadsPrimaryKey ? false : reference.field),
+      // The server's default, as its catalog spells it for an FK declared without ON UPDATE.
+      updateRule: 'restrict',
+    },
+    sqlite: { foreignKeyName: undefined, index: false, updateRule: 'no action' },
+  } satisfies Record<FullauthDialect, unknown>;
+}
+
+/** Many-to-one: column `<property>_id`, `ON DELETE CASCADE`, no ON UPDATE rule; typed like the key it points at. */
+function referenceProperty(
+  spec: Extract<PropertySpec, { type: 'ref' }>,
   fieldName: string,
-  foreignKeyName: string,
+  policy: ReferencePolicy,
+  definition: ResolvedFullauth,
+  slot: DialectSlot,
+  target: (name: FullauthEntityName) => () => AnySchema,
+): AnyProperty {
+  return {
+    kind: 'm:1',
+    entity: target(spec.target),
+    fieldName,
+    primary: spec.primary ?? false,
+    nullable: false,
+    deleteRule: 'cascade',
+    updateRule: 'no action',
+    // bigint keys exist on PostgreSQL only, where the reference keeps MikroORM's own type.
+    ...(definition.idStrategy === 'bigint'
+      ? policy.postgresql
+      : { customType: new FullauthUuidType(slot, policy) }),
+  };
+}
+
+function toProperty(
+  spec: Exclude<PropertySpec, { type: 'id' | 'ref' }>,
+  fieldName: string,
+  slot: DialectSlot,
   target: (name: FullauthEntityName) => () => AnySchema,
 ): AnyProperty {
   switch (spec.type) {
     case 'varchar':
       return {
-        type: 'string',
+        type: new FullauthVarcharType(slot),
         length: spec.length,
         nullable: spec.nullable ?? false,
         fieldName,
@@ -134,27 +204,15 @@ function toProperty(
     case 'text':
       return { type: 'text', nullable: spec.nullable ?? false, fieldName, ...appDefault(nullDefault(spec.nullable)) };
     case 'boolean':
-      return { type: 'boolean', nullable: false, fieldName, ...appDefault(spec.default) };
+      return { type: new FullauthBooleanType(slot), nullable: false, fieldName, ...appDefault(spec.default) };
     case 'integer':
       return { type: 'integer', nullable: false, fieldName, ...appDefault(spec.default) };
     case 'timestamp':
       return {
-        type: 'datetime',
-        columnType: 'timestamptz',
+        type: new FullauthTimestampType(slot),
         nullable: spec.nullable ?? false,
         fieldName,
         ...(spec.defaultNow ? { onCreate: () => new Date() } : appDefault(nullDefault(spec.nullable))),
-      };
-    case 'ref':
-      return {
-        kind: 'm:1',
-        entity: target(spec.target),
-        fieldName,
-        primary: spec.primary ?? false,
-        nullable: false,
-        deleteRule: 'cascade',
-        updateRule: 'no action',
-        foreignKeyName,
       };
     case 'collection':
       return { kind: '1:m', entity: target(spec.target), mappedBy: spec.mappedBy };
@@ -175,18 +233,25 @@ const nullDefault = (nullable: boolean | undefined): null | undefined => (nullab
 
 /**
  * The contract's single-column unique keys are unique *indexes*, not constraints. MikroORM
- * would emit `add constraint ... unique`, so the index is spelled out; the table reference
- * comes from MikroORM, which keeps a host-chosen schema qualified correctly.
+ * would emit `add constraint ... unique` on PostgreSQL, so the index is spelled out, in the
+ * dialect discovery recorded; the table reference comes from MikroORM, which keeps a
+ * host-chosen schema qualified correctly.
  */
-function uniqueIndex(name: string, property: string, column: string): IndexDef {
-  const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
+function uniqueIndex(name: string, property: string, column: string, slot: DialectSlot): IndexDef {
   return {
     name,
     properties: [property],
-    expression: (_columns, table, indexName) => {
+    expression: (first: unknown, second: unknown, indexName: string) => {
+      // MikroORM 7 passes (columns, table, name), MikroORM 6 (table, columns, name); only the table has its own toString.
+      const table = (isTableArgument(first) ? first : second) as { name: string; schema?: string };
+      const quote = slot.current() === 'mysql' ? quoteMySql : quoteAnsi;
       // Qualify only a non-default schema, as MikroORM does for its own statements.
       const schema = table.schema && table.schema !== 'public' ? `${quote(table.schema)}.` : '';
       return `create unique index ${quote(indexName)} on ${schema}${quote(table.name)} (${quote(column)})`;
     },
-  };
+  } as IndexDef;
 }
+
+const isTableArgument = (value: unknown): boolean => typeof value === 'object' && value !== null && Object.hasOwn(value, 'toString');
+const quoteAnsi = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
+const quoteMySql = (identifier: string) => `\`${identifier.replace(/`/g, '``')}\``;

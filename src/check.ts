@@ -1,7 +1,10 @@
 import type { MetadataStorage, MikroORM } from '@mikro-orm/core';
 import type { DatabaseSchema, DatabaseTable, SchemaDifference } from '@mikro-orm/sql';
 import { definitionOf } from './build-schema.js';
+import { dialectOf } from './dialects.js';
 import { FullauthConfigError } from './errors.js';
+import { queryRows } from './schema-hooks.js';
+import { addSqliteInlineUniques } from './sqlite-constraints.js';
 
 export interface FullauthSchemaDifference {
   table: string;
@@ -54,6 +57,7 @@ export async function checkFullauthSchema(orm: MikroORM): Promise<FullauthSchema
   const keep = (schema: DatabaseSchema) => schema.setTables(schema.getTables().filter((t) => tables.includes(t.name)));
   keep(fromSchema);
   keep(toSchema);
+  if (dialectOf(orm.driver.getPlatform()) === 'sqlite') await addSqliteInlineUniques(fromSchema, new Set(tables), queryRows(orm));
   const { SchemaComparator } = await import('@mikro-orm/sql');
   const diff = new SchemaComparator(orm.driver.getPlatform() as never).compare(fromSchema, toSchema);
   const described = describe(diff, fromSchema);

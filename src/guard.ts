@@ -12,15 +12,21 @@ export interface GuardedTables {
   currentColumn?(table: string, schema: string | undefined, column: string): { type: string; length?: number | null } | undefined;
 }
 
-const IDENT = String.raw`((?:"[^"]+"\.)?"[^"]+")`;
+// Identifiers as MikroORM quotes them: "x" on PostgreSQL and SQLite, `x` on MySQL/MariaDB.
+const QUOTED = String.raw`(?:"[^"]+"|` + '`[^`]+`)';
+const IDENT = String.raw`((?:${QUOTED}\.)?${QUOTED})`;
 const DROP_TABLE = new RegExp(String.raw`^drop table (?:if exists )?${IDENT}`, 'i');
 const ALTER_TABLE = new RegExp(String.raw`^alter table ${IDENT} (.*)$`, 'is');
-const DROP_COLUMN = /\bdrop column (?:if exists )?"([^"]+)"/i;
-const RENAME_COLUMN = /\brename column "([^"]+)"/i;
-const ALTER_TYPE = /\balter column "([^"]+)" type ([a-z ]+)(?:\((\d+)\))?/i;
+const DROP_COLUMN = new RegExp(String.raw`\bdrop (?:column )?(?:if exists )?(${QUOTED})`, 'i');
+// MySQL's `change` renames (and may retype) a column.
+const RENAME_COLUMN = new RegExp(String.raw`\b(?:rename column|change (?:column )?)(${QUOTED})`, 'i');
+// PostgreSQL `alter column "c" type t(n)`, MySQL `modify "c" t(n)`.
+const ALTER_TYPE = new RegExp(String.raw`\b(?:alter column (${QUOTED}) type|modify (?:column )?(${QUOTED})) ([a-z ]+?)\s*(?:\((\d+)\))?(?:\s|$)`, 'i');
+
+const unquote = (identifier: string) => identifier.replace(/^["`]|["`]$/g, '');
 
 function splitName(qualified: string): { table: string; schema: string | undefined } {
-  const parts = qualified.split('.').map((p) => p.replace(/^"|"$/g, ''));
+  const parts = (qualified.match(new RegExp(QUOTED, 'g')) ?? [qualified]).map(unquote);
   return parts.length > 1 ? { schema: parts[0], table: parts[1]! } : { schema: undefined, table: parts[0]! };
 }
 
@@ -46,8 +52,8 @@ export function findDestructiveStatements(statements: readonly string[], tables:
     if (DROP_COLUMN.test(action) || RENAME_COLUMN.test(action)) return true;
     const retype = ALTER_TYPE.exec(action);
     if (!retype) return false;
-    const [, column, type, length] = retype;
-    const current = tables.currentColumn?.(table, schema, column!);
+    const [, pgColumn, myColumn, type, length] = retype;
+    const current = tables.currentColumn?.(table, schema, unquote((pgColumn ?? myColumn)!));
     // Only widening a varchar to a longer varchar keeps every value; anything else may not
     // (text → varchar(n) narrows, a type change may rewrite).
     const isVarchar = (t: string) => /^(character varying|varchar)\b/i.test(t.trim());

@@ -1,11 +1,13 @@
 import { MikroORM, type MetadataStorage, type Platform } from '@mikro-orm/core';
 import type { DatabaseSchema, SqlSchemaGenerator } from '@mikro-orm/sql';
 import { buildEntitySchemas, definitionOf } from './build-schema.js';
+import { dialectOf } from './dialects.js';
 import { FullauthConfigError } from './errors.js';
 import { FullauthDestructiveChangeError, findDestructiveStatements, splitStatements, type GuardedTables } from './guard.js';
 import { DEFAULT_MIGRATIONS_TABLE, createNaming } from './naming.js';
 import type { ResolvedFullauth } from './options.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
+import { addSqliteInlineUniques, type QueryRows } from './sqlite-constraints.js';
 
 export interface FullauthSchemaHooksOptions {
   /**
@@ -147,6 +149,12 @@ interface SchemaGeneratorBase {
 }
 type SchemaGeneratorClass = new (em: MikroORM['em']) => SchemaGeneratorBase;
 
+/** The ORM's connection as a row reader. */
+export const queryRows =
+  (orm: MikroORM): QueryRows =>
+  (sql, params) =>
+    orm.em.getConnection().execute(sql, params, 'all') as Promise<Record<string, unknown>[]>;
+
 function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooksOptions): void {
   const platform = orm.driver.getPlatform() as Platform & {
     getSchemaGenerator?: (driver: unknown, em?: unknown) => SqlSchemaGenerator;
@@ -179,6 +187,7 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
       const known = this.#knownTables;
       const isFullauth = (name: string) => known.has(name);
       const { fromSchema, toSchema } = comparison;
+      if (dialectOf(platform) === 'sqlite') await addSqliteInlineUniques(fromSchema, known, queryRows(orm));
       // The managed stream's tracking table is never the host's business.
       const tracking = hooks.migrationsTable ?? DEFAULT_MIGRATIONS_TABLE;
       fromSchema.setTables(fromSchema.getTables().filter((t) => t.name !== tracking));

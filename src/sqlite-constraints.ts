@@ -1,0 +1,27 @@
+import type { DatabaseSchema } from '@mikro-orm/sql';
+
+/** Runs a query and returns its rows (the ORM's connection). */
+export type QueryRows = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+
+const INLINE_UNIQUE = /constraint\s+[`"[]?(\w+)[`"\]]?\s+unique\s*\(([^)]*)\)/gi;
+
+/**
+ * fastapi-fullauth declares `uq_oauth_provider_user` inside CREATE TABLE; SQLite keeps it as
+ * an automatic index without the name, which MikroORM's introspection skips, so its diff
+ * would add the unique index a second time. Reads the named inline unique constraints back
+ * from the table's SQL and puts them into the introspected schema under their names.
+ */
+export async function addSqliteInlineUniques(schema: DatabaseSchema, tables: ReadonlySet<string>, query: QueryRows): Promise<void> {
+  for (const table of schema.getTables()) {
+    if (!tables.has(table.name)) continue;
+    const [row] = await query(`select sql from sqlite_master where type = 'table' and name = ?`, [table.name]);
+    const sql = typeof row?.sql === 'string' ? row.sql : '';
+    const indexes = table.getIndexes();
+    for (const [, name, columns] of sql.matchAll(INLINE_UNIQUE)) {
+      if (indexes.some((index) => index.keyName === name)) continue;
+      const columnNames = columns!.split(',').map((column) => column.trim().replace(/^[`"[]|[`"\]]$/g, ''));
+      indexes.push({ keyName: name!, columnNames, unique: true, constraint: true, primary: false, composite: columnNames.length > 1 });
+    }
+    table.setIndexes(indexes);
+  }
+}
