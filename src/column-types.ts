@@ -92,8 +92,10 @@ export class FullauthUuidType extends UuidType {
     return 'string';
   }
 
+  // MikroORM converts keys through the type (pivot loading, snapshots) only when this says
+  // the stored form differs from the JavaScript one: hex on MySQL and SQLite.
   override ensureComparable(): boolean {
-    return false;
+    return this.platform !== undefined && dialectOf(this.platform) !== 'postgresql';
   }
 }
 

@@ -5,7 +5,19 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defineFullauthEntities, fullauthSchemaHooks, resolveGroups, type FullauthGroup } from '../src/index.js';
+import {
+  FullauthConfigError,
+  FullauthDestructiveChangeError,
+  checkFullauthSchema,
+  createFullauthStore,
+  defineFullauthEntities,
+  formatFullauthReport,
+  fullauthMigrator,
+  fullauthSchemaHooks,
+  resolveGroups,
+  type FullauthGroup,
+} from '../src/index.js';
+import { findDestructiveStatements } from '../src/guard.js';
 import { readMySqlTables, readSqliteTables, type PortableTable } from './support/catalogs.js';
 import { initOtherOrm, removeDirs, scratchDir, type OtherDatabase } from './support/databases.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
@@ -115,3 +127,188 @@ for (const backend of [mariadb, sqlite]) {
     });
   });
 }
+
+const HEX = /^[0-9a-f]{32}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+for (const backend of [mariadb, sqlite]) {
+  describe.skipIf(backend.skip)(`${backend.name}: values shared with the Python service`, () => {
+    async function ready(label: string) {
+      const db = await backend.create(label);
+      await db.run(fastapiFullauthDdl(resolveGroups(undefined), backend.fixture));
+      const entities = defineFullauthEntities();
+      const orm = await initOtherOrm(db.target, { entities: [...entities] });
+      return { db, orm, entities };
+    }
+    /** Rows as the database holds them, for the assertions on storage. */
+    async function rows(db: Awaited<ReturnType<Backend['create']>>, orm: Awaited<ReturnType<typeof initOtherOrm>>, sql: string) {
+      void db;
+      return (await orm.em.getConnection().execute(sql, [], 'all')) as Record<string, unknown>[];
+    }
+
+    it('writes hex uuids, UTC date-times and 0/1 booleans, and reads them back as uuids, Dates and booleans', async () => {
+      const { db, orm, entities } = await ready('write');
+      try {
+        const em = orm.em.fork();
+        const at = new Date(Date.UTC(2026, 10, 25, 19, 38, 14, 123));
+        const user = em.create(entities.FullauthUser, { email: 'ada@example.com', createdAt: at });
+        const role = em.create(entities.FullauthRole, { name: 'admin' });
+        user.roles.add(role);
+        em.create(entities.FullauthRefreshToken, { token: 'a'.repeat(64), user, familyId: 'f1', expiresAt: new Date(at.getTime() + 3600_000) });
+        await em.flush();
+        expect(user.id).toMatch(UUID);
+
+        const [row] = await rows(db, orm, 'select * from fullauth_users');
+        expect(row!.id).toBe(user.id.replace(/-/g, ''));
+        expect(row!.id).toMatch(HEX);
+        expect(Number(row!.is_active)).toBe(1);
+        expect(Number(row!.is_verified)).toBe(0);
+        // MySQL's DATETIME keeps whole seconds; SQLite keeps SQLAlchemy's text with microseconds.
+        expect(String(row!.created_at)).toBe(backend.fixture === 'mysql' ? '2026-11-25 19:38:14' : '2026-11-25 19:38:14.123000');
+        const [link] = await rows(db, orm, 'select * from fullauth_user_roles');
+        expect(link).toEqual({ user_id: user.id.replace(/-/g, ''), role_id: role.id.replace(/-/g, '') });
+
+        const fresh = orm.em.fork();
+        const loaded = await fresh.findOneOrFail(entities.FullauthUser, { email: 'ada@example.com' }, { populate: ['roles', 'refreshTokens'] });
+        expect(loaded.id).toBe(user.id);
+        expect(loaded.isActive).toBe(true);
+        expect(loaded.isSuperuser).toBe(false);
+        expect(loaded.createdAt).toBeInstanceOf(Date);
+        expect(loaded.createdAt.toISOString()).toBe(backend.fixture === 'mysql' ? '2026-11-25T19:38:14.000Z' : '2026-11-25T19:38:14.123Z');
+        expect(loaded.roles.getItems().map((r) => r.name)).toEqual(['admin']);
+        expect(loaded.refreshTokens.getItems()[0]!.user.id).toBe(user.id);
+        // Comparisons go through the same conversion: by id, by date.
+        expect(await fresh.count(entities.FullauthRefreshToken, { user: user.id, expiresAt: { $gt: at } })).toBe(1);
+        expect(await fresh.count(entities.FullauthRefreshToken, { expiresAt: { $gt: new Date(at.getTime() + 7200_000) } })).toBe(0);
+      } finally {
+        await orm.close();
+      }
+    });
+
+    it('reads rows the Python service wrote, and deletes cascade as there', async () => {
+      const { db, orm, entities } = await ready('read');
+      try {
+        const id = '0190f5e2c3a47b8c9d0e1f2a3b4c5d6e';
+        const stamp = backend.fixture === 'mysql' ? '2026-01-02 03:04:05' : '2026-01-02 03:04:05.123456';
+        await orm.em.getConnection().execute(
+          `insert into fullauth_users (id, email, hashed_password, is_active, is_verified, is_superuser, created_at) values (?, ?, null, 1, 1, 0, ?)`,
+          [id, 'py@example.com', stamp],
+        );
+        await orm.em.getConnection().execute(
+          `insert into fullauth_passkeys (id, user_id, credential_id, public_key, sign_count, device_name, transports, backed_up, created_at, last_used_at)
+           values (?, ?, 'cred', 'pk', 3, '', 'internal,hybrid', 1, ?, null)`,
+          ['0190f5e2c3a47b8c9d0e1f2a3b4c5d6f', id, stamp],
+        );
+        const em = orm.em.fork();
+        const user = await em.findOneOrFail(entities.FullauthUser, { id: '0190f5e2-c3a4-7b8c-9d0e-1f2a3b4c5d6e' }, { populate: ['passkeys'] });
+        expect(user.email).toBe('py@example.com');
+        expect(user.isVerified).toBe(true);
+        expect(user.createdAt.toISOString()).toBe(backend.fixture === 'mysql' ? '2026-01-02T03:04:05.000Z' : '2026-01-02T03:04:05.123Z');
+        const [passkey] = user.passkeys.getItems();
+        expect(passkey!.backedUp).toBe(true);
+        expect(passkey!.lastUsedAt).toBeNull();
+        em.remove(user);
+        await em.flush();
+        expect(await rows(db, orm, 'select * from fullauth_passkeys')).toEqual([]);
+      } finally {
+        await orm.close();
+      }
+    });
+
+    it('enforces the unique keys of the contract', async () => {
+      const { orm, entities } = await ready('unique');
+      try {
+        const em = orm.em.fork();
+        em.create(entities.FullauthUser, { email: 'same@example.com' });
+        await em.flush();
+        const other = orm.em.fork();
+        other.create(entities.FullauthUser, { email: 'same@example.com' });
+        await expect(other.flush()).rejects.toThrow(/unique|duplicate/i);
+      } finally {
+        await orm.close();
+      }
+    });
+  });
+}
+
+for (const backend of [mariadb, sqlite]) {
+  describe.skipIf(backend.skip)(`${backend.name}: hooks, check, metadata and what is PostgreSQL-only`, () => {
+    it('the hooks keep removed groups and refuse a destructive diff, naming the statement', async () => {
+      const db = await backend.create('hooks');
+      await db.run(fastapiFullauthDdl(resolveGroups(undefined), backend.fixture));
+      await db.run('alter table fullauth_users add column legacy_note text');
+      const orm = await initOtherOrm(db.target, {
+        entities: [...defineFullauthEntities([])],
+        extensions: [fullauthSchemaHooks()],
+        migrations: { path: scratchDir('hooks', dirs), snapshot: false },
+      });
+      try {
+        const error = await orm.schema.getUpdateSchemaSQL().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(FullauthDestructiveChangeError);
+        expect((error as FullauthDestructiveChangeError).statements.join('\n')).toMatch(/fullauth_users/);
+        // Only the base group is included: the other groups' tables are not dropped.
+        expect((error as FullauthDestructiveChangeError).statements.join('\n')).not.toMatch(/fullauth_roles|fullauth_passkeys/);
+      } finally {
+        await orm.close();
+      }
+    });
+
+    it('checkFullauthSchema() reports OK on the contract and names a missing index', async () => {
+      const db = await backend.create('check');
+      await db.run(fastapiFullauthDdl(resolveGroups(undefined), backend.fixture));
+      const orm = await initOtherOrm(db.target, { entities: [...defineFullauthEntities()] });
+      try {
+        expect(formatFullauthReport(await checkFullauthSchema(orm))).toBe('fullauth schema: OK (8 tables match)');
+        await db.run(
+          backend.fixture === 'mysql'
+            ? 'drop index ix_fullauth_refresh_tokens_family_id on fullauth_refresh_tokens'
+            : 'drop index ix_fullauth_refresh_tokens_family_id',
+        );
+        const report = await checkFullauthSchema(orm);
+        expect(report.differences).toEqual([
+          { table: 'fullauth_refresh_tokens', kind: 'missing index', detail: 'index ix_fullauth_refresh_tokens_family_id (family_id)' },
+        ]);
+      } finally {
+        await orm.close();
+      }
+    });
+
+    it('the auth store and managed mode name PostgreSQL as what they need', async () => {
+      const db = await backend.create('pgonly');
+      const orm = await initOtherOrm(db.target, { entities: [...defineFullauthEntities()] });
+      try {
+        expect(() => createFullauthStore(orm.em)).toThrow(FullauthConfigError);
+        expect(() => createFullauthStore(orm.em)).toThrow(/auth store .* is not supported on (MySQL \/ MariaDB|SQLite); it works on PostgreSQL/);
+        expect(() => fullauthMigrator(orm as never)).toThrow(/shipped for PostgreSQL only/);
+      } finally {
+        await orm.close();
+      }
+    });
+
+    it("refuses idStrategy 'bigint' at discovery, before anything is written", async () => {
+      const db = await backend.create('bigint');
+      await expect(
+        initOtherOrm(db.target, { entities: [...defineFullauthEntities([], { idStrategy: 'bigint' })] }),
+      ).rejects.toThrow(/idStrategy 'bigint' is not supported on (MySQL \/ MariaDB|SQLite); it works on PostgreSQL/);
+      expect(await db.catalog()).toEqual([]);
+    });
+  });
+}
+
+describe('the destructive-statement guard reads every dialect', () => {
+  const tables = { isFullauth: (table: string) => table.startsWith('fullauth_') };
+  it.each([
+    ['alter table `fullauth_users` drop column `legacy`', true],
+    ['alter table `fullauth_users` modify `email` varchar(100) not null', true],
+    ['alter table `fullauth_users` change `email` `mail` varchar(320) not null', true],
+    ['drop table if exists `fullauth_passkeys`', true],
+    ['drop table `fullauth_users`', true],
+    ['alter table "fullauth_users" drop column "legacy"', true],
+    ['alter table `articles` drop column `legacy`', false],
+    ['alter table `fullauth_users` add index `ix_x` (`email`)', false],
+    ['alter table `fullauth_users` drop index `ix_x`', false],
+    ['alter table `fullauth_users` drop foreign key `fullauth_users_ibfk_1`', false],
+  ])('%s → destructive: %s', (statement, destructive) => {
+    expect(findDestructiveStatements([statement], tables)).toEqual(destructive ? [statement] : []);
+  });
+});

@@ -49,8 +49,10 @@ describe('getFullauthMetadata() offline', () => {
     const storage = await getFullauthMetadata({ include: [], driver: SqliteDriver });
     const user = storage.getByClassName('FullauthUser');
     expect(user.tableName).toBe('fullauth_users');
-    expect(user.properties.id!.columnTypes).not.toEqual(['uuid']);
-    expect(user.properties.isActive!.columnTypes).toEqual(['integer']);
+    // fastapi-fullauth's SQLite storage: hex uuids in char(32), BOOLEAN, DATETIME.
+    expect(user.properties.id!.columnTypes).toEqual(['char(32)']);
+    expect(user.properties.isActive!.columnTypes).toEqual(['boolean']);
+    expect(user.properties.createdAt!.columnTypes).toEqual(['datetime']);
   });
 
   it('validates include like defineFullauthEntities()', async () => {

@@ -9,6 +9,7 @@ import {
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { uuidv7 } from 'uuidv7';
 import { definitionOf } from '../build-schema.js';
+import { dialectOf, unsupportedOn } from '../dialects.js';
 import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
@@ -78,6 +79,9 @@ export class FullauthStore {
   readonly #emailIndex: string;
 
   constructor(em: EntityManager, options: FullauthStoreOptions = {}) {
+    // Its statements are PostgreSQL's (single-statement rotation, ON CONFLICT, row locks).
+    const dialect = dialectOf(em.getDriver().getPlatform());
+    if (dialect !== 'postgresql') throw unsupportedOn(dialect, 'The auth store (createFullauthStore)', ['postgresql']);
     this.#em = em as unknown as SqlEntityManager;
     this.#now = options.now ?? (() => new Date());
     const metadata = em.getMetadata();

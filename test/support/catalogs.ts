@@ -1,5 +1,6 @@
 // What a MariaDB/MySQL or SQLite database really holds for its tables, read from the
 // server's own catalog, in a shape two databases can be compared by (the contract tests).
+import { existsSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import type { TestMariaDb } from './mariadb.js';
 
@@ -48,6 +49,7 @@ export async function readMySqlTables(db: TestMariaDb): Promise<PortableTable[]>
  * `CONSTRAINT uq UNIQUE (…)` becomes an automatic index, named here after its constraint.
  */
 export function readSqliteTables(file: string): PortableTable[] {
+  if (!existsSync(file)) return [];
   const db = new DatabaseSync(file, { readOnly: true });
   try {
     const tables = db

@@ -1,0 +1,17 @@
+import { MikroORM, SqliteDriver, NodeSqliteDialect } from '@mikro-orm/sql';
+import { defineFullauthEntities } from '../src/index.js';
+const entities = defineFullauthEntities(['role']);
+const orm = await MikroORM.init({ driver: SqliteDriver, dbName: ':memory:', driverOptions: new NodeSqliteDialect(':memory:'), entities: [...entities] });
+await orm.schema.create();
+const em = orm.em.fork();
+const user = em.create(entities.FullauthUser, { email: 'a@b.c' });
+const role = em.create(entities.FullauthRole, { name: 'admin' });
+user.roles.add(role);
+await em.flush();
+orm.config.set('debug', true);
+const f = orm.em.fork();
+const u = await f.findOneOrFail(entities.FullauthUser, { email: 'a@b.c' }, { populate: ['roles'] });
+console.log(u.roles.getItems().map(r => r.name));
+const r = await orm.em.fork().findOneOrFail(entities.FullauthRole, { name: 'admin' }, { populate: ['users'] });
+console.log(r.users.getItems().map(r => r.email));
+await orm.close();
