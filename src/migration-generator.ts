@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { IDatabaseDriver, IMigrationGenerator, MetadataStorage, MigrationDiff, MigrationsOptions, NamingStrategy } from '@mikro-orm/core';
+import { dialectOf } from './dialects.js';
 import { FullauthDestructiveChangeError, findDestructiveStatements } from './guard.js';
 import { knownFullauthTables, registeredHooks } from './schema-hooks.js';
 
@@ -9,8 +10,11 @@ type SqlDriver = ConstructorParameters<MigrationsModule['TSMigrationGenerator']>
 // @mikro-orm/migrations is an optional peer: loaded only when the Migrator builds a generator.
 const require = createRequire(import.meta.url);
 
-const CREATE_TABLE = /^create table ((?:"[^"]+"\.)?"[^"]+")/i;
-const CREATION = /^(create table |create (unique )?index |alter table \S+ add constraint |comment on )/i;
+// Quoted as MikroORM quotes per dialect: "x" (PostgreSQL, SQLite) or `x` (MySQL).
+const QUOTED = '(?:"[^"]+"|`[^`]+`)';
+const CREATE_TABLE = new RegExp(`^create table ((?:${QUOTED}\\.)?${QUOTED})`, 'i');
+/** Statements a creation-only migration consists of, on every dialect (session settings included). */
+const CREATION = /^(create table |create (unique )?index |alter table \S+ add (constraint|index|unique|primary key|foreign key) |comment on |set names |pragma )/i;
 
 /**
  * MikroORM's own generator, with one addition: an initial migration (one that only creates
@@ -32,7 +36,7 @@ export class FullauthMigrationGenerator implements IMigrationGenerator {
 
   generate(diff: MigrationDiff, path?: string, name?: string): Promise<[string, string]> {
     this.#guardWithoutHooks(diff);
-    return this.#inner.generate(withDown(diff), path, name);
+    return this.#inner.generate(withDown(diff, this.#cascade), path, name);
   }
 
   /**
@@ -54,16 +58,21 @@ export class FullauthMigrationGenerator implements IMigrationGenerator {
   }
 
   generateMigrationFile(className: string, diff: MigrationDiff) {
-    return this.#inner.generateMigrationFile(className, withDown(diff));
+    return this.#inner.generateMigrationFile(className, withDown(diff, this.#cascade));
+  }
+
+  /** PostgreSQL drops dependent objects with `cascade`; SQLite has no such clause (MySQL ignores it). */
+  get #cascade(): boolean {
+    return dialectOf(this.#driver.getPlatform()) === 'postgresql';
   }
 }
 
 /** Derives the `down` of a creation-only migration: its tables dropped, last created first. */
-export function withDown(diff: MigrationDiff): MigrationDiff {
+export function withDown(diff: MigrationDiff, cascade = true): MigrationDiff {
   const up = diff.up.filter((sql) => sql.trim() !== '');
   const hasDown = diff.down.some((sql) => sql.trim() !== '');
   if (hasDown || up.length === 0 || !up.every((sql) => CREATION.test(sql))) return diff;
   const tables = up.flatMap((sql) => CREATE_TABLE.exec(sql)?.[1] ?? []);
   if (tables.length === 0) return diff;
-  return { up: diff.up, down: tables.reverse().map((table) => `drop table if exists ${table} cascade;`) };
+  return { up: diff.up, down: tables.reverse().map((table) => `drop table if exists ${table}${cascade ? ' cascade' : ''};`) };
 }

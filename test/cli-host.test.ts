@@ -7,9 +7,11 @@ import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
 import { createHostApp, type HostApp } from './support/host-app.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+import { readMySqlTables, readSqliteTables } from './support/catalogs.js';
+import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
 
 let host: HostApp;
-const databases: TestDatabase[] = [];
+const databases: (TestDatabase | TestMariaDb)[] = [];
 
 beforeAll(() => {
   host = createHostApp();
@@ -127,6 +129,63 @@ describe('the mikro-orm CLI in a host app, on PGlite', () => {
     expectOk(cli(['migration:check'], env));
     expectOk(cli(['migration:down'], env));
     expect(tables()).toEqual([]);
+  });
+});
+
+describe.skipIf(skipMariaDb)('the mikro-orm CLI in a host app, on MariaDB', () => {
+  it('creates, applies, re-checks and reverts the fullauth tables, equal to the fastapi-fullauth tables there', async () => {
+    const db = await createMariaDb('host');
+    databases.push(db);
+    const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-mariadb' };
+    const config = ['--config', './mikro-orm.mariadb.config.ts'];
+
+    expectOk(cli(['migration:create', '--initial', ...config], env));
+    expect(migrationFiles(join(host.dir, 'migrations-mariadb'))).toHaveLength(1);
+    expectOk(cli(['migration:up', ...config], env));
+    const contract = await createMariaDb('host_contract');
+    databases.push(contract);
+    await contract.sql(fastapiFullauthDdl(['base', 'role'], 'mysql'));
+    const ours = await readMySqlTables(db);
+    expect(ours.map((t) => t.name).sort()).toEqual(['articles', 'fullauth_refresh_tokens', 'fullauth_roles', 'fullauth_user_roles', 'fullauth_users']);
+    expect(ours.filter((t) => t.name.startsWith('fullauth_'))).toEqual(await readMySqlTables(contract));
+
+    expect(expectOk(cli(['migration:create', ...config], env))).toMatch(/No changes required/);
+    expect(expectOk(host.run('npx', ['--no-install', 'mikro-orm-fullauth', 'check', ...config], env))).toContain(
+      'fullauth schema: OK (4 tables match)',
+    );
+    expectOk(cli(['migration:down', ...config], env));
+    expect(await readMySqlTables(db)).toEqual([]);
+  });
+});
+
+describe('the mikro-orm CLI in a host app, on SQLite (node:sqlite)', () => {
+  it('creates, applies, re-checks and reverts the fullauth tables; adopts a fastapi-fullauth database with zero diff', () => {
+    const file = join(host.dir, 'app.sqlite');
+    const env = { HOST_SQLITE_FILE: file, HOST_MIGRATIONS: './migrations-sqlite' };
+    const config = ['--config', './mikro-orm.sqlite.config.ts'];
+
+    expectOk(cli(['migration:create', '--initial', ...config], env));
+    expectOk(cli(['migration:up', ...config], env));
+    expect(readSqliteTables(file).map((t) => t.name)).toEqual([
+      'articles',
+      'fullauth_refresh_tokens',
+      'fullauth_roles',
+      'fullauth_user_roles',
+      'fullauth_users',
+    ]);
+    expect(expectOk(cli(['migration:create', ...config], env))).toMatch(/No changes required/);
+    expect(expectOk(host.run('npx', ['--no-install', 'mikro-orm-fullauth', 'check', ...config], env))).toContain(
+      'fullauth schema: OK (4 tables match)',
+    );
+    expectOk(cli(['migration:down', ...config], env));
+    expect(readSqliteTables(file)).toEqual([]);
+
+    const adopted = join(host.dir, 'adopted.sqlite');
+    const create = `import { DatabaseSync } from 'node:sqlite'; const db = new DatabaseSync(process.env.HOST_SQLITE_FILE); db.exec(process.env.DDL); db.close();`;
+    const adoptEnv = { HOST_SQLITE_FILE: adopted, HOST_MIGRATIONS: './migrations-sqlite-adopt', HOST_FULLAUTH_ONLY: '1' };
+    expectOk(host.run('node', ['--input-type=module', '-e', create], { ...adoptEnv, DDL: fastapiFullauthDdl(['base', 'role'], 'sqlite') }));
+    expect(expectOk(cli(['schema:update', '--dump', ...config], adoptEnv))).toMatch(/Schema is up-to-date/);
+    expect(expectOk(cli(['migration:create', ...config], adoptEnv))).toMatch(/No changes required/);
   });
 });
 

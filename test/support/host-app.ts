@@ -27,7 +27,7 @@ export function createHostApp(): HostApp {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'host-app', private: true, type: 'module' }, null, 2));
   const dependencies = [
     `./${tarball}`,
-    ...['@mikro-orm/core', '@mikro-orm/postgresql', '@mikro-orm/migrations', '@mikro-orm/cli'].map(pkg),
+    ...['@mikro-orm/core', '@mikro-orm/postgresql', '@mikro-orm/mariadb', '@mikro-orm/migrations', '@mikro-orm/cli'].map(pkg),
     ...['@electric-sql/pglite', 'kysely-pglite-dialect', 'tsx', 'typescript', '@types/node'].map(pkg),
   ];
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...dependencies], { cwd: dir, stdio: 'pipe' });
