@@ -30,6 +30,7 @@ describe('documentation', () => {
         'docs/managed-mode.md',
         'docs/check-and-diagram.md',
         'docs/store.md',
+        'docs/databases.md',
       ]),
     );
   });

@@ -1,0 +1,209 @@
+// The support matrix in docs/databases.md is kept honest: every cell is run against the
+// real database. `yes` must work; `no` must be refused with a FullauthConfigError naming
+// the database (any other failure fails the test).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  FullauthConfigError,
+  checkFullauthSchema,
+  createFullauthStore,
+  defineFullauthEntities,
+  fullauthMigrator,
+  fullauthSchemaHooks,
+  getFullauthMetadata,
+  resolveGroups,
+  type FullauthOptions,
+} from '../src/index.js';
+import { initOtherOrm, removeDirs, scratchDir } from './support/databases.js';
+import { fastapiFullauthDdl, type FixtureDialect } from './support/fixture.js';
+import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
+import { initOrm } from './support/orm.js';
+import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+
+const dirs: string[] = [];
+const cleanups: (TestDatabase | TestMariaDb)[] = [];
+afterAll(async () => {
+  await Promise.all(cleanups.map((db) => db.drop()));
+  removeDirs(dirs);
+});
+
+type Orm = Awaited<ReturnType<typeof initOtherOrm>>;
+interface Setup {
+  entities?: FullauthOptions;
+  hooks?: boolean;
+}
+
+interface Backend {
+  column: string;
+  skip: boolean;
+  fixture: FixtureDialect;
+  connect(setup?: Setup): Promise<Orm>;
+}
+
+const ormOptions = (setup: Setup = {}) => ({
+  entities: [...defineFullauthEntities(undefined, setup.entities)],
+  extensions: setup.hooks ? [fullauthSchemaHooks()] : [],
+  migrations: { path: scratchDir('matrix', dirs), snapshot: false },
+});
+
+const BACKENDS: Backend[] = [
+  {
+    column: 'PostgreSQL',
+    skip: skipPostgres,
+    fixture: 'postgres',
+    async connect(setup) {
+      const db = await createDatabase('matrix');
+      cleanups.push(db);
+      return (await initOrm({ kind: 'postgres', url: db.url }, ormOptions(setup))) as unknown as Orm;
+    },
+  },
+  {
+    column: 'PGlite',
+    skip: false,
+    fixture: 'postgres',
+    connect: async (setup) => (await initOrm({ kind: 'pglite' }, { ...ormOptions(setup), migrations: { ...ormOptions(setup).migrations, allOrNothing: false } })) as unknown as Orm,
+  },
+  {
+    column: 'MariaDB / MySQL',
+    skip: skipMariaDb,
+    fixture: 'mysql',
+    async connect(setup) {
+      const db = await createMariaDb('matrix');
+      cleanups.push(db);
+      return initOtherOrm({ kind: 'mariadb', url: db.url }, ormOptions(setup));
+    },
+  },
+  {
+    column: 'SQLite (node:sqlite)',
+    skip: false,
+    fixture: 'sqlite',
+    connect: (setup) => initOtherOrm({ kind: 'sqlite', file: join(scratchDir('matrix-sqlite', dirs), 'db.sqlite') }, ormOptions(setup)),
+  },
+];
+
+const sql = (orm: Orm, text: string) => orm.em.getConnection().execute(text, [], 'run');
+const statements = (ddl: string) =>
+  ddl.split(/;\s*\n/).map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean);
+
+/** Each feature of the matrix, exercised for real; resolves when it works. */
+const PROBES: Record<string, (backend: Backend) => Promise<void>> = {
+  'entities + Migrator (`migration:create`, `up`, `down`)': async (backend) => {
+    const orm = await backend.connect();
+    try {
+      await orm.migrator.create(undefined, false, true);
+      await orm.migrator.up();
+      expect(await orm.schema.getUpdateSchemaSQL()).toBe('');
+      await orm.migrator.down();
+      expect(await orm.schema.getUpdateSchemaSQL()).toMatch(/create table .fullauth_users/);
+    } finally {
+      await orm.close();
+    }
+  },
+  'zero-diff adoption of a fastapi-fullauth database': async (backend) => {
+    const orm = await backend.connect({ hooks: true });
+    try {
+      for (const statement of statements(fastapiFullauthDdl(resolveGroups(undefined), backend.fixture))) await sql(orm, statement);
+      expect(await orm.schema.getUpdateSchemaSQL()).toBe('');
+      expect((await orm.migrator.create()).diff.up).toEqual([]);
+    } finally {
+      await orm.close();
+    }
+  },
+  '`getFullauthMetadata()`': async (backend) => {
+    const orm = await backend.connect();
+    try {
+      const storage = await getFullauthMetadata(orm);
+      expect([...storage].map((meta) => meta.className).sort()).toHaveLength(8);
+      const offline = await getFullauthMetadata({ driver: orm.config.getDriver().constructor as never });
+      expect(offline.getByClassName('FullauthUser').tableName).toBe('fullauth_users');
+    } finally {
+      await orm.close();
+    }
+  },
+  '`fullauthSchemaHooks()`': async (backend) => {
+    const orm = await backend.connect({ hooks: true });
+    try {
+      await orm.schema.create();
+      expect(await orm.schema.getUpdateSchemaSQL()).toBe('');
+    } finally {
+      await orm.close();
+    }
+  },
+  '`checkFullauthSchema()` / `mikro-orm-fullauth check`': async (backend) => {
+    const orm = await backend.connect();
+    try {
+      await orm.schema.create();
+      expect((await checkFullauthSchema(orm)).ok).toBe(true);
+    } finally {
+      await orm.close();
+    }
+  },
+  "`idStrategy: 'bigint'`": async (backend) => {
+    const orm = await backend.connect({ entities: { idStrategy: 'bigint' } });
+    try {
+      await orm.schema.create();
+      const [entity] = [...orm.getMetadata()].filter((meta) => meta.className === 'FullauthUser');
+      const em = orm.em.fork();
+      const user = em.create(entity!.class as never, { email: 'a@example.com' } as never) as { id: string };
+      await em.flush();
+      expect(user.id).toMatch(/^\d+$/);
+    } finally {
+      await orm.close();
+    }
+  },
+  'managed mode (`mikro-orm-fullauth migrate`)': async (backend) => {
+    const orm = await backend.connect();
+    try {
+      expect(await fullauthMigrator(orm as never).up()).toHaveLength(5);
+    } finally {
+      await orm.close();
+    }
+  },
+  'auth store (`createFullauthStore()`)': async (backend) => {
+    const orm = await backend.connect();
+    try {
+      await orm.schema.create();
+      const user = await createFullauthStore(orm.em).createUser({ email: 'Ada@Example.com' });
+      expect(user.email).toBe('ada@example.com');
+    } finally {
+      await orm.close();
+    }
+  },
+};
+
+function readMatrix(): { columns: string[]; rows: { feature: string; cells: string[] }[] } {
+  const page = readFileSync(new URL('../docs/databases.md', import.meta.url), 'utf8');
+  const block = /<!-- support-matrix:start -->\n([\s\S]*?)<!-- support-matrix:end -->/.exec(page)?.[1] ?? '';
+  const cells = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim());
+  const [header, , ...body] = block.trim().split('\n');
+  return { columns: cells(header!).slice(1), rows: body.map((line) => ({ feature: cells(line)[0]!, cells: cells(line).slice(1) })) };
+}
+
+const matrix = readMatrix();
+
+describe('the support matrix in docs/databases.md', () => {
+  it('names every database and every feature the test knows, and nothing else', () => {
+    expect(matrix.columns).toEqual(BACKENDS.map((b) => b.column));
+    expect(matrix.rows.map((r) => r.feature).sort()).toEqual(Object.keys(PROBES).sort());
+    expect(new Set(matrix.rows.flatMap((r) => r.cells))).toEqual(new Set(['yes', 'no']));
+  });
+
+  for (const [index, backend] of BACKENDS.entries()) {
+    describe.skipIf(backend.skip)(backend.column, () => {
+      for (const row of matrix.rows) {
+        const expected = row.cells[index];
+        it(`${row.feature}: ${expected}`, async () => {
+          const outcome = await PROBES[row.feature]!(backend).then(
+            () => 'yes',
+            (error: unknown) => {
+              if (error instanceof FullauthConfigError && /not supported on|for PostgreSQL only/.test(error.message)) return 'no';
+              throw error;
+            },
+          );
+          expect(outcome).toBe(expected);
+        });
+      }
+    });
+  }
+});
