@@ -4,6 +4,7 @@
 // values (hex uuids, UTC date-times, 0/1 booleans).
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
+import { p } from '@mikro-orm/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   FullauthConfigError,
@@ -312,3 +313,31 @@ describe('the destructive-statement guard reads every dialect', () => {
     expect(findDestructiveStatements([statement], tables)).toEqual(destructive ? [statement] : []);
   });
 });
+
+for (const backend of [mariadb, sqlite]) {
+  describe.skipIf(backend.skip)(`${backend.name}: customisation`, () => {
+    it('a table prefix, the performance indexes and host user properties round-trip with no diff', async () => {
+      const db = await backend.create('custom');
+      const entities = defineFullauthEntities(undefined, {
+        tablePrefix: 'auth_',
+        performanceIndexes: true,
+        user: { properties: { displayName: p.string().length(100).nullable() } },
+      });
+      const orm = await initOtherOrm(db.target, { entities: [...entities], extensions: [fullauthSchemaHooks()] });
+      try {
+        await orm.schema.create();
+        expect(await orm.schema.getUpdateSchemaSQL()).toBe('');
+        expect((await checkFullauthSchema(orm)).ok).toBe(true);
+        const tokens = (await db.catalog()).find((t) => t.name === 'auth_refresh_tokens')!;
+        expect(tokens.indexes).toEqual(expect.arrayContaining([expect.stringMatching(/^ix_auth_refresh_tokens_user_id \(user_id\)$/)]));
+        const em = orm.em.fork();
+        const user = em.create(entities.FullauthUser, { email: 'x@example.com', displayName: 'X' });
+        await em.flush();
+        const loaded = await orm.em.fork().findOneOrFail(entities.FullauthUser, { id: user.id });
+        expect(loaded.displayName).toBe('X');
+      } finally {
+        await orm.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,22 @@
+import { MikroORM } from '@mikro-orm/mysql';
+import { MikroORM as Lite, SqliteDriver, NodeSqliteDialect } from '@mikro-orm/sql';
+import { p } from '@mikro-orm/core';
+import { readFileSync } from 'node:fs';
+import { defineFullauthEntities } from '../src/index.js';
+const ddl = readFileSync('test/fixtures/fastapi-fullauth-mysql.sql', 'utf8');
+const base = await MikroORM.init({ clientUrl: 'mysql://root@127.0.0.1:3306/test', entities: [], discovery: { warnWhenNoEntities: false } as any });
+for (const d of ['fa_m1', 'fa_m2']) { await base.em.getConnection().execute(`drop database if exists ${d}`); await base.em.getConnection().execute(`create database ${d}`); }
+await base.close();
+const orm = await MikroORM.init({ clientUrl: 'mysql://root@127.0.0.1:3306/fa_m1', entities: [...defineFullauthEntities()] });
+for (const stmt of ddl.split(';').map(s => s.replace(/^--.*$/mg,'').trim()).filter(Boolean)) await orm.em.getConnection().execute(stmt);
+console.log('mysql driver, diff after fixture: [' + await orm.schema.getUpdateSchemaSQL() + ']');
+await orm.close();
+const opts = { tablePrefix: 'auth_', performanceIndexes: true, user: { properties: { displayName: p.string().length(100).nullable() } } };
+const o2 = await MikroORM.init({ clientUrl: 'mysql://root@127.0.0.1:3306/fa_m2', entities: [...defineFullauthEntities(undefined, opts as any)] });
+await o2.schema.create();
+console.log('mysql custom, diff after create: [' + await o2.schema.getUpdateSchemaSQL() + ']');
+await o2.close();
+const o3 = await Lite.init({ driver: SqliteDriver, dbName: ':memory:', driverOptions: new NodeSqliteDialect(':memory:'), entities: [...defineFullauthEntities(undefined, opts as any)] });
+await o3.schema.create();
+console.log('sqlite custom, diff after create: [' + await o3.schema.getUpdateSchemaSQL() + ']');
+await o3.close();
