@@ -44,6 +44,12 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
   const included = (name: FullauthEntityName): boolean => names.includes(name);
   // The dialect is known only at discovery: column types record it here for the index DDL.
   const slot = createDialectSlot();
+  // Stateless apart from the slot: one instance of each serves every column of the call.
+  const columnTypes: ColumnTypes = {
+    varchar: new FullauthVarcharType(slot),
+    boolean: new FullauthBooleanType(slot),
+    timestamp: new FullauthTimestampType(slot),
+  };
 
   for (const name of names) {
     const spec: TableSpec = FULLAUTH_MODEL[name];
@@ -72,7 +78,7 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
         });
         properties[property] = referenceProperty(column, field, policy, definition, slot, target);
       } else {
-        properties[property] = toProperty(column, field, slot, target);
+        properties[property] = toProperty(column, field, columnTypes, target);
       }
       if ('unique' in column && column.unique) {
         uniques.push(uniqueIndex(naming.index(table, field), property, field, slot));
@@ -186,16 +192,22 @@ function referenceProperty(
   };
 }
 
+interface ColumnTypes {
+  varchar: FullauthVarcharType;
+  boolean: FullauthBooleanType;
+  timestamp: FullauthTimestampType;
+}
+
 function toProperty(
   spec: Exclude<PropertySpec, { type: 'id' | 'ref' }>,
   fieldName: string,
-  slot: DialectSlot,
+  types: ColumnTypes,
   target: (name: FullauthEntityName) => () => AnySchema,
 ): AnyProperty {
   switch (spec.type) {
     case 'varchar':
       return {
-        type: new FullauthVarcharType(slot),
+        type: types.varchar,
         length: spec.length,
         nullable: spec.nullable ?? false,
         fieldName,
@@ -204,12 +216,12 @@ function toProperty(
     case 'text':
       return { type: 'text', nullable: spec.nullable ?? false, fieldName, ...appDefault(nullDefault(spec.nullable)) };
     case 'boolean':
-      return { type: new FullauthBooleanType(slot), nullable: false, fieldName, ...appDefault(spec.default) };
+      return { type: types.boolean, nullable: false, fieldName, ...appDefault(spec.default) };
     case 'integer':
       return { type: 'integer', nullable: false, fieldName, ...appDefault(spec.default) };
     case 'timestamp':
       return {
-        type: new FullauthTimestampType(slot),
+        type: types.timestamp,
         nullable: spec.nullable ?? false,
         fieldName,
         ...(spec.defaultNow ? { onCreate: () => new Date() } : appDefault(nullDefault(spec.nullable))),

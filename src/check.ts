@@ -1,4 +1,4 @@
-import type { MetadataStorage, MikroORM } from '@mikro-orm/core';
+import type { AnyEntity, EntityClass, EntityManager, EntitySchema, IDatabaseDriver, MetadataStorage, MikroORM } from '@mikro-orm/core';
 import type { DatabaseSchema, DatabaseTable, SchemaDifference } from '@mikro-orm/sql';
 import { definitionOf } from './build-schema.js';
 import { dialectOf } from './dialects.js';
@@ -41,7 +41,10 @@ interface PlainSchemaGenerator {
  * nullability differ, and missing, unexpected or different indexes and foreign keys.
  * Tables outside fullauth are not looked at.
  */
-export async function checkFullauthSchema(orm: MikroORM): Promise<FullauthSchemaReport> {
+/** Any MikroORM instance, whatever its driver and however its entity list is typed (`defineConfig` infers a readonly one). */
+export type AnyMikroORM = MikroORM<IDatabaseDriver, EntityManager<IDatabaseDriver>, readonly (string | EntityClass<AnyEntity> | EntitySchema)[]>;
+
+export async function checkFullauthSchema(orm: AnyMikroORM): Promise<FullauthSchemaReport> {
   const metadata = orm.getMetadata() as MetadataStorage;
   const tables = [...metadata].filter((meta) => definitionOf(meta.class)).map((meta) => meta.tableName);
   if (tables.length === 0) {

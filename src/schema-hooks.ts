@@ -151,7 +151,7 @@ type SchemaGeneratorClass = new (em: MikroORM['em']) => SchemaGeneratorBase;
 
 /** The ORM's connection as a row reader. */
 export const queryRows =
-  (orm: MikroORM): QueryRows =>
+  (orm: { em: Pick<MikroORM['em'], 'getConnection'> }): QueryRows =>
   (sql, params) =>
     orm.em.getConnection().execute(sql, params, 'all') as Promise<Record<string, unknown>[]>;
 
