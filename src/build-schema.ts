@@ -2,7 +2,7 @@ import { EntitySchema } from '@mikro-orm/core';
 import type { Constructor, EntitySchemaMetadata, EntitySchemaProperty, IndexCallback } from '@mikro-orm/core';
 import type { FullauthGroup } from './groups.js';
 import { createDialectSlot, type DialectSlot, FullauthBooleanType, FullauthTimestampType, FullauthUuidType, FullauthVarcharType, type ReferencePolicy } from './column-types.js';
-import type { FullauthDialect } from './dialects.js';
+import { unsupportedOn, type FullauthDialect } from './dialects.js';
 import { idProperty } from './ids.js';
 import { fitIdentifier } from './naming.js';
 import { FULLAUTH_MODEL } from './model.js';
@@ -43,7 +43,10 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
   const target = (name: FullauthEntityName) => (): AnySchema => schemas.get(name)!;
   const included = (name: FullauthEntityName): boolean => names.includes(name);
   // The dialect is known only at discovery: column types record it here for the index DDL.
-  const slot = createDialectSlot();
+  const slot = createDialectSlot((dialect) => {
+    // MikroORM places and introspects tables of another schema on PostgreSQL only.
+    if (definition.schema && dialect !== 'postgresql') throw unsupportedOn(dialect, "The 'schema' option", ['postgresql']);
+  });
   // Stateless apart from the slot: one instance of each serves every column of the call.
   const columnTypes: ColumnTypes = {
     varchar: new FullauthVarcharType(slot),

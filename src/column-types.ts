@@ -32,11 +32,13 @@ export interface DialectSlot {
   readonly current: () => FullauthDialect | undefined;
 }
 
-export function createDialectSlot(): DialectSlot {
+/** `accept` runs once, when discovery first names the dialect: it may refuse options the dialect lacks. */
+export function createDialectSlot(accept: (dialect: FullauthDialect) => void = () => undefined): DialectSlot {
   let bound: FullauthDialect | undefined;
   return {
     bind: (platform) => {
       const dialect = dialectOf(platform);
+      if (bound === undefined) accept(dialect);
       if (bound !== undefined && bound !== dialect) {
         throw new FullauthConfigError(
           `These fullauth entities were already discovered for ${bound} and cannot also serve ${dialect}: ` +

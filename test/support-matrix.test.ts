@@ -12,6 +12,7 @@ import {
   fullauthMigrator,
   fullauthSchemaHooks,
   getFullauthMetadata,
+  renderFullauthDiagram,
   resolveGroups,
   type FullauthOptions,
 } from '../src/index.js';
@@ -148,6 +149,25 @@ const PROBES: Record<string, (backend: Backend) => Promise<void>> = {
       const user = em.create(entity!.class as never, { email: 'a@example.com' } as never) as { id: string };
       await em.flush();
       expect(user.id).toMatch(/^\d+$/);
+    } finally {
+      await orm.close();
+    }
+  },
+  '`schema` option (tables in another schema)': async (backend) => {
+    const orm = await backend.connect({ entities: { schema: 'auth' } });
+    try {
+      await orm.schema.create();
+      expect(await orm.schema.getUpdateSchemaSQL()).toBe('');
+      expect((await checkFullauthSchema(orm)).ok).toBe(true);
+    } finally {
+      await orm.close();
+    }
+  },
+  'Mermaid diagram (`mikro-orm-fullauth diagram`)': async (backend) => {
+    const orm = await backend.connect();
+    try {
+      const diagram = renderFullauthDiagram(await getFullauthMetadata(orm));
+      expect(diagram).toContain('fullauth_users ||--o{ fullauth_refresh_tokens : "user_id"');
     } finally {
       await orm.close();
     }
