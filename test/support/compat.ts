@@ -30,6 +30,12 @@ export function itPglite(title: string, fn: () => Promise<void> | void): void {
   else it(title, fn);
 }
 
+/** `it()`, skipped on MikroORM 6 with the reason in its title. */
+export function itOnMikroOrm7(title: string, reason: string, fn: () => Promise<void> | void): void {
+  if (MIKRO_ORM_6) it.skip(`${title} (skipped on MikroORM 6: ${reason})`, fn);
+  else it(title, fn);
+}
+
 /**
  * `describe.each(kinds)(title, fn)` for database targets, with `%s` in the title standing for the
  * kind: a PGlite target this MikroORM cannot use is skipped, with the reason in its title.
