@@ -10,7 +10,7 @@ import type { EntityMetadata, IDatabaseDriver, Platform } from '@mikro-orm/core'
 /** What `new MikroORM()` takes (`Options`, as each version types it). */
 type OrmOptions = ConstructorParameters<typeof MikroORM>[0];
 
-export const SCHEMA_GENERATOR_EXTENSION = '@mikro-orm/schema-generator';
+const SCHEMA_GENERATOR_EXTENSION = '@mikro-orm/schema-generator';
 const MIGRATOR_EXTENSION = '@mikro-orm/migrator';
 
 // ---------------------------------------------------------------------------------------------
