@@ -5,6 +5,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import config, { EMBEDDED_DATA_DIR } from '../mikro-orm.config.js';
 import { FULLAUTH_ENTITY_NAMES, FULLAUTH_GROUPS, getFullauthMetadata } from '../src/index.js';
 import { groupOf } from '../src/build-schema.js';
+import { createMigration } from '../src/orm-compat.js';
 import { formatTable, readTables } from './catalog.js';
 
 const orm = await MikroORM.init(config);
@@ -18,7 +19,7 @@ try {
   const migrationsPath = orm.config.get('migrations').path!;
   const hasMigrations = existsSync(migrationsPath) && readdirSync(migrationsPath).some((f) => /^Migration.*\.(ts|js)$/.test(f));
   if (!hasMigrations) {
-    const created = await orm.migrator.create(undefined, false, true);
+    const created = await createMigration(orm.migrator, undefined, false, true);
     console.log(`Created the initial migration ${migrationsPath}/${created.fileName}`);
   }
   const applied = await orm.migrator.up();

@@ -2,8 +2,7 @@
 // definitions, with the repository's own MikroORM config (its driver and platform), on
 // in-memory embedded PostgreSQL. For each group: apply the migrations already shipped, diff
 // the group's tables against the entities, and emit what is missing as the next version.
-import { MikroORM } from '@mikro-orm/postgresql';
-import { SchemaComparator, type DatabaseSchema, type SchemaDifference } from '@mikro-orm/sql';
+import { MikroORM, SchemaComparator, type DatabaseSchema, type SchemaDifference } from '@mikro-orm/postgresql';
 import config from '../mikro-orm.config.js';
 import { FULLAUTH_GROUPS, defineFullauthEntities, resolveGroups } from '../src/index.js';
 import { entityNamesOf } from '../src/build-schema.js';

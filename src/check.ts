@@ -3,6 +3,7 @@ import type { DatabaseSchema, DatabaseTable, SchemaDifference } from '@mikro-orm
 import { definitionOf } from './build-schema.js';
 import { dialectOf } from './dialects.js';
 import { FullauthConfigError } from './errors.js';
+import { driverOf, loadSqlLayer, setSchemaTables } from './orm-compat.js';
 import { queryRows } from './schema-hooks.js';
 import { addSqliteInlineUniques } from './sqlite-constraints.js';
 
@@ -50,19 +51,20 @@ export async function checkFullauthSchema(orm: AnyMikroORM): Promise<FullauthSch
   if (tables.length === 0) {
     throw new FullauthConfigError('checkFullauthSchema(): this ORM has no fullauth entities.');
   }
-  const platform = orm.driver.getPlatform() as unknown as { getSchemaGenerator?(driver: unknown, em: unknown): unknown };
+  const driver = driverOf(orm);
+  const platform = driver.getPlatform() as unknown as { getSchemaGenerator?(driver: unknown, em: unknown): unknown };
   if (typeof platform.getSchemaGenerator !== 'function') {
     throw new FullauthConfigError('checkFullauthSchema() needs an SQL driver.');
   }
   // A plain generator (not the guarded one the hooks may install), so nothing is filtered out.
-  const generator = platform.getSchemaGenerator(orm.driver, orm.em) as PlainSchemaGenerator;
+  const generator = platform.getSchemaGenerator(driver, orm.em) as PlainSchemaGenerator;
   const { fromSchema, toSchema } = await generator.prepareSchemaForComparison({ safe: false, dropTables: true });
-  const keep = (schema: DatabaseSchema) => schema.setTables(schema.getTables().filter((t) => tables.includes(t.name)));
+  const keep = (schema: DatabaseSchema) => setSchemaTables(schema, schema.getTables().filter((t) => tables.includes(t.name)));
   keep(fromSchema);
   keep(toSchema);
-  if (dialectOf(orm.driver.getPlatform()) === 'sqlite') await addSqliteInlineUniques(fromSchema, new Set(tables), queryRows(orm));
-  const { SchemaComparator } = await import('@mikro-orm/sql');
-  const diff = new SchemaComparator(orm.driver.getPlatform() as never).compare(fromSchema, toSchema);
+  if (dialectOf(driver.getPlatform()) === 'sqlite') await addSqliteInlineUniques(fromSchema, new Set(tables), queryRows(orm));
+  const { SchemaComparator } = await loadSqlLayer();
+  const diff = new SchemaComparator(driver.getPlatform() as never).compare(fromSchema, toSchema) as SchemaDifference;
   const described = describe(diff, fromSchema);
   const differences = [...described, ...uniqueIndexDifferences(fromSchema, toSchema), ...columnTypeDifferences(fromSchema, toSchema, described)];
   return { ok: differences.length === 0, tables, differences };

@@ -2,12 +2,12 @@
 // `npx mikro-orm-fullauth <command>`: runs against the host's MikroORM config, found the way
 // the `mikro-orm` CLI finds it (package.json "mikro-orm".configPaths, ./mikro-orm.config.ts, …).
 import { parseArgs } from 'node:util';
-import type { MikroORM } from '@mikro-orm/core';
 import { checkFullauthSchema, formatFullauthReport } from './check.js';
 import { renderFullauthDiagram } from './diagram.js';
 import { FULLAUTH_GROUPS, type FullauthGroup } from './groups.js';
 import { getFullauthMetadata } from './metadata.js';
 import { fullauthMigrator } from './managed.js';
+import { loadCliOrm } from './orm-compat.js';
 
 const HELP = `Usage: mikro-orm-fullauth <command> [options]
 
@@ -25,13 +25,6 @@ Options:
   --migrations-table <name>  migrate, status: the tracking table (default fullauth_migrations)
   -h, --help         this help
 `;
-
-async function loadOrm(configPath: string | undefined): Promise<MikroORM> {
-  const { CLIHelper } = await import('@mikro-orm/cli');
-  const settings = CLIHelper.getSettings();
-  if (settings.preferTs !== false) await CLIHelper.registerTypeScriptSupport(settings.tsConfigPath, settings.tsLoader);
-  return CLIHelper.getORM(undefined, configPath ? [configPath] : undefined, { debug: false });
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -60,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const migratorOptions = values['migrations-table'] ? { tableName: values['migrations-table'] } : {};
-  const orm = await loadOrm(values.config);
+  const orm = await loadCliOrm(values.config);
   try {
     switch (command) {
       case 'check': {

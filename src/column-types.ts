@@ -1,4 +1,4 @@
-import { BooleanType, DateTimeType, StringType, UuidType, type EntityProperty, type Platform } from '@mikro-orm/core';
+import { BooleanType, DateTimeType, StringType, UuidType, type EntityProperty, type Platform, type TransformContext } from '@mikro-orm/core';
 import { dialectOf, type FullauthDialect } from './dialects.js';
 import { FullauthConfigError } from './errors.js';
 
@@ -128,15 +128,22 @@ export class FullauthTimestampType extends DateTimeType {
   }
 
   // Typed as the base class says; on PostgreSQL the Date goes to the driver unchanged.
-  override convertToDatabaseValue(value: Date, platform: Platform): string {
+  override convertToDatabaseValue(value: Date, platform: Platform, context?: TransformContext): string {
     const dialect = dialectOf(platform);
     if (value == null || dialect === 'postgresql') return value as unknown as string;
     const date = value instanceof Date ? value : new Date(value as string | number);
+    const micro = `${utcSeconds(date)}.${pad(date.getUTCMilliseconds(), 3)}000`;
     // MySQL's DATETIME keeps whole seconds (MySQL would round, MariaDB truncate: we truncate
-    // first, so both store the same); SQLite keeps SQLAlchemy's text with microseconds.
-    return dialect === 'mysql'
-      ? utcSeconds(date)
-      : `${utcSeconds(date)}.${pad(date.getUTCMilliseconds(), 3)}000`;
+    // first, so both store the same), but a bound in a query keeps its fraction, so
+    // `$lt 12:00:00.500` still matches a row at 12:00:00. SQLite keeps SQLAlchemy's text
+    // with microseconds.
+    return dialect === 'mysql' && context?.mode !== 'query' ? utcSeconds(date) : micro;
+  }
+
+  // Change tracking compares stored forms (text) rather than Dates on MySQL and SQLite, so a
+  // loaded row is not rewritten on the next flush.
+  override ensureComparable(): boolean {
+    return this.platform !== undefined && dialectOf(this.platform) !== 'postgresql';
   }
 
   override convertToJSValue(value: string | number | Date, platform: Platform): Date {

@@ -1,4 +1,5 @@
 import type { EntityMetadata, MetadataStorage } from '@mikro-orm/core';
+import { metadataByClassName } from './orm-compat.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
 
 /**
@@ -7,7 +8,7 @@ import { FULLAUTH_ENTITY_NAMES } from './spec.js';
  * foreign key. Built from the real metadata, so it shows the names and types in force.
  */
 export function renderFullauthDiagram(metadata: MetadataStorage): string {
-  const metas = FULLAUTH_ENTITY_NAMES.map((name) => metadata.getByClassName(name, false)).filter(
+  const metas = FULLAUTH_ENTITY_NAMES.map((name) => metadataByClassName(metadata, name)).filter(
     (meta): meta is EntityMetadata => meta !== undefined,
   );
   const lines = ['erDiagram'];

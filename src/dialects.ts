@@ -37,6 +37,13 @@ function detect(platform: object): FullauthDialect {
   if (/postgre/i.test(chain)) return 'postgresql';
   if (/mysql|mariadb/i.test(chain)) return 'mysql';
   if (/sqlite/i.test(chain)) return 'sqlite';
+  // Class names minified away by a bundler: tell the platforms apart by what they declare.
+  const declares = platform as { getUuidTypeDeclarationSQL?(p: object): string; getBooleanTypeDeclarationSQL?(): string; getDefaultSchemaName?(): string | undefined };
+  const uuid = declares.getUuidTypeDeclarationSQL?.({});
+  const boolean = declares.getBooleanTypeDeclarationSQL?.();
+  if (uuid === 'uuid' && declares.getDefaultSchemaName?.() === 'public') return 'postgresql';
+  if (boolean === 'tinyint(1)') return 'mysql';
+  if (boolean === 'integer' && uuid === 'text') return 'sqlite';
   throw new FullauthConfigError(
     `mikro-orm-fullauth does not support the database of ${names[0] ?? 'this platform'}. ` +
       `Supported: ${FULLAUTH_DIALECTS.map((d) => DIALECT_NAMES[d]).join(', ')}.`,

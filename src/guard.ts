@@ -12,7 +12,7 @@ export interface GuardedTables {
   currentColumn?(table: string, schema: string | undefined, column: string): { type: string; length?: number | null } | undefined;
 }
 
-// Identifiers as MikroORM quotes them: "x" on PostgreSQL and SQLite, `x` on MySQL/MariaDB.
+// Identifiers as MikroORM quotes them: "x" on PostgreSQL, `x` on MySQL/MariaDB and SQLite.
 const QUOTED = String.raw`(?:"[^"]+"|` + '`[^`]+`)';
 const IDENT = String.raw`((?:${QUOTED}\.)?${QUOTED})`;
 const DROP_TABLE = new RegExp(String.raw`^drop table (?:if exists )?${IDENT}`, 'i');
@@ -20,8 +20,10 @@ const ALTER_TABLE = new RegExp(String.raw`^alter table ${IDENT} (.*)$`, 'is');
 const DROP_COLUMN = new RegExp(String.raw`\bdrop (?:column )?(?:if exists )?(${QUOTED})`, 'i');
 // MySQL's `change` renames (and may retype) a column.
 const RENAME_COLUMN = new RegExp(String.raw`\b(?:rename column|change (?:column )?)(${QUOTED})`, 'i');
-// PostgreSQL `alter column "c" type t(n)`, MySQL `modify "c" t(n)`.
-const ALTER_TYPE = new RegExp(String.raw`\b(?:alter column (${QUOTED}) type|modify (?:column )?(${QUOTED})) ([a-z ]+?)\s*(?:\((\d+)\))?(?:\s|$)`, 'i');
+// PostgreSQL `alter column "c" type t(n)`, MySQL `modify "c" t(n)`; the type is read up to its
+// length, if any. A retyping statement the pattern cannot read counts as destructive (fail closed).
+const RETYPE = new RegExp(String.raw`\b(?:alter column ${QUOTED} type|modify (?:column )?${QUOTED})`, 'i');
+const ALTER_TYPE = new RegExp(String.raw`\b(?:alter column (${QUOTED}) type|modify (?:column )?(${QUOTED})) ([a-z][a-z0-9_ ]*?)\s*(?:\((\d+)\))?(?=\s|$|\[)`, 'i');
 
 const unquote = (identifier: string) => identifier.replace(/^["`]|["`]$/g, '');
 
@@ -50,8 +52,9 @@ export function findDestructiveStatements(statements: readonly string[], tables:
     if (!tables.isFullauth(table, schema)) return false;
     const action = alter[2]!;
     if (DROP_COLUMN.test(action) || RENAME_COLUMN.test(action)) return true;
+    if (!RETYPE.test(action)) return false;
     const retype = ALTER_TYPE.exec(action);
-    if (!retype) return false;
+    if (!retype) return true;
     const [, pgColumn, myColumn, type, length] = retype;
     const current = tables.currentColumn?.(table, schema, unquote((pgColumn ?? myColumn)!));
     // Only widening a varchar to a longer varchar keeps every value; anything else may not
@@ -60,7 +63,14 @@ export function findDestructiveStatements(statements: readonly string[], tables:
     const widening =
       isVarchar(type!) && length !== undefined && current !== undefined && isVarchar(current.type) &&
       typeof current.length === 'number' && Number(length) >= current.length;
-    return !widening;
+    // MySQL's `modify` restates the type even when only nullability changes: the same type,
+    // no shorter, is no retyping.
+    const baseOf = (t: string) => t.trim().toLowerCase().replace(/\s*\(.*$/, '');
+    const currentLength = current?.length ?? Number(/\((\d+)\)/.exec(current?.type ?? '')?.[1] ?? NaN);
+    const unchanged =
+      current !== undefined && baseOf(current.type) === baseOf(type!) &&
+      (length === undefined || Number.isNaN(currentLength) || Number(length) >= currentLength);
+    return !widening && !unchanged;
   });
 }
 

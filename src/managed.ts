@@ -1,5 +1,4 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/sql';
 import { definitionOf } from './build-schema.js';
 import { FullauthConfigError } from './errors.js';
 import { FULLAUTH_GROUPS, type FullauthGroup } from './groups.js';
@@ -33,6 +32,12 @@ export interface FullauthMigrator {
   /** Applies the pending migrations of the included groups, each in its own transaction; returns their names. */
   up(): Promise<string[]>;
   status(): Promise<{ executed: string[]; pending: string[] }>;
+}
+
+/** The part of an SQL EntityManager (`@mikro-orm/sql` on MikroORM 7, `@mikro-orm/knex` on 6) the stream uses. */
+interface SqlEntityManager {
+  execute<T = unknown>(sql: string): Promise<T>;
+  transactional<T>(fn: (em: SqlEntityManager) => Promise<T>): Promise<T>;
 }
 
 const DIALECTS: Record<string, readonly FullauthManagedMigration[]> = { PostgreSqlDriver: POSTGRESQL_MIGRATIONS };

@@ -1,9 +1,9 @@
-import { MetadataStorage, MikroORM } from '@mikro-orm/core';
-import type { Constructor, IDatabaseDriver } from '@mikro-orm/core';
+import type { Constructor, IDatabaseDriver, MetadataStorage } from '@mikro-orm/core';
 import { buildEntitySchemas } from './build-schema.js';
 import { FullauthConfigError } from './errors.js';
 import type { FullauthGroup } from './groups.js';
 import { type FullauthOptions, resolveFullauth } from './options.js';
+import { discoverOffline, metadataStorageOf } from './orm-compat.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
 
 export interface FullauthMetadataOptions extends FullauthOptions {
@@ -36,8 +36,8 @@ export async function getFullauthMetadata(source?: MetadataSource | FullauthMeta
   const { include, driver: chosenDriver, ...options } = source ?? {};
   const definition = resolveFullauth(include, options);
   const driver = chosenDriver ?? (await defaultDriver());
-  // The synchronous constructor discovers metadata and never connects.
-  const orm = new MikroORM({
+  // Discovered synchronously; no connection is opened.
+  const orm = discoverOffline({
     driver,
     dbName: 'fullauth_offline',
     entities: [...buildEntitySchemas(definition).values()],
@@ -51,11 +51,7 @@ const FULLAUTH_NAMES: ReadonlySet<string> = new Set(FULLAUTH_ENTITY_NAMES);
 
 /** The same metadata objects, not copies: they are the ORM's, as the host configured them. */
 function fullauthSubset(storage: MetadataStorage): MetadataStorage {
-  const subset = new MetadataStorage();
-  for (const meta of storage) {
-    if (FULLAUTH_NAMES.has(meta.className)) subset.set(meta.class, meta);
-  }
-  return subset;
+  return metadataStorageOf([...storage].filter((meta) => FULLAUTH_NAMES.has(meta.className)));
 }
 
 function isMetadataSource(value: unknown): value is MetadataSource {

@@ -10,7 +10,7 @@ type SqlDriver = ConstructorParameters<MigrationsModule['TSMigrationGenerator']>
 // @mikro-orm/migrations is an optional peer: loaded only when the Migrator builds a generator.
 const require = createRequire(import.meta.url);
 
-// Quoted as MikroORM quotes per dialect: "x" (PostgreSQL, SQLite) or `x` (MySQL).
+// Quoted as MikroORM quotes per dialect: "x" (PostgreSQL) or `x` (MySQL, SQLite).
 const QUOTED = '(?:"[^"]+"|`[^`]+`)';
 const CREATE_TABLE = new RegExp(`^create table ((?:${QUOTED}\\.)?${QUOTED})`, 'i');
 /** Statements a creation-only migration consists of, on every dialect (session settings included). */

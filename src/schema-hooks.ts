@@ -1,13 +1,13 @@
-import { MikroORM, type MetadataStorage, type Platform } from '@mikro-orm/core';
-import type { DatabaseSchema, SqlSchemaGenerator } from '@mikro-orm/sql';
+import type { MetadataStorage, MikroORM, Platform } from '@mikro-orm/core';
 import { buildEntitySchemas, definitionOf } from './build-schema.js';
 import { dialectOf } from './dialects.js';
 import { FullauthConfigError } from './errors.js';
 import { FullauthDestructiveChangeError, findDestructiveStatements, splitStatements, type GuardedTables } from './guard.js';
 import { DEFAULT_MIGRATIONS_TABLE, createNaming } from './naming.js';
 import type { ResolvedFullauth } from './options.js';
+import { afterDiscovery, discoverOffline, driverOf, registerSchemaGenerator, setSchemaTables } from './orm-compat.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
-import { addSqliteInlineUniques, type QueryRows } from './sqlite-constraints.js';
+import { addSqliteInlineUniques, type QueryRows, type TableLike as SqliteTable } from './sqlite-constraints.js';
 
 export interface FullauthSchemaHooksOptions {
   /**
@@ -63,17 +63,9 @@ export function registeredHooks(extensions: readonly unknown[]): FullauthSchemaH
   );
 }
 
+/** At discovery (MikroORM 7), or at once where the extension is registered after it (MikroORM 6). */
 function installDiscoveryCheck(orm: MikroORM): void {
-  const discovery = orm.config.get('discovery');
-  const previous = discovery.afterDiscovered;
-  orm.config.set('discovery', {
-    ...discovery,
-    afterDiscovered: (storage: MetadataStorage, platform: Platform) => {
-      const result = previous?.(storage, platform);
-      if (result instanceof Promise) return result.then(() => checkDiscoveredEntities(orm, storage));
-      checkDiscoveredEntities(orm, storage);
-    },
-  });
+  afterDiscovery(orm, (storage) => checkDiscoveredEntities(orm, storage));
 }
 
 /**
@@ -85,7 +77,7 @@ export function checkDiscoveredEntities(orm: MikroORM, storage: MetadataStorage)
   const metas = [...storage].filter((meta) => definitionOf(meta.class));
   const definition = metas.map((meta) => definitionOf(meta.class)).find(Boolean);
   if (!definition) return;
-  const expected = new MikroORM({
+  const expected = discoverOffline({
     driver: orm.config.getDriver().constructor as never,
     dbName: 'fullauth_expected',
     entities: [...buildEntitySchemas(definition).values()],
@@ -136,9 +128,20 @@ export function knownFullauthTables(metadata: MetadataStorage, migrationsTable =
   return { names };
 }
 
+/** The part of a `DatabaseSchema` (of `@mikro-orm/sql` or, on MikroORM 6, `@mikro-orm/knex`) we use. */
+interface SchemaTable extends SqliteTable {
+  name: string;
+  schema?: string;
+  getShortestName(): string;
+  getColumn(name: string): { type: string; length?: number | null } | undefined;
+}
+interface DatabaseSchema {
+  getTables(): SchemaTable[];
+  hasTable(name: string): boolean;
+}
 type Comparison = { fromSchema: DatabaseSchema; toSchema: DatabaseSchema };
-type UpdateOptions = Parameters<SqlSchemaGenerator['getUpdateSchemaSQL']>[0];
-type MigrationOptions = Parameters<SqlSchemaGenerator['getUpdateSchemaMigrationSQL']>[0];
+type UpdateOptions = object;
+type MigrationOptions = object;
 /** The part of MikroORM's SqlSchemaGenerator we build on (`prepareSchemaForComparison` is private in its typings). */
 interface SchemaGeneratorBase {
   readonly metadata: MetadataStorage;
@@ -156,13 +159,14 @@ export const queryRows =
     orm.em.getConnection().execute(sql, params, 'all') as Promise<Record<string, unknown>[]>;
 
 function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooksOptions): void {
-  const platform = orm.driver.getPlatform() as Platform & {
-    getSchemaGenerator?: (driver: unknown, em?: unknown) => SqlSchemaGenerator;
+  const driver = driverOf(orm);
+  const platform = driver.getPlatform() as Platform & {
+    getSchemaGenerator?: (driver: unknown, em?: unknown) => object;
   };
   if (typeof platform.getSchemaGenerator !== 'function') {
     throw new FullauthConfigError('fullauthSchemaHooks() needs an SQL driver (PostgreSQL, MySQL, MariaDB, SQLite).');
   }
-  const Base = platform.getSchemaGenerator(orm.driver).constructor as SchemaGeneratorClass;
+  const Base = platform.getSchemaGenerator(driver).constructor as SchemaGeneratorClass;
 
   class FullauthGuardedSchemaGenerator extends Base {
     #lastFrom: DatabaseSchema | undefined;
@@ -190,13 +194,13 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
       if (dialectOf(platform) === 'sqlite') await addSqliteInlineUniques(fromSchema, known, queryRows(orm));
       // The managed stream's tracking table is never the host's business.
       const tracking = hooks.migrationsTable ?? DEFAULT_MIGRATIONS_TABLE;
-      fromSchema.setTables(fromSchema.getTables().filter((t) => t.name !== tracking));
+      setSchemaTables(fromSchema, fromSchema.getTables().filter((t) => t.name !== tracking));
       if (hooks.excludeFromDiff) {
-        fromSchema.setTables(fromSchema.getTables().filter((t) => !isFullauth(t.name)));
-        toSchema.setTables(toSchema.getTables().filter((t) => !isFullauth(t.name)));
+        setSchemaTables(fromSchema, fromSchema.getTables().filter((t) => !isFullauth(t.name)));
+        setSchemaTables(toSchema, toSchema.getTables().filter((t) => !isFullauth(t.name)));
       } else if (!hooks.dropRemovedGroups) {
         // A fullauth table the metadata no longer has is a removed group's: leave it alone.
-        fromSchema.setTables(fromSchema.getTables().filter((t) => !isFullauth(t.name) || toSchema.hasTable(t.getShortestName())));
+        setSchemaTables(fromSchema, fromSchema.getTables().filter((t) => !isFullauth(t.name) || toSchema.hasTable(t.getShortestName())));
       }
       this.#lastFrom = fromSchema;
       return comparison;
@@ -230,5 +234,5 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooks
     }
   }
 
-  orm.config.registerExtension('@mikro-orm/schema-generator', () => new FullauthGuardedSchemaGenerator(orm.em));
+  registerSchemaGenerator(orm, () => new FullauthGuardedSchemaGenerator(orm.em));
 }

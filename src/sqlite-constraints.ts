@@ -1,4 +1,17 @@
-import type { DatabaseSchema } from '@mikro-orm/sql';
+interface IndexLike {
+  keyName: string;
+  columnNames: string[];
+  unique: boolean;
+  constraint?: boolean;
+  primary: boolean;
+  composite?: boolean;
+}
+/** The part of an introspected table used here (MikroORM 6 and 7 both have it). */
+export interface TableLike {
+  name: string;
+  getIndexes(): IndexLike[];
+  setIndexes?(indexes: IndexLike[]): void;
+}
 
 /** Runs a query and returns its rows (the ORM's connection). */
 export type QueryRows = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -11,17 +24,18 @@ const INLINE_UNIQUE = /constraint\s+[`"[]?(\w+)[`"\]]?\s+unique\s*\(([^)]*)\)/gi
  * would add the unique index a second time. Reads the named inline unique constraints back
  * from the table's SQL and puts them into the introspected schema under their names.
  */
-export async function addSqliteInlineUniques(schema: DatabaseSchema, tables: ReadonlySet<string>, query: QueryRows): Promise<void> {
+export async function addSqliteInlineUniques(schema: { getTables(): TableLike[] }, tables: ReadonlySet<string>, query: QueryRows): Promise<void> {
   for (const table of schema.getTables()) {
     if (!tables.has(table.name)) continue;
     const [row] = await query(`select sql from sqlite_master where type = 'table' and name = ?`, [table.name]);
     const sql = typeof row?.sql === 'string' ? row.sql : '';
+    // MikroORM 7 hands out a copy (set it back); MikroORM 6 its own list.
     const indexes = table.getIndexes();
     for (const [, name, columns] of sql.matchAll(INLINE_UNIQUE)) {
       if (indexes.some((index) => index.keyName === name)) continue;
       const columnNames = columns!.split(',').map((column) => column.trim().replace(/^[`"[]|[`"\]]$/g, ''));
       indexes.push({ keyName: name!, columnNames, unique: true, constraint: true, primary: false, composite: columnNames.length > 1 });
     }
-    table.setIndexes(indexes);
+    table.setIndexes?.(indexes);
   }
 }

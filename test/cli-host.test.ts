@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
 import { createHostApp, type HostApp } from './support/host-app.js';
+import { describePglite } from './support/compat.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 import { readMySqlTables, readSqliteTables } from './support/catalogs.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
@@ -114,7 +115,7 @@ describe.skipIf(skipPostgres)('npx mikro-orm-fullauth in a host app, on PostgreS
   });
 });
 
-describe('the mikro-orm CLI in a host app, on PGlite', () => {
+describePglite('the mikro-orm CLI in a host app, on PGlite', () => {
   it('creates, applies, re-checks and reverts the fullauth tables', () => {
     const env = { HOST_DB: 'pglite', HOST_PGLITE_DIR: join(host.dir, 'pgdata'), HOST_MIGRATIONS: './migrations-pglite' };
     const path = join(host.dir, 'migrations-pglite');

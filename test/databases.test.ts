@@ -216,6 +216,59 @@ for (const backend of [mariadb, sqlite]) {
       }
     });
 
+    it('leaves loaded rows alone on flush, so what the Python service changed meanwhile stays', async () => {
+      const { db, orm, entities } = await ready('flush');
+      try {
+        const em = orm.em.fork();
+        const user = em.create(entities.FullauthUser, { email: 'flush@example.com' });
+        em.create(entities.FullauthPasskey, { user, credentialId: 'c1', publicKey: 'pk', lastUsedAt: new Date('2026-01-01T00:00:00Z') });
+        em.create(entities.FullauthRefreshToken, { token: 'f'.repeat(64), user, familyId: 'f', expiresAt: new Date() });
+        await em.flush();
+
+        const session = orm.em.fork();
+        const loaded = await session.findOneOrFail(entities.FullauthUser, { email: 'flush@example.com' }, { populate: ['passkeys', 'refreshTokens', 'roles'] });
+        // The other service writes while this unit of work holds the rows.
+        await orm.em.getConnection().execute(`update fullauth_passkeys set last_used_at = '2026-06-01 10:00:00', sign_count = 5`, [], 'run');
+        const sent: string[] = [];
+        const connection = orm.em.getConnection() as unknown as { execute: (...args: unknown[]) => Promise<unknown> };
+        const execute = connection.execute.bind(connection);
+        connection.execute = (...args: unknown[]) => (sent.push(String(args[0])), execute(...args));
+        try {
+          session.create(entities.FullauthRole, { name: 'unrelated' });
+          await session.flush();
+        } finally {
+          connection.execute = execute;
+        }
+        expect(sent.filter((s) => /^update /i.test(s))).toEqual([]);
+        expect(loaded.passkeys.getItems()).toHaveLength(1);
+        const [row] = await rows(db, orm, 'select sign_count, last_used_at from fullauth_passkeys');
+        expect(Number(row!.sign_count)).toBe(5);
+        expect(String(row!.last_used_at)).toMatch(/^2026-06-01 10:00:00/);
+      } finally {
+        await orm.close();
+      }
+    });
+
+    it('compares query bounds with their fraction of a second, and finds users of a role through the join table', async () => {
+      const { orm, entities } = await ready('bounds');
+      try {
+        const em = orm.em.fork();
+        const user = em.create(entities.FullauthUser, { email: 'b@example.com' });
+        const role = em.create(entities.FullauthRole, { name: 'r' });
+        user.roles.add(role);
+        em.create(entities.FullauthRefreshToken, { token: 'b'.repeat(64), user, familyId: 'b', expiresAt: new Date('2026-03-01T12:00:00.000Z') });
+        await em.flush();
+        const fresh = orm.em.fork();
+        expect(await fresh.count(entities.FullauthRefreshToken, { expiresAt: { $lt: new Date('2026-03-01T12:00:00.500Z') } })).toBe(1);
+        expect(await fresh.count(entities.FullauthRefreshToken, { expiresAt: { $gt: new Date('2026-03-01T12:00:00.500Z') } })).toBe(0);
+        // Collection.matching() on the many-to-many relations is not available here (docs/databases.md): query the other side.
+        const roles = await fresh.find(entities.FullauthRole, { users: user.id });
+        expect(roles.map((r) => r.name)).toEqual(['r']);
+      } finally {
+        await orm.close();
+      }
+    });
+
     it('enforces the unique keys of the contract', async () => {
       const { orm, entities } = await ready('unique');
       try {
@@ -309,8 +362,28 @@ describe('the destructive-statement guard reads every dialect', () => {
     ['alter table `fullauth_users` add index `ix_x` (`email`)', false],
     ['alter table `fullauth_users` drop index `ix_x`', false],
     ['alter table `fullauth_users` drop foreign key `fullauth_users_ibfk_1`', false],
+    ['alter table "fullauth_users" alter column "score" type numeric(10,2) using ("score"::numeric(10,2))', true],
+    ['alter table "fullauth_users" alter column "tags" type text[] using ("tags"::text[])', true],
+    ['alter table "fullauth_users" alter column "n" type int4 using ("n"::int4)', true],
+    ['alter table `fullauth_users` modify `score` decimal(10,2) not null', true],
   ])('%s → destructive: %s', (statement, destructive) => {
     expect(findDestructiveStatements([statement], tables)).toEqual(destructive ? [statement] : []);
+  });
+
+  // What the database holds now decides widening (allowed) from narrowing (refused).
+  const live = {
+    ...tables,
+    currentColumn: (_table: string, _schema: string | undefined, column: string) =>
+      ({ email: { type: 'varchar(320)', length: 320 }, note: { type: 'text' } })[column],
+  };
+  it.each([
+    ['alter table `fullauth_users` modify `email` varchar(400) not null', false],
+    ['alter table `fullauth_users` modify `email` varchar(100) not null', true],
+    ['alter table `fullauth_users` modify `note` text null', false],
+    ['alter table `fullauth_users` modify `note` varchar(100) null', true],
+    ['alter table "fullauth_users" alter column "email" type varchar(400) using ("email"::varchar(400))', false],
+  ])('with the live columns: %s → destructive: %s', (statement, destructive) => {
+    expect(findDestructiveStatements([statement], live)).toEqual(destructive ? [statement] : []);
   });
 });
 

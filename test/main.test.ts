@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
+import { CLI_ENV, describePglite } from './support/compat.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 import { FULLAUTH_GROUPS } from '../src/index.js';
 
@@ -29,7 +30,7 @@ function run(command: string, args: string[], env: Record<string, string>): stri
   const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
   const result = spawnSync(command, args, {
     cwd: ROOT,
-    env: { ...userEnv, NO_COLOR: '1', FORCE_COLOR: '0', DATABASE_URL: '', ...env },
+    env: { ...userEnv, ...CLI_ENV, NO_COLOR: '1', FORCE_COLOR: '0', DATABASE_URL: '', ...env },
     encoding: 'utf8',
     timeout: 180_000,
   });
@@ -58,7 +59,7 @@ function expectListing(output: string): void {
   expect(output).toMatch(/^ {4}email +character varying\(320\) not null$/m);
 }
 
-describe('npm start on embedded PostgreSQL (PGlite)', () => {
+describePglite('npm start on embedded PostgreSQL (PGlite)', () => {
   it('creates the migration, applies it, prints the tables, and is idempotent', () => {
     const dir = workDir();
     const env = { FULLAUTH_PGLITE_DIR: join(dir, 'pgdata'), FULLAUTH_MIGRATIONS_DIR: join(dir, 'migrations') };

@@ -2,8 +2,6 @@
 // enabled later, a later package version on top, naming and schema, drift against the entities.
 import { EntitySchema } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { SqliteDriver } from '@mikro-orm/sql';
-import { MikroORM as CoreORM } from '@mikro-orm/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   FULLAUTH_GROUPS,
@@ -19,6 +17,7 @@ import { POSTGRESQL_MIGRATIONS } from '../src/managed/postgresql.js';
 import { missingMigrations } from '../scripts/managed-migrations.js';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
+import { SqliteDriver, describePglite, itPglite, offlineOrm } from './support/compat.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -45,7 +44,7 @@ async function orm(target: Target, include?: FullauthGroup[], options: FullauthO
 }
 
 describe('the shipped migrations', () => {
-  it('match the entity definitions (regenerating them would add nothing)', async () => {
+  itPglite('match the entity definitions (regenerating them would add nothing)', async () => {
     expect(await missingMigrations(POSTGRESQL_MIGRATIONS)).toEqual([]);
   });
 
@@ -136,7 +135,7 @@ describe.skipIf(skipPostgres)('the fullauth migration stream on PostgreSQL', () 
   });
 });
 
-describe('the fullauth migration stream on PGlite', () => {
+describePglite('the fullauth migration stream on PGlite', () => {
   it('applies and re-checks', async () => {
     const o = await orm({ kind: 'pglite' });
     expect(await fullauthMigrator(o).up()).toHaveLength(5);
@@ -146,7 +145,7 @@ describe('the fullauth migration stream on PGlite', () => {
 
 describe('other dialects', () => {
   it('fail with a clear error', () => {
-    const sqlite = new CoreORM({ driver: SqliteDriver, dbName: ':memory:', entities: [...defineFullauthEntities([])] });
+    const sqlite = offlineOrm({ driver: SqliteDriver, dbName: ':memory:', entities: [...defineFullauthEntities([])] });
     expect(() => fullauthMigrator(sqlite)).toThrow(FullauthConfigError);
     expect(() => fullauthMigrator(sqlite)).toThrow(/shipped for PostgreSQL only \(PostgreSqlDriver\); this ORM uses SqliteDriver/);
   });

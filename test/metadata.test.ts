@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { EntityCaseNamingStrategy, EntitySchema, MetadataStorage } from '@mikro-orm/core';
-import { SqliteDriver } from '@mikro-orm/sql';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { FullauthConfigError, defineFullauthEntities, getFullauthMetadata, type FullauthGroup } from '../src/index.js';
+import { SqliteDriver, metadataByClassName } from './support/compat.js';
 import { initOrm } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -83,9 +83,9 @@ describe.skipIf(skipPostgres)('getFullauthMetadata(orm)', () => {
       const storage = await getFullauthMetadata(orm);
       expect(classNames(storage)).toEqual(['FullauthOAuthAccount', 'FullauthRefreshToken', 'FullauthUser']);
       // The very metadata objects of the host ORM.
-      expect(storage.getByClassName('FullauthUser')).toBe(orm.getMetadata().getByClassName('FullauthUser'));
+      expect(storage.getByClassName('FullauthUser')).toBe(metadataByClassName(orm.getMetadata(), 'FullauthUser'));
       // The host's naming strategy applies to its own entities, never to the contract's names.
-      expect(orm.getMetadata().getByClassName('Article').tableName).toBe('Article');
+      expect(metadataByClassName(orm.getMetadata(), 'Article')!.tableName).toBe('Article');
       expect(storage.getByClassName('FullauthOAuthAccount').properties.providerUserId!.fieldNames).toEqual([
         'provider_user_id',
       ]);

@@ -5,6 +5,7 @@ import { EntitySchema } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineFullauthEntities, type FullauthUser } from '../src/index.js';
+import { describeTargets } from './support/compat.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -47,7 +48,7 @@ async function withSchema(kind: Target['kind'], label: string, entities: EntityS
 
 const kinds = (['postgres', 'pglite'] as const).filter((kind) => kind === 'pglite' || !skipPostgres);
 
-describe.each(kinds)('on %s', (kind) => {
+describeTargets(kinds, 'on %s', (kind) => {
   it('fills ids (UUIDv7, time ordered), defaults and UTC timestamps in the application', async () => {
     const { auth } = hostEntities();
     const orm = await withSchema(kind, 'defaults', [...auth]);

@@ -17,6 +17,7 @@ import {
   tokenDigest,
   type FullauthGroup,
 } from '../src/index.js';
+import { describeTargets } from './support/compat.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -42,7 +43,7 @@ async function setup(kind: Target['kind'], include?: FullauthGroup[], options: {
 
 const kinds = (['postgres', 'pglite'] as const).filter((k) => k === 'pglite' || !skipPostgres);
 
-describe.each(kinds)('the store on %s', (kind) => {
+describeTargets(kinds, 'the store on %s', (kind) => {
   it('creates users with a normalised e-mail and refuses duplicates', async () => {
     const { store } = await setup(kind, []);
     const user = await store.createUser({ email: '  Ann@Example.COM ', hashedPassword: 'h' });

@@ -10,6 +10,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import { uuidv7 } from 'uuidv7';
 import { definitionOf } from '../build-schema.js';
 import { dialectOf, unsupportedOn } from '../dialects.js';
+import { metadataByClassName } from '../orm-compat.js';
 import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
@@ -95,7 +96,7 @@ export class FullauthStore {
       tables[meta.className as FullauthEntityName] = `${meta.schema ? `${quote(meta.schema)}.` : ''}${quote(meta.tableName)}`;
     }
     if (!strategy) throw new FullauthConfigError('createFullauthStore(): this EntityManager has no fullauth entities.');
-    const userMeta = metadata.getByClassName('FullauthUser', false);
+    const userMeta = metadataByClassName(metadata, 'FullauthUser');
     const extras = new Map<string, EntityProperty>();
     for (const prop of userMeta?.props ?? []) {
       if (!RESERVED_USER_PROPERTIES.includes(prop.name) && prop.fieldNames?.length === 1) extras.set(prop.name, prop);

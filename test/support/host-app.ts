@@ -1,14 +1,16 @@
 // Builds and packs this package, then installs the tarball into a separate host
 // application in a temporary folder, the way a user would, for the CLI tests.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MIKRO_ORM_6 } from './compat.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The version the tests run with (the root's devDependencies, or ci/mikro-orm-6's set). */
 const pkg = (name: string): string => {
-  const version = (JSON.parse(execFileSync('npm', ['pkg', 'get', `devDependencies.${name}`], { cwd: ROOT, encoding: 'utf8' })) as string);
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
   return `${name}@${version}`;
 };
 
@@ -19,12 +21,22 @@ export interface HostApp {
 }
 
 export function createHostApp(): HostApp {
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
   const dir = mkdtempSync(join(tmpdir(), 'fullauth-host-'));
-  execFileSync('npm', ['pack', '--pack-destination', dir], { cwd: ROOT, stdio: 'pipe' });
+  // FULLAUTH_TEST_TARBALL: a package packed beforehand (the MikroORM 6 job packs it with the
+  // root's MikroORM 7 toolchain, as it is published).
+  const packed = process.env.FULLAUTH_TEST_TARBALL;
+  if (packed) {
+    copyFileSync(packed, join(dir, 'mikro-orm-fullauth.tgz'));
+  } else {
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync('npm', ['pack', '--pack-destination', dir], { cwd: ROOT, stdio: 'pipe' });
+  }
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
   cpSync(join(ROOT, 'test/fixtures/host-app'), dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'host-app', private: true, type: 'module' }, null, 2));
+  // MikroORM 6's CLI loads a TypeScript config through ts-node unless told otherwise; an ESM
+  // host uses tsx instead (docs/getting-started.md): no ts-node, TS configs allowed, tsx loaded.
+  const cliSettings = MIKRO_ORM_6 ? { 'mikro-orm': { useTsNode: false, alwaysAllowTs: true } } : {};
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'host-app', private: true, type: 'module', ...cliSettings }, null, 2));
   const dependencies = [
     `./${tarball}`,
     ...['@mikro-orm/core', '@mikro-orm/postgresql', '@mikro-orm/mariadb', '@mikro-orm/migrations', '@mikro-orm/cli'].map(pkg),
@@ -38,6 +50,7 @@ export function createHostApp(): HostApp {
     HOME: process.env.HOME ?? '/root',
     FORCE_COLOR: '0',
     NO_COLOR: '1',
+    ...(MIKRO_ORM_6 ? { NODE_OPTIONS: '--import=tsx' } : {}),
   };
   return {
     dir,

@@ -1,0 +1,233 @@
+// Every difference between MikroORM 6.6 and MikroORM 7 that this package meets, in one place.
+// Each helper finds out what the installed MikroORM can do (feature detection) instead of
+// parsing version strings, so the other modules read the same on both.
+//
+// Internal: nothing here is exported from src/index.ts, and no type of @mikro-orm/sql or
+// @mikro-orm/knex appears in a signature (the public .d.ts must not depend on either).
+import { MetadataStorage, MikroORM } from '@mikro-orm/core';
+import type { EntityMetadata, IDatabaseDriver, Platform } from '@mikro-orm/core';
+
+/** What `new MikroORM()` takes (`Options`, as each version types it). */
+type OrmOptions = ConstructorParameters<typeof MikroORM>[0];
+
+const SCHEMA_GENERATOR_EXTENSION = '@mikro-orm/schema-generator';
+const MIGRATOR_EXTENSION = '@mikro-orm/migrator';
+
+// ---------------------------------------------------------------------------------------------
+// Discovery
+
+/** MikroORM 6 has `MikroORM.initSync()`; MikroORM 7 discovers in the synchronous constructor. */
+const initSync = (MikroORM as unknown as { initSync?: (options: OrmOptions) => MikroORM }).initSync;
+
+/**
+ * A MikroORM instance whose metadata is discovered and which has not connected (nor will,
+ * unless asked to query). MikroORM 7: the constructor discovers synchronously. MikroORM 6: its
+ * constructor does not discover, `MikroORM.initSync()` does (and connects lazily).
+ */
+export function discoverOffline(options: OrmOptions): MikroORM {
+  return typeof initSync === 'function' ? initSync.call(MikroORM, options) : (new MikroORM(options) as MikroORM);
+}
+
+/**
+ * Runs `check` on the discovered metadata of an ORM whose extensions are being registered.
+ * MikroORM 7 registers extensions before discovery: the check joins `discovery.afterDiscovered`.
+ * MikroORM 6 registers them after discovery (and after connecting): the metadata is there, so
+ * the check runs at once; on failure the ORM it made is closed before the error propagates.
+ */
+export function afterDiscovery(orm: MikroORM, check: (storage: MetadataStorage) => void): void {
+  const discovered = (orm as { getMetadata(): MetadataStorage | undefined }).getMetadata();
+  if (discovered) {
+    try {
+      check(discovered);
+    } catch (error) {
+      void orm.close(true).catch(() => undefined);
+      throw error;
+    }
+    return;
+  }
+  const discovery = orm.config.get('discovery');
+  const previous = discovery.afterDiscovered;
+  orm.config.set('discovery', {
+    ...discovery,
+    afterDiscovered: (storage: MetadataStorage, platform: Platform) => {
+      const result = previous?.(storage, platform);
+      if (result instanceof Promise) return result.then(() => check(storage));
+      check(storage);
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metadata storage
+
+/** MikroORM 7 keys a storage by entity class and looks entities up by class name; MikroORM 6 keys it by class name. */
+const keyedByClass = typeof (MetadataStorage.prototype as { getByClassName?: unknown }).getByClassName === 'function';
+
+/**
+ * A new storage holding the given metadata objects (the same objects, not copies), which
+ * answers `getByClassName()` on both versions (MikroORM 6 storages have no such method).
+ */
+export function metadataStorageOf(metas: Iterable<EntityMetadata>): MetadataStorage {
+  const storage = new MetadataStorage();
+  for (const meta of metas) {
+    (storage as unknown as { set(key: unknown, meta: EntityMetadata): void }).set(keyedByClass ? meta.class : meta.className, meta);
+  }
+  if (!keyedByClass) {
+    Object.defineProperty(storage, 'getByClassName', {
+      value: (className: string, validate = true) => metadataByClassName(storage, className, validate),
+    });
+  }
+  return storage;
+}
+
+/** `storage.getByClassName(name, validate)` on both versions. */
+export function metadataByClassName(storage: MetadataStorage, className: string, validate = false): EntityMetadata | undefined {
+  if (keyedByClass) return (storage as unknown as { getByClassName(name: string, validate: boolean): EntityMetadata | undefined }).getByClassName(className, validate);
+  // MikroORM 6: the storage is keyed by class name.
+  const meta = (storage as unknown as { find(name: string): EntityMetadata | undefined }).find(className);
+  if (!meta && validate) throw new Error(`Metadata for entity ${className} not found`);
+  return meta;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver
+
+/** The ORM's driver (`orm.driver` is private in MikroORM 6's typings; this is the same instance). */
+export function driverOf(orm: { config: { getDriver(): IDatabaseDriver } }): IDatabaseDriver {
+  return orm.config.getDriver();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema generator
+
+/**
+ * Makes `factory` the ORM's schema generator (`orm.schema`, the CLI's schema commands, the
+ * Migrator's diff).
+ * - MikroORM 6 may already hold a generator made before the extensions were registered (it
+ *   connects, and checks the database, first): that cached instance is dropped.
+ * - MikroORM 6's Migrator makes its own plain `SqlSchemaGenerator`: it is handed the registered
+ *   one whenever the Migrator is fetched. MikroORM 7's Migrator asks for the registered one itself.
+ */
+export function registerSchemaGenerator(orm: MikroORM, factory: () => object): void {
+  const config = orm.config as unknown as {
+    registerExtension(name: string, factory: () => unknown): void;
+    getExtension(name: string): unknown;
+    cache?: unknown;
+  };
+  config.registerExtension(SCHEMA_GENERATOR_EXTENSION, factory);
+  if (config.cache instanceof Map) config.cache.delete(SCHEMA_GENERATOR_EXTENSION);
+
+  const getExtension = config.getExtension;
+  if ((getExtension as { fullauthPatched?: true }).fullauthPatched) return;
+  const patched = function (this: unknown, name: string): unknown {
+    const extension = getExtension.call(config, name);
+    if (name === MIGRATOR_EXTENSION && isObject(extension) && Object.hasOwn(extension, 'schemaGenerator')) {
+      const generator = getExtension.call(config, SCHEMA_GENERATOR_EXTENSION);
+      if (generator && extension.schemaGenerator !== generator) extension.schemaGenerator = generator;
+    }
+    return extension;
+  };
+  config.getExtension = Object.assign(patched, { fullauthPatched: true as const });
+}
+
+/**
+ * Replaces the tables of a `DatabaseSchema` (MikroORM 7: `setTables()`; MikroORM 6 has none,
+ * and `getTables()` returns its own array, which is filled in place).
+ */
+export function setSchemaTables<T>(schema: { getTables(): T[] }, tables: T[]): void {
+  const set = (schema as { setTables?: (tables: T[]) => void }).setTables;
+  if (typeof set === 'function') {
+    set.call(schema, tables);
+    return;
+  }
+  const own = schema.getTables();
+  own.splice(0, own.length, ...tables);
+}
+
+/** The SQL layer's `SchemaComparator` as far as we use it. */
+export interface SchemaComparatorLike {
+  compare(from: unknown, to: unknown): unknown;
+}
+
+/** What this package takes from the SQL layer at run time: `@mikro-orm/sql` (7) or `@mikro-orm/knex` (6). */
+export interface SqlLayer {
+  SchemaComparator: new (platform: never) => SchemaComparatorLike;
+}
+
+/**
+ * The SQL layer: `@mikro-orm/sql` on MikroORM 7, `@mikro-orm/knex` on MikroORM 6 (each is a
+ * dependency of every SQL driver of its version, and an optional peer of this package).
+ */
+export async function loadSqlLayer(): Promise<SqlLayer> {
+  const errors: unknown[] = [];
+  for (const name of ['@mikro-orm/sql', '@mikro-orm/knex']) {
+    try {
+      return (await import(/* @vite-ignore */ name)) as SqlLayer;
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  throw new Error('Neither @mikro-orm/sql (MikroORM 7) nor @mikro-orm/knex (MikroORM 6) could be loaded.', { cause: errors[0] });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migrator
+
+/** `migrator.create()` (MikroORM 7) or `migrator.createMigration()` (MikroORM 6). */
+export function createMigration(
+  migrator: object,
+  path?: string,
+  blank = false,
+  initial = false,
+): Promise<{ fileName: string; code: string; diff: { up: string[]; down: string[] } }> {
+  const m = migrator as Record<string, unknown>;
+  const create = (typeof m.create === 'function' ? m.create : m.createMigration) as (...args: unknown[]) => Promise<never>;
+  return create.call(migrator, path, blank, initial);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+interface CliSettings {
+  preferTs?: boolean;
+  useTsNode?: boolean;
+  tsConfigPath?: string;
+  tsLoader?: string;
+}
+
+interface CliHelperLike {
+  getSettings?(): CliSettings;
+  registerTypeScriptSupport?(tsConfigPath?: string, tsLoader?: string): Promise<boolean>;
+  getORM(contextName?: string, configPaths?: string[], options?: object): Promise<MikroORM>;
+}
+
+/**
+ * The host's ORM, from its config found the way its own `mikro-orm` CLI finds it, with the
+ * TypeScript support that CLI sets up.
+ * - MikroORM 7: `CLIHelper.getSettings()`, then `registerTypeScriptSupport()` (tsx, swc, jiti, …)
+ *   unless `preferTs: false`.
+ * - MikroORM 6: `ConfigurationLoader.getSettings()`, then ts-node unless `useTsNode: false`;
+ *   without ts-node, TypeScript configs need `alwaysAllowTs` and a loader such as
+ *   `NODE_OPTIONS=--import=tsx` (see docs/getting-started.md).
+ */
+export async function loadCliOrm(configPath: string | undefined): Promise<MikroORM> {
+  const { CLIHelper } = (await import('@mikro-orm/cli')) as unknown as { CLIHelper: CliHelperLike };
+  if (typeof CLIHelper.getSettings === 'function' && typeof CLIHelper.registerTypeScriptSupport === 'function') {
+    const settings = CLIHelper.getSettings();
+    if (settings.preferTs !== false) await CLIHelper.registerTypeScriptSupport(settings.tsConfigPath, settings.tsLoader);
+  } else {
+    const { ConfigurationLoader } = (await import('@mikro-orm/core')) as unknown as {
+      ConfigurationLoader: { getSettings(): CliSettings; registerTsNode(tsConfigPath?: string): boolean };
+    };
+    const settings = ConfigurationLoader.getSettings();
+    // As MikroORM 6's own CLI does it (CLIConfigurator.configure()).
+    if (settings.useTsNode !== false && !ConfigurationLoader.registerTsNode(settings.tsConfigPath)) {
+      process.env.MIKRO_ORM_CLI_USE_TS_NODE ??= '0';
+    }
+  }
+  return CLIHelper.getORM(undefined, configPath ? [configPath] : undefined, { debug: false });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
