@@ -2,7 +2,6 @@
 // Migrator flow creates equals, catalog entry for catalog entry, what its DDL creates; a
 // database it created is adopted with zero diff; and both services read and write the same
 // values (hex uuids, UTC date-times, 0/1 booleans).
-import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { p } from '@mikro-orm/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +19,7 @@ import {
 } from '../src/index.js';
 import { findDestructiveStatements } from '../src/guard.js';
 import { readMySqlTables, readSqliteTables, type PortableTable } from './support/catalogs.js';
-import { initOtherOrm, removeDirs, scratchDir, type OtherDatabase } from './support/databases.js';
+import { SQLITE_UNSUPPORTED, initOtherOrm, removeDirs, scratchDir, sqliteExec, type OtherDatabase } from './support/databases.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
 
@@ -42,7 +41,8 @@ const VARIANTS: { label: string; include?: FullauthGroup[] }[] = [
 
 interface Backend {
   name: string;
-  skip: boolean;
+  /** Why this backend's suites are skipped here, if they are (printed in their titles). */
+  skip: string | false;
   /** A fresh empty database. */
   create(label: string): Promise<{ target: OtherDatabase; run(sql: string): Promise<void>; catalog(): Promise<PortableTable[]> }>;
   fixture: 'mysql' | 'sqlite';
@@ -50,7 +50,7 @@ interface Backend {
 
 const mariadb: Backend = {
   name: 'MariaDB',
-  skip: skipMariaDb,
+  skip: skipMariaDb && 'no MariaDB server answers (outside CI only)',
   fixture: 'mysql',
   async create(label) {
     const db = await createMariaDb(label);
@@ -65,24 +65,20 @@ const mariadb: Backend = {
 
 const sqlite: Backend = {
   name: 'SQLite (node:sqlite)',
-  skip: false,
+  skip: SQLITE_UNSUPPORTED ?? false,
   fixture: 'sqlite',
   async create(label) {
     const file = join(scratchDir(`sqlite-${label}`, dirs), 'db.sqlite');
     return {
       target: { kind: 'sqlite', file },
-      run: async (sql) => {
-        const db = new DatabaseSync(file);
-        db.exec(sql);
-        db.close();
-      },
-      catalog: async () => readSqliteTables(file),
+      run: (sql) => sqliteExec(file, sql),
+      catalog: () => readSqliteTables(file),
     };
   },
 };
 
 for (const backend of [mariadb, sqlite]) {
-  describe.skipIf(backend.skip)(`${backend.name}: the fastapi-fullauth schema`, () => {
+  describe.skipIf(!!backend.skip)(`${backend.name}: the fastapi-fullauth schema${backend.skip ? ` (${backend.skip})` : ''}`, () => {
     /** Creates the tables the way a host does: initial migration, then `up`. */
     async function migrate(target: OtherDatabase, include: readonly FullauthGroup[] | undefined): Promise<void> {
       const orm = await initOtherOrm(target, {
@@ -133,7 +129,7 @@ const HEX = /^[0-9a-f]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 for (const backend of [mariadb, sqlite]) {
-  describe.skipIf(backend.skip)(`${backend.name}: values shared with the Python service`, () => {
+  describe.skipIf(!!backend.skip)(`${backend.name}: values shared with the Python service${backend.skip ? ` (${backend.skip})` : ''}`, () => {
     async function ready(label: string) {
       const db = await backend.create(label);
       await db.run(fastapiFullauthDdl(resolveGroups(undefined), backend.fixture));
@@ -286,7 +282,7 @@ for (const backend of [mariadb, sqlite]) {
 }
 
 for (const backend of [mariadb, sqlite]) {
-  describe.skipIf(backend.skip)(`${backend.name}: hooks, check, metadata and what is PostgreSQL-only`, () => {
+  describe.skipIf(!!backend.skip)(`${backend.name}: hooks, check, metadata and what is PostgreSQL-only${backend.skip ? ` (${backend.skip})` : ''}`, () => {
     it('the hooks keep removed groups and refuse a destructive diff, naming the statement', async () => {
       const db = await backend.create('hooks');
       await db.run(fastapiFullauthDdl(resolveGroups(undefined), backend.fixture));
@@ -388,7 +384,7 @@ describe('the destructive-statement guard reads every dialect', () => {
 });
 
 for (const backend of [mariadb, sqlite]) {
-  describe.skipIf(backend.skip)(`${backend.name}: customisation`, () => {
+  describe.skipIf(!!backend.skip)(`${backend.name}: customisation${backend.skip ? ` (${backend.skip})` : ''}`, () => {
     it('a table prefix, the performance indexes and host user properties round-trip with no diff', async () => {
       const db = await backend.create('custom');
       const entities = defineFullauthEntities(undefined, {

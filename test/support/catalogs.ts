@@ -1,7 +1,6 @@
 // What a MariaDB/MySQL or SQLite database really holds for its tables, read from the
 // server's own catalog, in a shape two databases can be compared by (the contract tests).
 import { existsSync } from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
 import type { TestMariaDb } from './mariadb.js';
 
 export interface PortableTable {
@@ -48,8 +47,10 @@ export async function readMySqlTables(db: TestMariaDb): Promise<PortableTable[]>
  * SQLite keeps no names for constraints written inside CREATE TABLE: an inline
  * `CONSTRAINT uq UNIQUE (…)` becomes an automatic index, named here after its constraint.
  */
-export function readSqliteTables(file: string): PortableTable[] {
+export async function readSqliteTables(file: string): Promise<PortableTable[]> {
   if (!existsSync(file)) return [];
+  // node:sqlite comes with Node 22; loaded only when a SQLite test runs.
+  const { DatabaseSync } = await import('node:sqlite');
   const db = new DatabaseSync(file, { readOnly: true });
   try {
     const tables = db

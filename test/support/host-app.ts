@@ -1,7 +1,7 @@
 // Builds and packs this package, then installs the tarball into a separate host
 // application in a temporary folder, the way a user would, for the CLI tests.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,8 @@ export function createHostApp(): HostApp {
   }
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
   cpSync(join(ROOT, 'test/fixtures/host-app'), dir, { recursive: true });
+  // SQLite through node:sqlite is a MikroORM 7 (and Node 22) configuration.
+  if (MIKRO_ORM_6) rmSync(join(dir, 'mikro-orm.sqlite.config.ts'));
   // MikroORM 6's CLI loads a TypeScript config through ts-node unless told otherwise; an ESM
   // host uses tsx instead (docs/getting-started.md): no ts-node, TS configs allowed, tsx loaded.
   const cliSettings = MIKRO_ORM_6 ? { 'mikro-orm': { useTsNode: false, alwaysAllowTs: true } } : {};
