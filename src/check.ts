@@ -1,4 +1,4 @@
-import type { AnyEntity, EntityClass, EntityManager, EntitySchema, IDatabaseDriver, MetadataStorage, MikroORM } from '@mikro-orm/core';
+import type { EntityManager, IDatabaseDriver, MetadataStorage } from '@mikro-orm/core';
 import type { DatabaseSchema, DatabaseTable, SchemaDifference } from '@mikro-orm/sql';
 import { definitionOf } from './build-schema.js';
 import { dialectOf } from './dialects.js';
@@ -42,10 +42,17 @@ interface PlainSchemaGenerator {
  * nullability differ, and missing, unexpected or different indexes and foreign keys.
  * Tables outside fullauth are not looked at.
  */
-/** Any MikroORM instance, whatever its driver and however its entity list is typed (`defineConfig` infers a readonly one). */
-export type AnyMikroORM = MikroORM<IDatabaseDriver, EntityManager<IDatabaseDriver>, readonly (string | EntityClass<AnyEntity> | EntitySchema)[]>;
+/**
+ * Any MikroORM instance (6.6 or 7, any driver, however its entity list is typed: `defineConfig`
+ * infers a readonly one), as far as the check needs one.
+ */
+export interface CheckedOrm {
+  getMetadata(): MetadataStorage;
+  readonly em: EntityManager;
+  readonly config: { getDriver(): IDatabaseDriver };
+}
 
-export async function checkFullauthSchema(orm: AnyMikroORM): Promise<FullauthSchemaReport> {
+export async function checkFullauthSchema(orm: CheckedOrm): Promise<FullauthSchemaReport> {
   const metadata = orm.getMetadata() as MetadataStorage;
   const tables = [...metadata].filter((meta) => definitionOf(meta.class)).map((meta) => meta.tableName);
   if (tables.length === 0) {
