@@ -4,7 +4,7 @@ export { FULLAUTH_ENTITY_NAMES } from './spec.js';
 export type { FullauthEntityName } from './spec.js';
 export { defineFullauthEntities } from './entities.js';
 export { getFullauthMetadata } from './metadata.js';
-export type { FullauthMetadataOptions, MetadataSource } from './metadata.js';
+export type { FullauthMetadataOptions, FullauthMetadataStorage, MetadataSource } from './metadata.js';
 export { fullauthMigrations, FULLAUTH_MIGRATION_DEFAULTS } from './migrations.js';
 export { FullauthMigrationGenerator } from './migration-generator.js';
 export { FullauthConfigError } from './errors.js';

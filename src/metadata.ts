@@ -1,4 +1,4 @@
-import type { Constructor, IDatabaseDriver, MetadataStorage } from '@mikro-orm/core';
+import type { Constructor, EntityMetadata, IDatabaseDriver, MetadataStorage } from '@mikro-orm/core';
 import { buildEntitySchemas } from './build-schema.js';
 import { FullauthConfigError } from './errors.js';
 import type { FullauthGroup } from './groups.js';
@@ -16,6 +16,14 @@ export interface FullauthMetadataOptions extends FullauthOptions {
   driver?: Constructor<IDatabaseDriver>;
 }
 
+/**
+ * The storage `getFullauthMetadata()` returns. `getByClassName()` is spelled out because
+ * MikroORM 6's `MetadataStorage` type lacks it (the returned storage has it on 6 and 7).
+ */
+export type FullauthMetadataStorage = MetadataStorage & {
+  getByClassName(className: string, validate?: true): EntityMetadata;
+};
+
 /** A MikroORM instance, as far as this helper needs one. */
 export interface MetadataSource {
   getMetadata(): MetadataStorage;
@@ -31,7 +39,7 @@ export interface MetadataSource {
  *
  * Table and column names are the final ones (`meta.tableName`, `prop.fieldNames`).
  */
-export async function getFullauthMetadata(source?: MetadataSource | FullauthMetadataOptions): Promise<MetadataStorage> {
+export async function getFullauthMetadata(source?: MetadataSource | FullauthMetadataOptions): Promise<FullauthMetadataStorage> {
   if (isMetadataSource(source)) return fullauthSubset(source.getMetadata());
   const { include, driver: chosenDriver, ...options } = source ?? {};
   const definition = resolveFullauth(include, options);
@@ -50,8 +58,8 @@ export async function getFullauthMetadata(source?: MetadataSource | FullauthMeta
 const FULLAUTH_NAMES: ReadonlySet<string> = new Set(FULLAUTH_ENTITY_NAMES);
 
 /** The same metadata objects, not copies: they are the ORM's, as the host configured them. */
-function fullauthSubset(storage: MetadataStorage): MetadataStorage {
-  return metadataStorageOf([...storage].filter((meta) => FULLAUTH_NAMES.has(meta.className)));
+function fullauthSubset(storage: MetadataStorage): FullauthMetadataStorage {
+  return metadataStorageOf([...storage].filter((meta) => FULLAUTH_NAMES.has(meta.className))) as FullauthMetadataStorage;
 }
 
 function isMetadataSource(value: unknown): value is MetadataSource {

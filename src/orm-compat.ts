@@ -4,11 +4,15 @@
 //
 // Internal: nothing here is exported from src/index.ts, and no type of @mikro-orm/sql or
 // @mikro-orm/knex appears in a signature (the public .d.ts must not depend on either).
+import { createRequire } from 'node:module';
 import { MetadataStorage, MikroORM } from '@mikro-orm/core';
 import type { EntityMetadata, IDatabaseDriver, Platform } from '@mikro-orm/core';
 
 /** What `new MikroORM()` takes (`Options`, as each version types it). */
 type OrmOptions = ConstructorParameters<typeof MikroORM>[0];
+
+// Optional peers are loaded only when needed.
+const require = createRequire(import.meta.url);
 
 const SCHEMA_GENERATOR_EXTENSION = '@mikro-orm/schema-generator';
 const MIGRATOR_EXTENSION = '@mikro-orm/migrator';
@@ -19,13 +23,21 @@ const MIGRATOR_EXTENSION = '@mikro-orm/migrator';
 /** MikroORM 6 has `MikroORM.initSync()`; MikroORM 7 discovers in the synchronous constructor. */
 const initSync = (MikroORM as unknown as { initSync?: (options: OrmOptions) => MikroORM }).initSync;
 
+/** The installed MikroORM is 6.x (told by what it has: `MikroORM.initSync()`). */
+export const MIKRO_ORM_6 = typeof initSync === 'function';
+
 /**
  * A MikroORM instance whose metadata is discovered and which has not connected (nor will,
  * unless asked to query). MikroORM 7: the constructor discovers synchronously. MikroORM 6: its
  * constructor does not discover, `MikroORM.initSync()` does (and connects lazily).
  */
 export function discoverOffline(options: OrmOptions): MikroORM {
-  return typeof initSync === 'function' ? initSync.call(MikroORM, options) : (new MikroORM(options) as MikroORM);
+  if (!MIKRO_ORM_6) return new MikroORM(options) as MikroORM;
+  // Not initSync(): it also reads .env and MIKRO_ORM_* variables over the options, which
+  // would let the host's environment change (or break) a discovery of our entities alone.
+  const orm = new MikroORM(options) as MikroORM & { discoverEntitiesSync(): void };
+  orm.discoverEntitiesSync();
+  return orm;
 }
 
 /**
@@ -113,9 +125,11 @@ export function registerSchemaGenerator(orm: MikroORM, factory: () => object): v
     registerExtension(name: string, factory: () => unknown): void;
     getExtension(name: string): unknown;
     cache?: unknown;
+    extensions?: unknown;
   };
   config.registerExtension(SCHEMA_GENERATOR_EXTENSION, factory);
   if (config.cache instanceof Map) config.cache.delete(SCHEMA_GENERATOR_EXTENSION);
+  if (MIKRO_ORM_6) registerMigratorIfMissing(orm, config);
 
   const getExtension = config.getExtension;
   if ((getExtension as { fullauthPatched?: true }).fullauthPatched) return;
@@ -128,6 +142,22 @@ export function registerSchemaGenerator(orm: MikroORM, factory: () => object): v
     return extension;
   };
   config.getExtension = Object.assign(patched, { fullauthPatched: true as const });
+}
+
+/**
+ * MikroORM 6 also runs without `Migrator` in `extensions`: it then builds one on first use,
+ * outside the registered extensions, with a plain schema generator. Registering it here (when
+ * @mikro-orm/migrations is installed) keeps that Migrator on the guarded generator too.
+ */
+function registerMigratorIfMissing(orm: MikroORM, config: { extensions?: unknown }): void {
+  if (config.extensions instanceof Map && config.extensions.has(MIGRATOR_EXTENSION)) return;
+  let migrations: { Migrator?: { register?(orm: MikroORM): void } };
+  try {
+    migrations = require('@mikro-orm/migrations') as typeof migrations;
+  } catch {
+    return; // no Migrator to guard
+  }
+  migrations.Migrator?.register?.(orm);
 }
 
 /**
@@ -160,7 +190,9 @@ export interface SqlLayer {
  */
 export async function loadSqlLayer(): Promise<SqlLayer> {
   const errors: unknown[] = [];
-  for (const name of ['@mikro-orm/sql', '@mikro-orm/knex']) {
+  // The installed version's own layer first: a monorepo may also hoist the other one.
+  const layers = MIKRO_ORM_6 ? ['@mikro-orm/knex', '@mikro-orm/sql'] : ['@mikro-orm/sql', '@mikro-orm/knex'];
+  for (const name of layers) {
     try {
       return (await import(/* @vite-ignore */ name)) as SqlLayer;
     } catch (error) {

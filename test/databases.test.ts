@@ -22,6 +22,7 @@ import { readMySqlTables, readSqliteTables, type PortableTable } from './support
 import { SQLITE_UNSUPPORTED, initOtherOrm, removeDirs, scratchDir, sqliteExec, type OtherDatabase } from './support/databases.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
+import { MIKRO_ORM_6, MIKRO_ORM_6_OPTIONS, SqliteDriver } from './support/compat.js';
 
 const dirs: string[] = [];
 const databases: TestMariaDb[] = [];
@@ -410,3 +411,23 @@ for (const backend of [mariadb, sqlite]) {
     });
   });
 }
+
+describe('SQLite and the MikroORM version', () => {
+  it(MIKRO_ORM_6 ? 'MikroORM 6: a SQLite ORM is refused at discovery, naming MikroORM 7' : 'MikroORM 7: SQLite through node:sqlite discovers and creates the tables', async () => {
+    const file = join(scratchDir('sqlite-version', dirs), 'db.sqlite');
+    if (MIKRO_ORM_6) {
+      const { MikroORM } = await import('@mikro-orm/core');
+      await expect(
+        MikroORM.init({ driver: SqliteDriver, dbName: file, entities: [...defineFullauthEntities()], ...MIKRO_ORM_6_OPTIONS } as never),
+      ).rejects.toThrow(/SQLite is supported on MikroORM 7 \(node:sqlite through NodeSqliteDialect\), not on MikroORM 6/);
+      return;
+    }
+    const orm = await initOtherOrm({ kind: 'sqlite', file }, { entities: [...defineFullauthEntities()] });
+    try {
+      await orm.schema.create();
+      expect((await readSqliteTables(file)).map((t) => t.name)).toHaveLength(8);
+    } finally {
+      await orm.close();
+    }
+  });
+});

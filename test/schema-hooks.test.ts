@@ -11,6 +11,7 @@ import {
 } from '../src/index.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
 import { initOrm } from './support/orm.js';
+import { MIKRO_ORM_6, MIKRO_ORM_6_OPTIONS } from './support/compat.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 import { FULLAUTH_GROUPS } from '../src/index.js';
 
@@ -180,4 +181,29 @@ describe.skipIf(skipPostgres)('the discovery check', () => {
   it('rejects unknown hook options', () => {
     expect(() => fullauthSchemaHooks({ dropTables: true } as never)).toThrow(/Unknown fullauthSchemaHooks option: dropTables/);
   });
+});
+
+describe.skipIf(skipPostgres)('the hooks without Migrator in extensions', () => {
+  // MikroORM 6 then builds a Migrator on first use, outside the registered extensions;
+  // MikroORM 7 has no such Migrator (it must be registered), so there is nothing to check.
+  (MIKRO_ORM_6 ? it : it.skip)(
+    `still guard migration:create${MIKRO_ORM_6 ? '' : ' (MikroORM 6 only: MikroORM 7 runs only a registered Migrator)'}`,
+    async () => {
+      const db = await database('no_migrator', fastapiFullauthDdl(['base']).replace('family_id VARCHAR(36) NOT NULL,', 'family_id VARCHAR(36) NOT NULL, legacy_flag INTEGER,'));
+      const o = await MikroORM.init({
+        clientUrl: db.url,
+        entities: [...defineFullauthEntities([])],
+        extensions: [fullauthSchemaHooks()],
+        migrations: { snapshot: false, path: new URL('../.fullauth-dev/test-tmp/no-migrator', import.meta.url).pathname },
+        debug: false,
+        ...MIKRO_ORM_6_OPTIONS,
+      });
+      try {
+        const migrator = (o as unknown as { getMigrator(): { createMigration(): Promise<unknown> } }).getMigrator();
+        await expect(migrator.createMigration()).rejects.toThrow(FullauthDestructiveChangeError);
+      } finally {
+        await o.close();
+      }
+    },
+  );
 });
