@@ -17,7 +17,8 @@ import { POSTGRESQL_MIGRATIONS } from '../src/managed/postgresql.js';
 import { missingMigrations } from '../scripts/managed-migrations.js';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
-import { SqliteDriver, describePglite, itPglite, offlineOrm } from './support/compat.js';
+import { MariaDbDriver } from '@mikro-orm/mariadb';
+import { describePglite, itPglite, offlineOrm } from './support/compat.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -145,8 +146,8 @@ describePglite('the fullauth migration stream on PGlite', () => {
 
 describe('other dialects', () => {
   it('fail with a clear error', () => {
-    const sqlite = offlineOrm({ driver: SqliteDriver, dbName: ':memory:', entities: [...defineFullauthEntities([])] });
-    expect(() => fullauthMigrator(sqlite)).toThrow(FullauthConfigError);
-    expect(() => fullauthMigrator(sqlite)).toThrow(/shipped for PostgreSQL only \(PostgreSqlDriver\); this ORM uses SqliteDriver/);
+    const mariadb = offlineOrm({ driver: MariaDbDriver, dbName: 'offline', entities: [...defineFullauthEntities([])] });
+    expect(() => fullauthMigrator(mariadb)).toThrow(FullauthConfigError);
+    expect(() => fullauthMigrator(mariadb)).toThrow(/shipped for PostgreSQL only \(PostgreSqlDriver\); this ORM uses MariaDbDriver/);
   });
 });

@@ -2,7 +2,8 @@ import net from 'node:net';
 import { EntityCaseNamingStrategy, EntitySchema, MetadataStorage } from '@mikro-orm/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { FullauthConfigError, defineFullauthEntities, getFullauthMetadata, type FullauthGroup } from '../src/index.js';
-import { SqliteDriver, metadataByClassName } from './support/compat.js';
+import { MariaDbDriver } from '@mikro-orm/mariadb';
+import { metadataByClassName } from './support/compat.js';
 import { initOrm } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -46,13 +47,16 @@ describe('getFullauthMetadata() offline', () => {
   });
 
   it('uses another platform when given its driver', async () => {
-    const storage = await getFullauthMetadata({ include: [], driver: SqliteDriver });
+    const storage = await getFullauthMetadata({ include: [], driver: MariaDbDriver });
     const user = storage.getByClassName('FullauthUser');
     expect(user.tableName).toBe('fullauth_users');
-    // fastapi-fullauth's SQLite storage: hex uuids in char(32), BOOLEAN, DATETIME.
+    // fastapi-fullauth's MySQL storage: hex uuids in char(32), BOOL, DATETIME; InnoDB's FK names.
     expect(user.properties.id!.columnTypes).toEqual(['char(32)']);
-    expect(user.properties.isActive!.columnTypes).toEqual(['boolean']);
+    expect(user.properties.isActive!.columnTypes).toEqual(['tinyint(1)']);
     expect(user.properties.createdAt!.columnTypes).toEqual(['datetime']);
+    const token = storage.getByClassName('FullauthRefreshToken');
+    expect(token.properties.user!.foreignKeyName).toBe('fullauth_refresh_tokens_ibfk_1');
+    expect(token.properties.user!.index).toBe('user_id');
   });
 
   it('validates include like defineFullauthEntities()', async () => {
