@@ -85,7 +85,7 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
           postgresqlName: naming.foreignKey(table, field),
           mysqlName: fitIdentifier(`${table}_ibfk_${position}`),
           field,
-          indexName: indexed ? naming.index(table, field) : undefined,
+          ownIndex: indexed,
           leadsPrimaryKey: property === leadingKey,
         });
         properties[property] = referenceProperty(column, field, policy, definition, slot, target);
@@ -163,16 +163,16 @@ function referencePolicy(reference: {
   postgresqlName: string;
   mysqlName: string;
   field: string;
-  indexName: string | undefined;
+  /** An index of its own is declared on the entity (`ix_…`). */
+  ownIndex: boolean;
   leadsPrimaryKey: boolean;
 }): ReferencePolicy {
-  // An explicit index is declared on the entity; `false` stops MikroORM adding its own.
-  const declared = reference.indexName ? false : undefined;
+  // `false` stops MikroORM adding an index of its own.
   return {
     postgresql: { foreignKeyName: reference.postgresqlName, index: false, updateRule: 'no action' },
     mysql: {
       foreignKeyName: reference.mysqlName,
-      index: declared ?? (reference.leadsPrimaryKey ? false : reference.field),
+      index: reference.ownIndex || reference.leadsPrimaryKey ? false : reference.field,
       // The server's default, as its catalog spells it for an FK declared without ON UPDATE.
       updateRule: 'restrict',
     },

@@ -4,8 +4,7 @@ import { definitionOf } from './build-schema.js';
 import { dialectOf } from './dialects.js';
 import { FullauthConfigError } from './errors.js';
 import { driverOf, loadSqlLayer, setSchemaTables } from './orm-compat.js';
-import { queryRows } from './schema-hooks.js';
-import { addSqliteInlineUniques } from './sqlite-constraints.js';
+import { addSqliteInlineUniques, queryRows } from './sqlite-constraints.js';
 
 export interface FullauthSchemaDifference {
   table: string;

@@ -3,7 +3,7 @@ import { FullauthConfigError } from './errors.js';
 /**
  * The databases fastapi-fullauth runs on, and so the ones this module supports. Each has
  * its own storage rules in the contract ("Other databases"); everything that differs
- * between them is decided from the dialect, in column-types.ts and dialect-policy.ts.
+ * between them is decided from the dialect, in column-types.ts and build-schema.ts.
  */
 export const FULLAUTH_DIALECTS = ['postgresql', 'mysql', 'sqlite'] as const;
 export type FullauthDialect = (typeof FULLAUTH_DIALECTS)[number];

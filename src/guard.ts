@@ -13,7 +13,7 @@ export interface GuardedTables {
 }
 
 // Identifiers as MikroORM quotes them: "x" on PostgreSQL, `x` on MySQL/MariaDB and SQLite.
-const QUOTED = String.raw`(?:"[^"]+"|` + '`[^`]+`)';
+export const QUOTED = String.raw`(?:"[^"]+"|` + '`[^`]+`)';
 const IDENT = String.raw`((?:${QUOTED}\.)?${QUOTED})`;
 const DROP_TABLE = new RegExp(String.raw`^drop table (?:if exists )?${IDENT}`, 'i');
 const ALTER_TABLE = new RegExp(String.raw`^alter table ${IDENT} (.*)$`, 'is');

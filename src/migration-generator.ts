@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { IDatabaseDriver, IMigrationGenerator, MetadataStorage, MigrationDiff, MigrationsOptions, NamingStrategy } from '@mikro-orm/core';
 import { dialectOf } from './dialects.js';
-import { FullauthDestructiveChangeError, findDestructiveStatements } from './guard.js';
+import { FullauthDestructiveChangeError, QUOTED, findDestructiveStatements } from './guard.js';
 import { knownFullauthTables, registeredHooks } from './schema-hooks.js';
 
 type MigrationsModule = typeof import('@mikro-orm/migrations');
@@ -10,8 +10,6 @@ type SqlDriver = ConstructorParameters<MigrationsModule['TSMigrationGenerator']>
 // @mikro-orm/migrations is an optional peer: loaded only when the Migrator builds a generator.
 const require = createRequire(import.meta.url);
 
-// Quoted as MikroORM quotes per dialect: "x" (PostgreSQL) or `x` (MySQL, SQLite).
-const QUOTED = '(?:"[^"]+"|`[^`]+`)';
 const CREATE_TABLE = new RegExp(`^create table ((?:${QUOTED}\\.)?${QUOTED})`, 'i');
 /** Statements a creation-only migration consists of, on every dialect (session settings included). */
 const CREATION = /^(create table |create (unique )?index |alter table \S+ add (constraint|index|unique|primary key|foreign key) |comment on |set names |pragma )/i;

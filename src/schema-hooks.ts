@@ -7,7 +7,7 @@ import { DEFAULT_MIGRATIONS_TABLE, createNaming } from './naming.js';
 import type { ResolvedFullauth } from './options.js';
 import { afterDiscovery, discoverOffline, driverOf, registerSchemaGenerator, setSchemaTables } from './orm-compat.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
-import { addSqliteInlineUniques, type QueryRows, type TableLike as SqliteTable } from './sqlite-constraints.js';
+import { addSqliteInlineUniques, queryRows, type TableLike as SqliteTable } from './sqlite-constraints.js';
 
 export interface FullauthSchemaHooksOptions {
   /**
@@ -151,12 +151,6 @@ interface SchemaGeneratorBase {
   getUpdateSchemaMigrationSQL(options?: MigrationOptions): Promise<{ up: string; down: string }>;
 }
 type SchemaGeneratorClass = new (em: MikroORM['em']) => SchemaGeneratorBase;
-
-/** The ORM's connection as a row reader. */
-export const queryRows =
-  (orm: { em: Pick<MikroORM['em'], 'getConnection'> }): QueryRows =>
-  (sql, params) =>
-    orm.em.getConnection().execute(sql, params, 'all') as Promise<Record<string, unknown>[]>;
 
 function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooksOptions): void {
   const driver = driverOf(orm);

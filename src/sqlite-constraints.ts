@@ -1,3 +1,5 @@
+import type { MikroORM } from '@mikro-orm/core';
+
 interface IndexLike {
   keyName: string;
   columnNames: string[];
@@ -15,6 +17,12 @@ export interface TableLike {
 
 /** Runs a query and returns its rows (the ORM's connection). */
 export type QueryRows = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/** The ORM's connection as a row reader. */
+export const queryRows =
+  (orm: { em: Pick<MikroORM['em'], 'getConnection'> }): QueryRows =>
+  (sql, params) =>
+    orm.em.getConnection().execute(sql, params, 'all') as Promise<Record<string, unknown>[]>;
 
 const INLINE_UNIQUE = /constraint\s+[`"[]?(\w+)[`"\]]?\s+unique\s*\(([^)]*)\)/gi;
 

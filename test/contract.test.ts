@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineFullauthEntities, resolveGroups, type FullauthGroup } from '../src/index.js';
 import { readAllTables } from './support/catalog.js';
-import { fastapiFullauthDdl } from './support/fixture.js';
+import { GROUP_VARIANTS as VARIANTS, fastapiFullauthDdl } from './support/fixture.js';
 import { initOrm } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -48,14 +48,6 @@ async function migrate(url: string, include: readonly FullauthGroup[] | undefine
   }
 }
 
-const VARIANTS: { label: string; include?: FullauthGroup[] }[] = [
-  { label: 'all groups' },
-  { label: 'base only', include: [] },
-  { label: 'role', include: ['role'] },
-  { label: 'permission', include: ['permission'] },
-  { label: 'oauth', include: ['oauth'] },
-  { label: 'passkey', include: ['passkey'] },
-];
 
 describe.skipIf(skipPostgres)('the PostgreSQL schema is the fastapi-fullauth schema', () => {
   for (const { label, include } of VARIANTS) {

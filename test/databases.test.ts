@@ -20,7 +20,7 @@ import {
 import { findDestructiveStatements } from '../src/guard.js';
 import { readMySqlTables, readSqliteTables, type PortableTable } from './support/catalogs.js';
 import { SQLITE_UNSUPPORTED, initOtherOrm, removeDirs, scratchDir, sqliteExec, type OtherDatabase } from './support/databases.js';
-import { fastapiFullauthDdl } from './support/fixture.js';
+import { GROUP_VARIANTS as VARIANTS, fastapiFullauthDdl } from './support/fixture.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
 import { MIKRO_ORM_6, MIKRO_ORM_6_OPTIONS, SqliteDriver } from './support/compat.js';
 
@@ -31,14 +31,6 @@ afterAll(async () => {
   removeDirs(dirs);
 });
 
-const VARIANTS: { label: string; include?: FullauthGroup[] }[] = [
-  { label: 'all groups' },
-  { label: 'base only', include: [] },
-  { label: 'role', include: ['role'] },
-  { label: 'permission', include: ['permission'] },
-  { label: 'oauth', include: ['oauth'] },
-  { label: 'passkey', include: ['passkey'] },
-];
 
 interface Backend {
   name: string;

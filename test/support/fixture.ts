@@ -12,3 +12,13 @@ export function fastapiFullauthDdl(groups: readonly FullauthGroup[], dialect: Fi
     .map((section) => section.slice(section.indexOf('\n') + 1))
     .join('\n');
 }
+
+/** The group combinations the contract suites compare, each with a label for the test title. */
+export const GROUP_VARIANTS: readonly { label: string; include?: FullauthGroup[] }[] = [
+  { label: 'all groups' },
+  { label: 'base only', include: [] },
+  { label: 'role', include: ['role'] },
+  { label: 'permission', include: ['permission'] },
+  { label: 'oauth', include: ['oauth'] },
+  { label: 'passkey', include: ['passkey'] },
+];
