@@ -241,8 +241,15 @@ interface CliHelperLike {
  * - MikroORM 6: `ConfigurationLoader.getSettings()`, then ts-node unless `useTsNode: false`;
  *   without ts-node, TypeScript configs need `alwaysAllowTs` and a loader such as
  *   `NODE_OPTIONS=--import=tsx` (see docs/getting-started.md).
+ *
+ * `readOnly`: the ORM never creates the database (nor ensures indexes) when it connects.
+ * MikroORM's default `ensureDatabase: true` creates a missing database on the first
+ * connection (MikroORM 7: lazily, on the first query; MikroORM 6: in `connect()`, which its
+ * `CLIHelper.getORM()` already skips with `connect: false`), so it is turned off in the
+ * options and again on the loaded config (where `preferEnvVars` would let a
+ * `MIKRO_ORM_ENSURE_DATABASE` variable win over the options).
  */
-export async function loadCliOrm(configPath: string | undefined): Promise<MikroORM> {
+export async function loadCliOrm(configPath: string | undefined, { readOnly = false } = {}): Promise<MikroORM> {
   const { CLIHelper } = (await import('@mikro-orm/cli')) as unknown as { CLIHelper: CliHelperLike };
   if (typeof CLIHelper.getSettings === 'function' && typeof CLIHelper.registerTypeScriptSupport === 'function') {
     const settings = CLIHelper.getSettings();
@@ -257,9 +264,81 @@ export async function loadCliOrm(configPath: string | undefined): Promise<MikroO
       process.env.MIKRO_ORM_CLI_USE_TS_NODE ??= '0';
     }
   }
-  return CLIHelper.getORM(undefined, configPath ? [configPath] : undefined, { debug: false });
+  const noWrites = readOnly ? { ensureDatabase: false, ensureIndexes: false, ...(MIKRO_ORM_6 ? { connect: false } : {}) } : {};
+  const orm = await CLIHelper.getORM(undefined, configPath ? [configPath] : undefined, { debug: false, ...noWrites });
+  for (const [key, value] of Object.entries(noWrites)) (orm.config as unknown as { set(key: string, value: unknown): void }).set(key, value);
+  return orm;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statements with bound parameters
+
+/** What a statement sent through `executeBound()` gave back. */
+export interface BoundResult {
+  rows: Record<string, unknown>[];
+  /** Rows inserted, updated or deleted (0 for a plain select). */
+  affected: number;
+}
+
+interface KyselyLike {
+  executeQuery(query: object): Promise<{ rows?: Record<string, unknown>[]; numAffectedRows?: bigint | number }>;
+}
+interface KnexLike {
+  raw(sql: string, bindings: readonly unknown[]): { transacting(trx: unknown): unknown } & PromiseLike<unknown>;
+}
+interface SqlConnectionLike {
+  ensureConnection(): Promise<void>;
+  getClient?(): KyselyLike;
+  getKnex?(): KnexLike;
+}
+
+/**
+ * Runs one statement with its values as the driver's own bind parameters, never formatted
+ * into the SQL text (MikroORM's `execute()` formats them in: a value of an unexpected type
+ * would become SQL). `sql` marks values with `?`; PostgreSQL's `$n` are numbered here.
+ * Inside `em`'s transaction (when it has one) the statement joins it. Driver errors come
+ * back as MikroORM's typed exceptions (`UniqueConstraintViolationException`, …).
+ * - MikroORM 7: a compiled query on the Kysely client or transaction.
+ * - MikroORM 6: `knex.raw(sql, bindings)`, which binds (knex numbers `?` itself).
+ */
+export async function executeBound(
+  em: { getConnection(): unknown; getTransactionContext(): unknown; getPlatform(): Platform },
+  sql: string,
+  params: readonly unknown[],
+  postgres: boolean,
+): Promise<BoundResult> {
+  const connection = em.getConnection() as SqlConnectionLike;
+  const context = em.getTransactionContext();
+  try {
+    await connection.ensureConnection();
+    if (typeof connection.getClient === 'function') {
+      const text = postgres ? numberPlaceholders(sql) : sql;
+      // The shape of Kysely's `CompiledQuery.raw(text, params)` (kysely is MikroORM's dependency, not ours).
+      const compiled = {
+        sql: text,
+        parameters: params,
+        query: { kind: 'RawNode', sqlFragments: [text], parameters: [] },
+        queryId: { queryId: '' },
+      };
+      const result = await ((context as KyselyLike | undefined) ?? connection.getClient()).executeQuery(compiled);
+      const rows = result.rows ?? [];
+      return { rows, affected: result.numAffectedRows === undefined ? 0 : Number(result.numAffectedRows) };
+    }
+    const query = connection.getKnex!().raw(sql, params);
+    if (context) query.transacting(context);
+    const result = (await query) as { rows?: Record<string, unknown>[]; rowCount?: number | null };
+    return { rows: result.rows ?? [], affected: result.rowCount ?? 0 };
+  } catch (error) {
+    throw em.getPlatform().getExceptionConverter().convertException(error as Error);
+  }
+}
+
+/** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators). */
+function numberPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
 }

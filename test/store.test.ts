@@ -110,9 +110,10 @@ describeTargets(kinds, 'the store on %s', (kind) => {
 
     const map = { editor: ['articles:read', 'articles:write'], admin: ['users:manage'] };
     expect(await store.syncRoles(map)).toEqual({
+      // Roles and permissions are applied in sorted order (one lock order for concurrent syncs).
       createdRoles: ['admin'],
-      createdPermissions: ['articles:read', 'users:manage'],
-      granted: ['editor → articles:read', 'admin → users:manage'],
+      createdPermissions: ['users:manage', 'articles:read'],
+      granted: ['admin → users:manage', 'editor → articles:read'],
       revoked: [],
     });
     expect(await store.syncRoles(map)).toEqual({ createdRoles: [], createdPermissions: [], granted: [], revoked: [] });

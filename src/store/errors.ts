@@ -66,3 +66,50 @@ export class DuplicatePasskeyError extends FullauthStoreError {
 export class ConflictError extends FullauthStoreError {
   override name = 'ConflictError';
 }
+/** A public store argument of the wrong type, empty, out of range or malformed; raised before any SQL. */
+export class InvalidArgumentError extends FullauthStoreError {
+  override name = 'InvalidArgumentError';
+  constructor(readonly argument: string, problem: string) {
+    super(`${argument} ${problem}.`);
+  }
+}
+/** A value longer than its column allows; raised before any SQL. */
+export class ValueTooLongError extends InvalidArgumentError {
+  override name = 'ValueTooLongError';
+  constructor(argument: string, readonly limit: number) {
+    super(argument, `is longer than its column allows (at most ${limit} characters)`);
+  }
+}
+/** The user is deactivated (`is_active = false`): no tokens are issued or rotated for them. */
+export class InactiveUserError extends FullauthStoreError {
+  override name = 'InactiveUserError';
+  constructor(readonly userId: string) {
+    super(`The user ${userId} is deactivated: log in is refused.`);
+  }
+}
+/** The family (login session) belongs to another user. */
+export class ForeignFamilyError extends FullauthStoreError {
+  override name = 'ForeignFamilyError';
+  constructor(readonly familyId: string) {
+    super(`The token family '${familyId}' belongs to another user.`);
+  }
+}
+/** A row of the host's still refers to the user through a foreign key that restricts deletion. */
+export class UserReferencedError extends FullauthStoreError {
+  override name = 'UserReferencedError';
+  constructor(readonly userId: string, readonly constraint: string | undefined, readonly table: string | undefined, options?: ErrorOptions) {
+    super(
+      `The user ${userId} is still referenced${table ? ` by '${table}'` : ''}${constraint ? ` (foreign key '${constraint}')` : ''}: ` +
+        'delete or re-point those rows first, or declare that relation with deleteRule: "cascade" or "set null".',
+      options,
+    );
+  }
+}
+/**
+ * The database aborted the operation to resolve a conflict with a concurrent one (a deadlock
+ * or serialization failure) and nothing was written: running it again is safe.
+ */
+export class RetryableStoreError extends FullauthStoreError {
+  override name = 'RetryableStoreError';
+  readonly retryable = true;
+}

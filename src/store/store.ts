@@ -1,33 +1,43 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  DeadlockException,
   DriverException,
   ForeignKeyConstraintViolationException,
   UniqueConstraintViolationException,
   type EntityManager,
   type EntityProperty,
+  type Platform,
 } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/sql';
 import { uuidv7 } from 'uuidv7';
 import { definitionOf } from '../build-schema.js';
 import { dialectOf, unsupportedOn } from '../dialects.js';
-import { metadataByClassName } from '../orm-compat.js';
+import { executeBound, metadataByClassName, type BoundResult } from '../orm-compat.js';
 import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
+import { quoteIdentifier } from '../sql/identifiers.js';
 import type { FullauthIdStrategy } from '../ids.js';
 import type { FullauthEntityName } from '../spec.js';
+import * as check from './arguments.js';
+import { LIMITS, INT4_MAX } from './arguments.js';
+import { normalizeEmail } from './email.js';
 import {
   ConflictError,
   DuplicateEmailError,
   DuplicatePasskeyError,
   FullauthStoreError,
   ExpiredRefreshTokenError,
+  ForeignFamilyError,
   GroupNotIncludedError,
+  InactiveUserError,
+  InvalidArgumentError,
   InvalidRefreshTokenError,
   LastLoginMethodError,
   NotFoundError,
   PasskeySignCountError,
   RefreshTokenReuseError,
+  RetryableStoreError,
+  UserReferencedError,
 } from './errors.js';
 import type {
   IssuedRefreshToken,
@@ -38,11 +48,16 @@ import type {
   UserRecord,
 } from './records.js';
 
-type Row = Record<string, unknown>;
+export { normalizeEmail };
 
-/** Column sizes of the contract: captured values are cut to them. */
-const USER_AGENT_MAX = 512;
-const IP_ADDRESS_MAX = 45;
+type Row = Record<string, unknown>;
+/** The EntityManager the store runs its statements on (the caller's, or a transaction's). */
+type Context = Pick<EntityManager, 'getConnection' | 'getTransactionContext' | 'getPlatform'>;
+
+const DEFAULT_LIFETIME_SECONDS = 30 * 24 * 3600;
+/** A token lifetime beyond this (100 years) is a mistake, not a policy. */
+const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
+const MAX_PURGE_BATCH = 100_000;
 
 export interface FullauthStoreOptions {
   /** The clock, for tests. Default `() => new Date()`. */
@@ -53,46 +68,60 @@ export interface IssueTokenOptions {
   /** Lifetime in seconds (default 30 days), or an explicit expiry. */
   expiresIn?: number;
   expiresAt?: Date;
-  /** Continue a login session; a new family is started when omitted. */
+  /** Continue a login session of the same user; a new family is started when omitted. */
   familyId?: string;
+  /** Captured request data: cut to the column's size (512 and 45 characters). */
   userAgent?: string | null;
   ipAddress?: string | null;
 }
+const ISSUE_KEYS = ['expiresIn', 'expiresAt', 'familyId', 'userAgent', 'ipAddress'] as const;
+const ROTATE_KEYS = ['expiresIn', 'expiresAt', 'userAgent', 'ipAddress'] as const;
 
-export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 /** The sha256 hex digest of a refresh token: what the table stores. */
 export const tokenDigest = (token: string): string => createHash('sha256').update(token).digest('hex');
-const cut = (value: string | null | undefined, max: number): string | null => (value == null ? null : value.slice(0, max));
 
 /**
- * The auth data layer over the fullauth tables. Every operation is one short transaction
- * (or a single statement), safe under concurrency: unique indexes and compare-and-set
- * updates decide races in the database, never in application memory.
+ * The auth data layer over the fullauth tables. Every value reaches the database as a bound
+ * parameter, every argument is checked before any SQL, and every race is decided in the
+ * database:
+ * - unique indexes and compare-and-set updates (sign-up, rotation, OAuth links, passkeys);
+ * - the user's row as the lock of their tokens: issuing and rotating take it shared, every
+ *   revocation (logout, log out everywhere, password change, deactivation, a detected reuse,
+ *   deletion) takes it exclusively before it revokes. A revocation therefore waits for the
+ *   rotations under way and then sees their successors, and a rotation that comes after it
+ *   finds its token revoked: every outcome is one that some serial order would give;
+ * - a transaction-level advisory lock around changes of the role/permission map.
  */
 export class FullauthStore {
-  readonly #em: SqlEntityManager;
+  readonly #em: EntityManager;
   readonly #now: () => Date;
   readonly #tables: Partial<Record<FullauthEntityName, string>>;
   readonly #idStrategy: FullauthIdStrategy;
+  readonly #platform: Platform;
   /** The host's own user properties (user.properties), by property name. */
   readonly #userExtras: ReadonlyMap<string, EntityProperty>;
   /** The unique index on the e-mail, to tell a taken e-mail from another clash. */
   readonly #emailIndex: string;
+  /** The advisory lock key that serialises changes of the role/permission map of these tables. */
+  readonly #roleMapLock: string;
 
   constructor(em: EntityManager, options: FullauthStoreOptions = {}) {
+    const { now } = check.options('createFullauthStore() options', options, ['now']);
+    if (now !== undefined && typeof now !== 'function') throw new InvalidArgumentError('options.now', 'must be a function returning a Date');
     // Its statements are PostgreSQL's (single-statement rotation, ON CONFLICT, row locks).
     const dialect = dialectOf(em.getDriver().getPlatform());
     if (dialect !== 'postgresql') throw unsupportedOn(dialect, 'The auth store (createFullauthStore)', ['postgresql']);
-    this.#em = em as unknown as SqlEntityManager;
-    this.#now = options.now ?? (() => new Date());
+    this.#em = em;
+    this.#platform = em.getPlatform();
+    this.#now = now ? () => check.date('options.now()', now()) : () => new Date();
     const metadata = em.getMetadata();
     const tables: Partial<Record<FullauthEntityName, string>> = {};
     let strategy: FullauthIdStrategy | undefined;
+    const quote = (name: string) => quoteIdentifier(dialect, name);
     for (const meta of metadata) {
       const definition = definitionOf(meta.class);
       if (!definition) continue;
       strategy = definition.idStrategy;
-      const quote = (id: string) => `"${id.replace(/"/g, '""')}"`;
       tables[meta.className as FullauthEntityName] = `${meta.schema ? `${quote(meta.schema)}.` : ''}${quote(meta.tableName)}`;
     }
     if (!strategy) throw new FullauthConfigError('createFullauthStore(): this EntityManager has no fullauth entities.');
@@ -105,6 +134,7 @@ export class FullauthStore {
     this.#emailIndex = definitionOf(userMeta?.class)!.naming.index(userMeta!.tableName, 'email');
     this.#tables = tables;
     this.#idStrategy = strategy;
+    this.#roleMapLock = advisoryKey(`mikro-orm-fullauth:role-map:${tables.FullauthRole ?? ''}`);
   }
 
   #table(entity: FullauthEntityName, group: string): string {
@@ -119,10 +149,8 @@ export class FullauthStore {
     return this.#table('FullauthRefreshToken', 'base');
   }
 
-  /** An id that cannot exist fails before the database sees it (a failed statement would abort the caller's transaction). */
-  #checkId(id: string, what = 'user'): void {
-    const valid = this.#idStrategy === 'bigint' ? /^\d{1,19}$/ : /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-    if (typeof id !== 'string' || !valid.test(id)) throw new NotFoundError(`No ${what} with id ${String(id)} (not a valid id).`);
+  #userId(value: unknown, argument = 'userId'): string {
+    return check.id(argument, value, this.#idStrategy);
   }
 
   /** `id` column and value for an insert: none when the database makes the id. */
@@ -132,42 +160,51 @@ export class FullauthStore {
   }
 
   /**
-   * Inside the caller's transaction (the EntityManager given to the store, or one of the
-   * store's own), statements run in it. Otherwise they go straight to the driver: no
-   * EntityManager fork, as the store keeps no identity map, so a lookup is one pooled query.
+   * One statement, its values bound. Inside the caller's transaction (the EntityManager given
+   * to the store) or one of the store's own (`em`), it joins it; otherwise it runs on the pool:
+   * no EntityManager fork, as the store keeps no identity map.
    */
-  async #execute(sql: string, params: unknown[], method: 'all' | 'run', em?: SqlEntityManager): Promise<unknown> {
-    const context = em ?? (this.#em.isInTransaction() ? this.#em : undefined);
+  async #execute(sql: string, params: readonly unknown[], em?: Context): Promise<BoundResult> {
     try {
-      return await (context ? context.execute(sql, params, method) : this.#em.getDriver().execute(sql, params, method));
+      return await executeBound(em ?? this.#em, sql, params, true);
     } catch (error) {
       throw storeError(error);
     }
   }
-  async #run<T = Row[]>(sql: string, params: unknown[] = [], em?: SqlEntityManager): Promise<T> {
-    return (await this.#execute(sql, params, 'all', em)) as T;
+  async #rows(sql: string, params: readonly unknown[] = [], em?: Context): Promise<Row[]> {
+    return (await this.#execute(sql, params, em)).rows;
   }
-  async #affected(sql: string, params: unknown[], em?: SqlEntityManager): Promise<number> {
-    const result = (await this.#execute(sql, params, 'run', em)) as { affectedRows?: number };
-    return result.affectedRows ?? 0;
+  async #affected(sql: string, params: readonly unknown[], em?: Context): Promise<number> {
+    return (await this.#execute(sql, params, em)).affected;
   }
   /** The store's own transaction, or the caller's when the store's EntityManager is in one. */
-  #transaction<T>(fn: (em: SqlEntityManager) => Promise<T>): Promise<T> {
+  #transaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
     if (this.#em.isInTransaction()) return fn(this.#em);
     return this.#em
       .fork()
-      .transactional((em) => fn(em as unknown as SqlEntityManager))
+      .transactional((em) => fn(em))
       .catch((error: unknown) => {
         throw storeError(error);
       });
   }
 
+  /**
+   * Takes the user's row exclusively (`FOR NO KEY UPDATE`: inserts that reference the user
+   * still pass) until the transaction ends. The statements after it see every rotation that
+   * held the row before, and no rotation or issue proceeds until the revocation commits.
+   */
+  async #lockUser(em: Context, userId: string): Promise<{ isActive: boolean } | null> {
+    const [row] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? for no key update`, [userId], em);
+    return row ? { isActive: row.is_active === true } : null;
+  }
+
   // ---- users ---------------------------------------------------------------------------
 
   /**
-   * Creates a user; the e-mail is trimmed and lower-cased. A taken e-mail is a
-   * `DuplicateEmailError`, also in a race. `extra` sets the host's own user properties
-   * (`user.properties` of `defineFullauthEntities()`), by property name; a relation takes the id.
+   * Creates a user; the e-mail is normalised as fastapi-fullauth does it (Python's
+   * `strip().lower()`). A taken e-mail is a `DuplicateEmailError`, also in a race. `extra`
+   * sets the host's own user properties (`user.properties` of `defineFullauthEntities()`),
+   * by property name; a relation takes the id.
    */
   async createUser(data: {
     email: string;
@@ -177,98 +214,180 @@ export class FullauthStore {
     isSuperuser?: boolean;
     extra?: Readonly<Record<string, unknown>>;
   }): Promise<UserRecord> {
-    const email = normalizeEmail(data.email);
+    const given = check.options('createUser() data', data, ['email', 'hashedPassword', 'isActive', 'isVerified', 'isSuperuser', 'extra']);
+    const email = this.#email(given.email, 'email');
+    const hashedPassword = check.optionalText('hashedPassword', given.hashedPassword);
+    const isActive = check.bool('isActive', given.isActive, true);
+    const isVerified = check.bool('isVerified', given.isVerified, false);
+    const isSuperuser = check.bool('isSuperuser', given.isSuperuser, false);
+    const extras = this.#hostValues(given.extra);
     const id = this.#id();
-    const platform = this.#em.getPlatform();
-    const extras = Object.entries(data.extra ?? {}).map(([property, value]) => {
-      const prop = this.#userExtras.get(property);
-      if (!prop) {
-        throw new FullauthStoreError(
-          `createUser(): '${property}' is not a host property of the user. Host properties: ${[...this.#userExtras.keys()].join(', ') || 'none'}.`,
-        );
-      }
-      // The property's own type converts the value (arrays, JSON, custom types), as the ORM would.
-      const converted = prop.customType ? prop.customType.convertToDatabaseValue(value, platform, { mode: 'query' }) : value;
-      return { column: prop.fieldNames[0]!, value: converted };
-    });
-    const extraColumns = extras.map((e) => `, "${e.column}"`).join('');
+    const extraColumns = extras.map((e) => `, ${quoteIdentifier('postgresql', e.column)}`).join('');
     try {
-      const [row] = await this.#run(
+      const [row] = await this.#rows(
         `insert into ${this.#users} (${id.column}"email", "hashed_password", "is_active", "is_verified", "is_superuser", "created_at"${extraColumns})
          values (${id.value}?, ?, ?, ?, ?, ?${extras.map(() => ', ?').join('')}) returning *`,
-        [
-          ...id.params,
-          email,
-          data.hashedPassword ?? null,
-          data.isActive ?? true,
-          data.isVerified ?? false,
-          data.isSuperuser ?? false,
-          this.#now(),
-          ...extras.map((e) => e.value),
-        ],
+        [...id.params, email, hashedPassword, isActive, isVerified, isSuperuser, this.#now(), ...extras.map((e) => e.value)],
       );
       return toUser(row!);
     } catch (error) {
-      if (error instanceof ConflictError && error.message.includes(`"${this.#emailIndex}"`)) throw new DuplicateEmailError(email);
+      if (error instanceof ConflictError && conflictOn(error, this.#emailIndex)) throw new DuplicateEmailError(email);
       throw error;
     }
   }
 
+  /** A checked, normalised e-mail: a string, not empty after normalising, within the column. */
+  #email(value: unknown, argument: string): string {
+    const email = normalizeEmail(check.text(argument, value, undefined, { empty: true }));
+    if (email.length === 0) throw new InvalidArgumentError(argument, 'must not be empty or only white space');
+    return check.text(argument, email, LIMITS.email);
+  }
+
+  /** The host's user properties as columns and database values, each checked against its property. */
+  #hostValues(extra: unknown): { column: string; value: unknown }[] {
+    if (extra === undefined) return [];
+    const given = check.options('extra', extra as Record<string, unknown>, Object.keys(extra as object));
+    return Object.entries(given).map(([property, value]) => {
+      const prop = this.#userExtras.get(property);
+      if (!prop) {
+        throw new InvalidArgumentError(
+          'extra',
+          `holds an unknown key: '${property.slice(0, 100)}' is not a host property of the user. Host properties: ${[...this.#userExtras.keys()].join(', ') || 'none'}`,
+        );
+      }
+      const argument = `extra.${property}`;
+      if (value === null || value === undefined) {
+        if (!prop.nullable) throw new InvalidArgumentError(argument, 'must not be null (the property is not nullable)');
+        return { column: prop.fieldNames[0]!, value: null };
+      }
+      checkRuntimeType(argument, value, prop.runtimeType);
+      // The property's own type converts the value (arrays, JSON, custom types), as the ORM would.
+      const converted = prop.customType ? prop.customType.convertToDatabaseValue(value, this.#platform, { mode: 'query' }) : value;
+      return { column: prop.fieldNames[0]!, value: converted };
+    });
+  }
+
   async findUserByEmail(email: string): Promise<UserRecord | null> {
-    const [row] = await this.#run(`select * from ${this.#users} where "email" = ?`, [normalizeEmail(email)]);
+    const [row] = await this.#rows(`select * from ${this.#users} where "email" = ?`, [this.#email(email, 'email')]);
     return row ? toUser(row) : null;
   }
 
+  /** The user, or null, also for a string that cannot be an id. */
   async findUserById(id: string): Promise<UserRecord | null> {
-    try {
-      this.#checkId(id);
-    } catch {
-      return null; // an id that cannot exist
-    }
-    const [row] = await this.#run(`select * from ${this.#users} where "id" = ?`, [id]);
+    if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a string id, got ${typeof id}`);
+    if (!check.possibleId(this.#idStrategy, id)) return null;
+    const [row] = await this.#rows(`select * from ${this.#users} where "id" = ?`, [id]);
     return row ? toUser(row) : null;
   }
 
   /** Sets a new password hash and revokes every refresh token of the user, in one transaction. */
   async changePassword(userId: string, hashedPassword: string): Promise<void> {
-    this.#checkId(userId);
+    const id = this.#userId(userId);
+    const hash = check.text('hashedPassword', hashedPassword);
     await this.#transaction(async (em) => {
-      const changed = await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ?`, [hashedPassword, userId], em);
-      if (changed === 0) throw new NotFoundError(`No user with id ${userId}.`);
-      await this.#affected(`update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false`, [userId], em);
+      // The UPDATE takes the user's row exclusively, as #lockUser would.
+      const changed = await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ?`, [hash, id], em);
+      if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
+      await this.#revokeUserTokens(em, id);
     });
   }
 
-  /** Deletes the user; the database cascades to tokens, roles, accounts and passkeys. */
+  /**
+   * Deactivates the user (`is_active = false`) and revokes all their refresh tokens in the
+   * same transaction: they cannot refresh, get new tokens, or pass a role or permission check.
+   * Returns how many tokens were revoked.
+   */
+  async deactivateUser(userId: string): Promise<number> {
+    const id = this.#userId(userId);
+    return this.#transaction(async (em) => {
+      const changed = await this.#affected(`update ${this.#users} set "is_active" = false where "id" = ?`, [id], em);
+      if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
+      return this.#revokeUserTokens(em, id);
+    });
+  }
+
+  /** Lets a deactivated user log in again (their old tokens stay revoked). */
+  async reactivateUser(userId: string): Promise<void> {
+    const id = this.#userId(userId);
+    const changed = await this.#affected(`update ${this.#users} set "is_active" = true where "id" = ?`, [id]);
+    if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
+  }
+
+  /**
+   * Deletes the user; the database cascades to tokens, roles, accounts and passkeys. A host
+   * row that still refers to the user through a restricting foreign key is a
+   * `UserReferencedError` naming the constraint. Returns whether the user existed.
+   */
   async deleteUser(userId: string): Promise<boolean> {
-    this.#checkId(userId);
-    return (await this.#affected(`delete from ${this.#users} where "id" = ?`, [userId])) > 0;
+    const id = this.#userId(userId);
+    try {
+      // The DELETE locks the user's row: rotations under way finish first, later ones find no user.
+      return (await this.#affected(`delete from ${this.#users} where "id" = ?`, [id])) > 0;
+    } catch (error) {
+      const cause = error instanceof FullauthStoreError ? error.cause : undefined;
+      if (cause instanceof ForeignKeyConstraintViolationException) {
+        const { constraint, table } = cause as unknown as { constraint?: string; table?: string };
+        throw new UserReferencedError(id, constraint, table, { cause });
+      }
+      throw error;
+    }
   }
 
   // ---- refresh tokens ------------------------------------------------------------------
 
-  /** Issues a refresh token: the opaque value is returned once; only its sha256 digest is stored. */
+  #expiry(given: { expiresIn?: unknown; expiresAt?: unknown }, now: Date): Date {
+    if (given.expiresAt !== undefined && given.expiresIn !== undefined) {
+      throw new InvalidArgumentError('options', 'takes expiresIn or expiresAt, not both');
+    }
+    if (given.expiresAt !== undefined) return check.date('options.expiresAt', given.expiresAt);
+    const seconds = given.expiresIn === undefined ? DEFAULT_LIFETIME_SECONDS : check.integer('options.expiresIn', given.expiresIn, 1, MAX_LIFETIME_SECONDS);
+    return new Date(now.getTime() + seconds * 1000);
+  }
+
+  /**
+   * Issues a refresh token to an active user: the opaque value is returned once; only its
+   * sha256 digest is stored. A deactivated user is an `InactiveUserError`; a `familyId` of
+   * another user's session is a `ForeignFamilyError`.
+   */
   async issueRefreshToken(userId: string, options: IssueTokenOptions = {}): Promise<IssuedRefreshToken> {
-    this.#checkId(userId);
-    const token = randomBytes(32).toString('base64url');
-    const familyId = options.familyId ?? uuidv7();
+    const id = this.#userId(userId);
+    const given = check.options('options', options, ISSUE_KEYS);
+    const familyId = given.familyId === undefined ? uuidv7() : check.text('options.familyId', given.familyId, LIMITS.familyId);
+    const userAgent = check.captured('options.userAgent', given.userAgent, LIMITS.userAgent);
+    const ipAddress = check.captured('options.ipAddress', given.ipAddress, LIMITS.ipAddress);
     const now = this.#now();
-    const expiresAt = options.expiresAt ?? new Date(now.getTime() + (options.expiresIn ?? 30 * 24 * 3600) * 1000);
-    const id = this.#id();
-    const [row] = await this.#run(
-      `insert into ${this.#tokens} (${id.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-       values (${id.value}?, ?, ?, ?, false, ?, ?, ?) returning "id"`,
-      [...id.params, tokenDigest(token), userId, familyId, expiresAt, cut(options.userAgent, USER_AGENT_MAX), cut(options.ipAddress, IP_ADDRESS_MAX), now],
+    const expiresAt = this.#expiry(given, now);
+    const token = randomBytes(32).toString('base64url');
+    const rowId = this.#id();
+    // One statement: the user's row shared (and active), and no token of the family owned by someone else.
+    const [row] = await this.#rows(
+      `with "owner" as (select "id" from ${this.#users} where "id" = ? and "is_active" for share)
+       insert into ${this.#tokens} (${rowId.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+       select ${rowId.value}?, "owner"."id", ?, ?, false, ?, ?, ? from "owner"
+       where not exists (select 1 from ${this.#tokens} t where t."family_id" = ? and t."user_id" <> "owner"."id")
+       returning "id"`,
+      [id, ...rowId.params, tokenDigest(token), familyId, expiresAt, userAgent, ipAddress, now, familyId],
     );
-    return { token, id: String(row!.id), userId: String(userId), familyId, expiresAt };
+    if (row) return { token, id: String(row.id), userId: id, familyId, expiresAt };
+    const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ?`, [id]);
+    if (!user) throw new NotFoundError(`No user with id ${id}.`);
+    if (user.is_active !== true) throw new InactiveUserError(id);
+    throw new ForeignFamilyError(familyId);
   }
 
   /**
    * Rotates a refresh token: exactly one caller can spend it (a compare-and-set on
    * `revoked`); the winner gets a new token in the same family. A spent or raced token
-   * revokes the whole family and raises `RefreshTokenReuseError`.
+   * revokes the whole family and raises `RefreshTokenReuseError`; a deactivated user's token
+   * raises `InactiveUserError`.
    */
   async rotateRefreshToken(token: string, options: Omit<IssueTokenOptions, 'familyId'> = {}): Promise<IssuedRefreshToken> {
+    if (typeof token !== 'string') throw new InvalidArgumentError('token', `must be a string, got ${token === null ? 'null' : typeof token}`);
+    const given = check.options('options', options, ROTATE_KEYS);
+    const userAgent = check.captured('options.userAgent', given.userAgent, LIMITS.userAgent);
+    const ipAddress = check.captured('options.ipAddress', given.ipAddress, LIMITS.ipAddress);
+    const now = this.#now();
+    const expiresAt = this.#expiry(given, now);
     if (this.#em.isInTransaction()) {
       // A detected reuse revokes the family and raises: inside the caller's transaction that
       // raise would roll the revocation back, so rotation always commits on its own.
@@ -276,66 +395,136 @@ export class FullauthStore {
         'rotateRefreshToken() runs on its own: call it on a store outside a transaction, so that a detected reuse stays revoked.',
       );
     }
+    // No token of ours is empty, that long or holds a NUL: no need to ask the database.
+    if (token.length === 0 || token.length > LIMITS.token || token.includes('\u0000')) throw new InvalidRefreshTokenError();
     const digest = tokenDigest(token);
-    const [row] = await this.#run(
-      `select "user_id", "family_id", "expires_at", "revoked" from ${this.#tokens} where "token" = ?`,
+    const [row] = await this.#rows(
+      `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
+       from ${this.#tokens} t join ${this.#users} u on u."id" = t."user_id" where t."token" = ?`,
       [digest],
     );
     if (!row) throw new InvalidRefreshTokenError();
+    const userId = String(row.user_id);
     const familyId = String(row.family_id);
-    if (!row.revoked && new Date(row.expires_at as string) <= this.#now()) throw new ExpiredRefreshTokenError();
-    // Spend and re-issue in one statement: the compare-and-set UPDATE and the INSERT of the
-    // successor commit together or not at all, and only the caller whose UPDATE matched gets a row.
-    const issued = row.revoked ? null : await this.#spendAndIssue(digest, options);
-    if (issued) return issued;
-    await this.revokeFamily(familyId);
+    if (row.is_active !== true) throw new InactiveUserError(userId);
+    if (!row.revoked) {
+      if (date(row.expires_at)! <= now) throw new ExpiredRefreshTokenError();
+      const issued = await this.#spendAndIssue(digest, userId, now, expiresAt, userAgent, ipAddress);
+      if (issued) return issued;
+    }
+    // Presented again, or lost to a concurrent rotation or revocation: the family goes.
+    const owners = await this.#transaction(async (em) => {
+      const locked = await this.#lockFamilyOwners(em, familyId);
+      await this.#affected(`update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`, [familyId], em);
+      return locked;
+    });
+    if (owners.length === 0) throw new InvalidRefreshTokenError(); // the user was deleted meanwhile
+    if (owners.some((owner) => !owner.isActive)) throw new InactiveUserError(userId);
     throw new RefreshTokenReuseError(familyId);
   }
 
-  async #spendAndIssue(digest: string, options: Omit<IssueTokenOptions, 'familyId'>): Promise<IssuedRefreshToken | null> {
+  /**
+   * Spends the token and inserts its successor in one statement, under the user's row shared
+   * (and only while the user is active): the compare-and-set UPDATE and the INSERT commit
+   * together or not at all, and only the caller whose UPDATE matched gets a row. A revocation
+   * holding the user's row makes this wait, and its committed `revoked = true` then fails the
+   * compare-and-set (PostgreSQL re-checks the WHERE on the newest row version).
+   */
+  async #spendAndIssue(
+    digest: string,
+    userId: string,
+    now: Date,
+    expiresAt: Date,
+    userAgent: string | null,
+    ipAddress: string | null,
+  ): Promise<IssuedRefreshToken | null> {
     const token = randomBytes(32).toString('base64url');
-    const now = this.#now();
-    const expiresAt = options.expiresAt ?? new Date(now.getTime() + (options.expiresIn ?? 30 * 24 * 3600) * 1000);
     const id = this.#id();
-    const [row] = await this.#run(
-      `with spent as (update ${this.#tokens} set "revoked" = true where "token" = ? and "revoked" = false returning "user_id", "family_id")
+    const [row] = await this.#rows(
+      `with "owner" as (select "id" from ${this.#users} where "id" = ? and "is_active" for share),
+       "spent" as (update ${this.#tokens} set "revoked" = true
+         where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = (select "id" from "owner")
+         returning "user_id", "family_id")
        insert into ${this.#tokens} (${id.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-       select ${id.value}?, "user_id", "family_id", ?, false, ?, ?, ? from spent returning "id", "user_id", "family_id"`,
-      [digest, ...id.params, tokenDigest(token), expiresAt, cut(options.userAgent, USER_AGENT_MAX), cut(options.ipAddress, IP_ADDRESS_MAX), now],
+       select ${id.value}?, "user_id", "family_id", ?, false, ?, ?, ? from "spent" returning "id", "user_id", "family_id"`,
+      [userId, digest, now, ...id.params, tokenDigest(token), expiresAt, userAgent, ipAddress, now],
     );
     return row ? { token, id: String(row.id), userId: String(row.user_id), familyId: String(row.family_id), expiresAt } : null;
   }
 
-  /** Logout: revokes one login session. Returns how many tokens were revoked. */
-  revokeFamily(familyId: string): Promise<number> {
-    return this.#affected(`update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`, [familyId]);
+  /** Locks the users who own tokens of the family (one, unless rows were written around the store), in id order. */
+  async #lockFamilyOwners(em: Context, familyId: string): Promise<{ isActive: boolean }[]> {
+    const rows = await this.#rows(
+      `select "is_active" from ${this.#users} where "id" in (select "user_id" from ${this.#tokens} where "family_id" = ?)
+       order by "id" for no key update`,
+      [familyId],
+      em,
+    );
+    return rows.map((row) => ({ isActive: row.is_active === true }));
+  }
+
+  async #revokeUserTokens(em: Context, userId: string, exceptFamily?: string): Promise<number> {
+    return this.#affected(
+      `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false${exceptFamily === undefined ? '' : ' and "family_id" <> ?'}`,
+      exceptFamily === undefined ? [userId] : [userId, exceptFamily],
+      em,
+    );
+  }
+
+  /** Logout: revokes one login session (a token family). Returns how many tokens were revoked. */
+  async revokeFamily(familyId: string): Promise<number> {
+    const family = check.text('familyId', familyId, LIMITS.familyId);
+    return this.#transaction(async (em) => {
+      await this.#lockFamilyOwners(em, family);
+      return this.#affected(`update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`, [family], em);
+    });
+  }
+
+  /**
+   * Revokes one session of one user, as fastapi-fullauth's session revoke does: scoped to
+   * `(userId, familyId)`, so another user's session is never touched. Returns whether the
+   * user has (or had) that session — the same answer when called again.
+   */
+  async revokeSession(userId: string, familyId: string): Promise<boolean> {
+    const id = this.#userId(userId);
+    const family = check.text('familyId', familyId, LIMITS.familyId);
+    return this.#transaction(async (em) => {
+      if (!(await this.#lockUser(em, id))) return false;
+      await this.#affected(`update ${this.#tokens} set "revoked" = true where "user_id" = ? and "family_id" = ? and "revoked" = false`, [id, family], em);
+      const [row] = await this.#rows(`select exists (select 1 from ${this.#tokens} where "user_id" = ? and "family_id" = ?) as "found"`, [id, family], em);
+      return row?.found === true;
+    });
   }
 
   /** Revokes every token of a user (password change or reset, account deletion). */
   async revokeAllForUser(userId: string): Promise<number> {
-    this.#checkId(userId);
-    return this.#affected(`update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false`, [userId]);
+    const id = this.#userId(userId);
+    return this.#transaction(async (em) => {
+      await this.#lockUser(em, id);
+      return this.#revokeUserTokens(em, id);
+    });
   }
 
   /** "Log out everywhere else": revokes every token of a user outside one family. */
   async revokeAllExceptFamily(userId: string, familyId: string): Promise<number> {
-    this.#checkId(userId);
-    return this.#affected(
-      `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "family_id" <> ? and "revoked" = false`,
-      [userId, familyId],
-    );
+    const id = this.#userId(userId);
+    const family = check.text('familyId', familyId, LIMITS.familyId);
+    return this.#transaction(async (em) => {
+      await this.#lockUser(em, id);
+      return this.#revokeUserTokens(em, id, family);
+    });
   }
 
   /** The user's live sessions: families with at least one unrevoked, unexpired token. */
   async listSessions(userId: string): Promise<SessionRecord[]> {
-    this.#checkId(userId);
-    const rows = await this.#run(
+    const id = this.#userId(userId);
+    const rows = await this.#rows(
       `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at", max("expires_at") as "expires_at",
               (array_agg("user_agent" order by "created_at" desc))[1] as "user_agent",
               (array_agg("ip_address" order by "created_at" desc))[1] as "ip_address"
        from ${this.#tokens} where "user_id" = ? and "revoked" = false and "expires_at" > ?
        group by "family_id" order by max("created_at") desc`,
-      [userId, this.#now()],
+      [id, this.#now()],
     );
     return rows.map((r) => ({
       familyId: String(r.family_id),
@@ -347,10 +536,11 @@ export class FullauthStore {
     }));
   }
 
-  /** Deletes expired tokens, `batchSize` rows per statement so locks stay short. Returns the count. */
+  /** Deletes expired tokens, `batchSize` (a whole number from 1 to 100,000) rows per statement so locks stay short. Returns the count. */
   async purgeExpiredTokens(options: { batchSize?: number; before?: Date } = {}): Promise<number> {
-    const batch = options.batchSize ?? 1000;
-    const before = options.before ?? this.#now();
+    const given = check.options('options', options, ['batchSize', 'before']);
+    const batch = given.batchSize === undefined ? 1000 : check.integer('options.batchSize', given.batchSize, 1, MAX_PURGE_BATCH);
+    const before = given.before === undefined ? this.#now() : check.date('options.before', given.before);
     let total = 0;
     for (;;) {
       const deleted = await this.#affected(
@@ -364,64 +554,72 @@ export class FullauthStore {
 
   // ---- roles and permissions -----------------------------------------------------------
 
-  async #ensureNamed(em: SqlEntityManager, table: string, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string; created: boolean }> {
+  async #ensureNamed(em: Context, table: string, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string; created: boolean }> {
     const id = this.#id();
-    const columns = Object.keys(extra).map((c) => `, "${c}"`).join('');
+    const columns = Object.keys(extra).map((c) => `, ${quoteIdentifier('postgresql', c)}`).join('');
     const marks = Object.keys(extra).map(() => ', ?').join('');
-    const inserted = await this.#run(
+    const inserted = await this.#rows(
       `insert into ${table} (${id.column}"name"${columns}) values (${id.value}?${marks}) on conflict ("name") do nothing returning "id"`,
       [...id.params, name, ...Object.values(extra)],
       em,
     );
     if (inserted[0]) return { id: String(inserted[0].id), created: true };
     // A new statement sees the row a concurrent insert committed.
-    const [row] = await this.#run(`select "id" from ${table} where "name" = ?`, [name], em);
+    const [row] = await this.#rows(`select "id" from ${table} where "name" = ?`, [name], em);
     return { id: String(row!.id), created: false };
+  }
+
+  /** Serialises changes of the role/permission map (sync, grant, revoke) until the transaction ends. */
+  async #lockRoleMap(em: Context): Promise<void> {
+    await this.#rows('select pg_advisory_xact_lock(?::bigint)', [this.#roleMapLock], em);
   }
 
   /** Gives a user a role, creating the role if it does not exist. Idempotent. */
   async assignRole(userId: string, roleName: string): Promise<void> {
-    this.#table('FullauthUserRole', 'role');
-    this.#checkId(userId);
     const roles = this.#table('FullauthRole', 'role');
     const userRoles = this.#table('FullauthUserRole', 'role');
+    const id = this.#userId(userId);
+    const name = check.text('roleName', roleName, LIMITS.role);
     await this.#transaction(async (em) => {
-      const role = await this.#ensureNamed(em, roles, roleName);
-      await this.#run(`insert into ${userRoles} ("user_id", "role_id") values (?, ?) on conflict do nothing`, [userId, role.id], em);
+      const role = await this.#ensureNamed(em, roles, name);
+      await this.#rows(`insert into ${userRoles} ("user_id", "role_id") values (?, ?) on conflict do nothing`, [id, role.id], em);
     });
   }
 
   /** Takes a role from a user. Returns whether the user had it. */
   async removeRole(userId: string, roleName: string): Promise<boolean> {
-    this.#table('FullauthUserRole', 'role');
-    this.#checkId(userId);
     const roles = this.#table('FullauthRole', 'role');
     const userRoles = this.#table('FullauthUserRole', 'role');
-    return (await this.#affected(
-      `delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where "name" = ?)`,
-      [userId, roleName],
-    )) > 0;
+    const id = this.#userId(userId);
+    const name = check.text('roleName', roleName, LIMITS.role);
+    return (await this.#affected(`delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where "name" = ?)`, [id, name])) > 0;
   }
 
   /** The names of a user's roles. */
   async listRoles(userId: string): Promise<string[]> {
-    this.#table('FullauthUserRole', 'role');
-    this.#checkId(userId);
     const roles = this.#table('FullauthRole', 'role');
     const userRoles = this.#table('FullauthUserRole', 'role');
-    const rows = await this.#run(
+    const id = this.#userId(userId);
+    const rows = await this.#rows(
       `select r."name" from ${roles} r join ${userRoles} ur on ur."role_id" = r."id" where ur."user_id" = ? order by r."name"`,
-      [userId],
+      [id],
     );
     return rows.map((r) => String(r.name));
   }
 
   /** Grants a permission (`resource:action`) to a role, creating either if missing. Idempotent. */
   async grantPermission(roleName: string, permission: string, description = ''): Promise<void> {
-    await this.#transaction((em) => this.#grant(em, roleName, permission, description).then(() => undefined));
+    this.#table('FullauthRolePermission', 'permission');
+    const role = check.text('roleName', roleName, LIMITS.role);
+    const perm = check.text('permission', permission, LIMITS.permission);
+    const text = check.text('description', description, LIMITS.description, { empty: true });
+    await this.#transaction(async (em) => {
+      await this.#lockRoleMap(em);
+      await this.#grant(em, role, perm, text);
+    });
   }
 
-  async #grant(em: SqlEntityManager, roleName: string, permission: string, description = '') {
+  async #grant(em: Context, roleName: string, permission: string, description = '') {
     const role = await this.#ensureNamed(em, this.#table('FullauthRole', 'role'), roleName);
     const perm = await this.#ensureNamed(em, this.#table('FullauthPermission', 'permission'), permission, { description });
     const granted = await this.#affected(
@@ -434,38 +632,48 @@ export class FullauthStore {
 
   /** Revokes a permission from a role. Returns whether the role had it. */
   async revokePermission(roleName: string, permission: string): Promise<boolean> {
-    return (await this.#affected(
-      `delete from ${this.#table('FullauthRolePermission', 'permission')}
-       where "role_id" = (select "id" from ${this.#table('FullauthRole', 'role')} where "name" = ?)
-         and "permission_id" = (select "id" from ${this.#table('FullauthPermission', 'permission')} where "name" = ?)`,
-      [roleName, permission],
-    )) > 0;
+    const grants = this.#table('FullauthRolePermission', 'permission');
+    const role = check.text('roleName', roleName, LIMITS.role);
+    const perm = check.text('permission', permission, LIMITS.permission);
+    return this.#transaction(async (em) => {
+      await this.#lockRoleMap(em);
+      return (await this.#affected(
+        `delete from ${grants}
+         where "role_id" = (select "id" from ${this.#table('FullauthRole', 'role')} where "name" = ?)
+           and "permission_id" = (select "id" from ${this.#table('FullauthPermission', 'permission')} where "name" = ?)`,
+        [role, perm],
+        em,
+      )) > 0;
+    });
   }
 
-  /** Whether the user has the role (superusers have every role). One round trip. */
+  /** Whether an active user has the role (active superusers have every role). One round trip. */
   async hasRole(userId: string, roleName: string): Promise<boolean> {
-    this.#table('FullauthUserRole', 'role');
-    this.#checkId(userId);
-    const [row] = await this.#run(
-      `select exists (select 1 from ${this.#users} u where u."id" = ? and (u."is_superuser" or exists (
-         select 1 from ${this.#table('FullauthUserRole', 'role')} ur join ${this.#table('FullauthRole', 'role')} r on r."id" = ur."role_id"
+    const userRoles = this.#table('FullauthUserRole', 'role');
+    const roles = this.#table('FullauthRole', 'role');
+    const id = this.#userId(userId);
+    const name = check.text('roleName', roleName, LIMITS.role);
+    const [row] = await this.#rows(
+      `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
+         select 1 from ${userRoles} ur join ${roles} r on r."id" = ur."role_id"
          where ur."user_id" = u."id" and r."name" = ?))) as "ok"`,
-      [userId, roleName],
+      [id, name],
     );
     return row?.ok === true;
   }
 
-  /** Whether any of the user's roles grants the permission (superusers pass every check). One round trip. */
+  /** Whether any role of an active user grants the permission (active superusers pass every check). One round trip. */
   async hasPermission(userId: string, permission: string): Promise<boolean> {
-    this.#table('FullauthRolePermission', 'permission');
-    this.#checkId(userId);
-    const [row] = await this.#run(
-      `select exists (select 1 from ${this.#users} u where u."id" = ? and (u."is_superuser" or exists (
+    const grants = this.#table('FullauthRolePermission', 'permission');
+    const id = this.#userId(userId);
+    const name = check.text('permission', permission, LIMITS.permission);
+    const [row] = await this.#rows(
+      `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
          select 1 from ${this.#table('FullauthUserRole', 'role')} ur
-         join ${this.#table('FullauthRolePermission', 'permission')} rp on rp."role_id" = ur."role_id"
+         join ${grants} rp on rp."role_id" = ur."role_id"
          join ${this.#table('FullauthPermission', 'permission')} p on p."id" = rp."permission_id"
          where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
-      [userId, permission],
+      [id, name],
     );
     return row?.ok === true;
   }
@@ -473,15 +681,19 @@ export class FullauthStore {
   /**
    * Makes the roles in `map` grant exactly the listed permissions, creating what is
    * missing and revoking grants not listed. Roles not in the map are left alone. Running it
-   * again changes nothing.
+   * again changes nothing. Concurrent syncs (a rolling deploy) run one after the other,
+   * each applied whole.
    */
   async syncRoles(map: Readonly<Record<string, readonly string[]>>): Promise<RoleSyncResult> {
-    const result: RoleSyncResult = { createdRoles: [], createdPermissions: [], granted: [], revoked: [] };
     const grants = this.#table('FullauthRolePermission', 'permission');
     const permissions = this.#table('FullauthPermission', 'permission');
+    const roles = this.#table('FullauthRole', 'role');
+    const wantedByRole = checkRoleMap(map);
+    const result: RoleSyncResult = { createdRoles: [], createdPermissions: [], granted: [], revoked: [] };
     await this.#transaction(async (em) => {
-      for (const [roleName, wanted] of Object.entries(map)) {
-        const role = await this.#ensureNamed(em, this.#table('FullauthRole', 'role'), roleName);
+      await this.#lockRoleMap(em);
+      for (const [roleName, wanted] of wantedByRole) {
+        const role = await this.#ensureNamed(em, roles, roleName);
         if (role.created) result.createdRoles.push(roleName);
         for (const permission of wanted) {
           const { perm, granted } = await this.#grant(em, roleName, permission);
@@ -489,7 +701,7 @@ export class FullauthStore {
           if (granted) result.granted.push(`${roleName} → ${permission}`);
         }
         const keep = wanted.length ? `and p."name" not in (${wanted.map(() => '?').join(', ')})` : '';
-        const removed = await this.#run(
+        const removed = await this.#rows(
           `delete from ${grants} rp using ${permissions} p
            where rp."permission_id" = p."id" and rp."role_id" = ? ${keep} returning p."name"`,
           [role.id, ...wanted],
@@ -514,47 +726,55 @@ export class FullauthStore {
     expiresAt?: Date | null;
   }): Promise<{ account: OAuthAccountRecord; created: boolean }> {
     const table = this.#table('FullauthOAuthAccount', 'oauth');
-    this.#checkId(data.userId);
+    const given = check.options('linkOAuthAccount() data', data, ['userId', 'provider', 'providerUserId', 'providerEmail', 'accessToken', 'refreshToken', 'expiresAt']);
+    const userId = this.#userId(given.userId, 'userId');
+    const provider = check.text('provider', given.provider, LIMITS.provider);
+    const providerUserId = check.text('providerUserId', given.providerUserId, LIMITS.providerUserId);
+    const providerEmail = check.optionalText('providerEmail', given.providerEmail, LIMITS.providerEmail);
+    const accessToken = check.optionalText('accessToken', given.accessToken);
+    const refreshToken = check.optionalText('refreshToken', given.refreshToken);
+    const expiresAt = given.expiresAt === undefined || given.expiresAt === null ? null : check.date('expiresAt', given.expiresAt);
     const id = this.#id();
-    const [inserted] = await this.#run(
+    const [inserted] = await this.#rows(
       `insert into ${table} (${id.column}"provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
        values (${id.value}?, ?, ?, ?, ?, ?, ?, ?) on conflict ("provider", "provider_user_id") do nothing returning *`,
-      [...id.params, data.provider, data.providerUserId, data.userId, data.providerEmail ?? null, data.accessToken ?? null, data.refreshToken ?? null, data.expiresAt ?? null, this.#now()],
+      [...id.params, provider, providerUserId, userId, providerEmail, accessToken, refreshToken, expiresAt, this.#now()],
     );
     if (inserted) return { account: toOAuth(inserted), created: true };
-    const existing = await this.findOAuthAccount(data.provider, data.providerUserId);
+    const existing = await this.findOAuthAccount(provider, providerUserId);
     return { account: existing!, created: false };
   }
 
   async findOAuthAccount(provider: string, providerUserId: string): Promise<OAuthAccountRecord | null> {
-    const [row] = await this.#run(
-      `select * from ${this.#table('FullauthOAuthAccount', 'oauth')} where "provider" = ? and "provider_user_id" = ?`,
-      [provider, providerUserId],
-    );
+    const table = this.#table('FullauthOAuthAccount', 'oauth');
+    const [row] = await this.#rows(`select * from ${table} where "provider" = ? and "provider_user_id" = ?`, [
+      check.text('provider', provider, LIMITS.provider),
+      check.text('providerUserId', providerUserId, LIMITS.providerUserId),
+    ]);
     return row ? toOAuth(row) : null;
   }
 
   /** Unlinks a provider from a user, refusing to remove the user's last way to log in. */
   async unlinkOAuthAccount(userId: string, provider: string): Promise<void> {
-    this.#table('FullauthOAuthAccount', 'oauth');
-    this.#checkId(userId);
     const accounts = this.#table('FullauthOAuthAccount', 'oauth');
+    const id = this.#userId(userId);
+    const name = check.text('provider', provider, LIMITS.provider);
     const passkeys = this.#tables.FullauthPasskey;
     await this.#transaction(async (em) => {
       // Locking the user serialises concurrent unlinks of the same user.
-      const [user] = await this.#run(`select "hashed_password" from ${this.#users} where "id" = ? for update`, [userId], em);
-      if (!user) throw new NotFoundError(`No user with id ${userId}.`);
-      const [counts] = await this.#run(
+      const [user] = await this.#rows(`select "hashed_password" from ${this.#users} where "id" = ? for update`, [id], em);
+      if (!user) throw new NotFoundError(`No user with id ${id}.`);
+      const [counts] = await this.#rows(
         `select (select count(*) from ${accounts} where "user_id" = ?)::int as "accounts",
                 (select count(*) from ${accounts} where "user_id" = ? and "provider" = ?)::int as "linked"
                 ${passkeys ? `, (select count(*) from ${passkeys} where "user_id" = ?)::int as "passkeys"` : ''}`,
-        passkeys ? [userId, userId, provider, userId] : [userId, userId, provider],
+        passkeys ? [id, id, name, id] : [id, id, name],
         em,
       );
-      if (!counts || Number(counts.linked) === 0) throw new NotFoundError(`The user has no '${provider}' account.`);
+      if (!counts || Number(counts.linked) === 0) throw new NotFoundError(`The user has no '${name}' account.`);
       const methods = (user.hashed_password ? 1 : 0) + Number(counts.accounts) + Number(counts.passkeys ?? 0);
       if (methods - Number(counts.linked) < 1) throw new LastLoginMethodError();
-      await this.#affected(`delete from ${accounts} where "user_id" = ? and "provider" = ?`, [userId, provider], em);
+      await this.#affected(`delete from ${accounts} where "user_id" = ? and "provider" = ?`, [id, name], em);
     });
   }
 
@@ -569,21 +789,29 @@ export class FullauthStore {
     transports?: readonly string[];
     backedUp?: boolean;
   }): Promise<PasskeyRecord> {
-    this.#table('FullauthPasskey', 'passkey');
-    this.#checkId(data.userId);
+    const table = this.#table('FullauthPasskey', 'passkey');
+    const given = check.options('registerPasskey() data', data, ['userId', 'credentialId', 'publicKey', 'signCount', 'deviceName', 'transports', 'backedUp']);
+    const userId = this.#userId(given.userId, 'userId');
+    const credentialId = check.text('credentialId', given.credentialId, LIMITS.credentialId);
+    const publicKey = check.text('publicKey', given.publicKey);
+    const signCount = given.signCount === undefined ? 0 : check.integer('signCount', given.signCount, 0, INT4_MAX);
+    const deviceName = given.deviceName === undefined ? '' : check.text('deviceName', given.deviceName, LIMITS.deviceName, { empty: true });
+    const transports = checkTransports(given.transports);
+    const backedUp = check.bool('backedUp', given.backedUp, false);
     const id = this.#id();
-    const [row] = await this.#run(
-      `insert into ${this.#table('FullauthPasskey', 'passkey')} (${id.column}"user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at")
+    const [row] = await this.#rows(
+      `insert into ${table} (${id.column}"user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at")
        values (${id.value}?, ?, ?, ?, ?, ?, ?, ?, null) returning *`,
-      [...id.params, data.userId, data.credentialId, data.publicKey, data.signCount ?? 0, data.deviceName ?? '', (data.transports ?? []).join(','), data.backedUp ?? false, this.#now()],
+      [...id.params, userId, credentialId, publicKey, signCount, deviceName, transports, backedUp, this.#now()],
     ).catch((error: unknown) => {
-      throw error instanceof ConflictError ? new DuplicatePasskeyError(data.credentialId) : error;
+      throw error instanceof ConflictError ? new DuplicatePasskeyError(credentialId) : error;
     });
     return toPasskey(row!);
   }
 
   async findPasskey(credentialId: string): Promise<PasskeyRecord | null> {
-    const [row] = await this.#run(`select * from ${this.#table('FullauthPasskey', 'passkey')} where "credential_id" = ?`, [credentialId]);
+    const table = this.#table('FullauthPasskey', 'passkey');
+    const [row] = await this.#rows(`select * from ${table} where "credential_id" = ?`, [check.text('credentialId', credentialId, LIMITS.credentialId)]);
     return row ? toPasskey(row) : null;
   }
 
@@ -594,23 +822,72 @@ export class FullauthStore {
    */
   async recordPasskeyUse(credentialId: string, signCount: number): Promise<PasskeyRecord> {
     const table = this.#table('FullauthPasskey', 'passkey');
-    const [row] = await this.#run(
+    const credential = check.text('credentialId', credentialId, LIMITS.credentialId);
+    const count = check.integer('signCount', signCount, 0, INT4_MAX);
+    const [row] = await this.#rows(
       `update ${table} set "sign_count" = ?, "last_used_at" = ?
        where "credential_id" = ? and ("sign_count" < ? or ("sign_count" = 0 and ? = 0)) returning *`,
-      [signCount, this.#now(), credentialId, signCount, signCount],
+      [count, this.#now(), credential, count, count],
     );
     if (row) return toPasskey(row);
-    const current = await this.findPasskey(credentialId);
-    if (!current) throw new NotFoundError(`No passkey with credential id ${credentialId}.`);
-    throw new PasskeySignCountError(credentialId, current.signCount, signCount);
+    const current = await this.findPasskey(credential);
+    if (!current) throw new NotFoundError(`No passkey with credential id ${credential}.`);
+    throw new PasskeySignCountError(credential, current.signCount, count);
   }
+}
+
+/** The role map of `syncRoles()`, checked and in a fixed order (roles and permissions sorted, duplicates dropped). */
+function checkRoleMap(map: unknown): [string, string[]][] {
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new InvalidArgumentError('map', 'must be an object of role name → permission names');
+  }
+  return Object.entries(map)
+    .map(([role, permissions]): [string, string[]] => {
+      check.text('map role name', role, LIMITS.role);
+      if (!Array.isArray(permissions)) throw new InvalidArgumentError(`map['${role.slice(0, 100)}']`, 'must be an array of permission names');
+      const names = permissions.map((p: unknown) => check.text(`map['${role.slice(0, 100)}'] permission`, p, LIMITS.permission));
+      return [role, [...new Set(names)].sort()];
+    })
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Passkey transports: strings without commas (the column joins them with ','), within the column. */
+function checkTransports(value: unknown): string {
+  if (value === undefined) return '';
+  if (!Array.isArray(value)) throw new InvalidArgumentError('transports', 'must be an array of strings');
+  const items = value.map((t: unknown) => check.text('transports item', t));
+  if (items.some((t) => t.includes(','))) throw new InvalidArgumentError('transports', 'items must not contain a comma');
+  return check.text('transports', items.join(','), LIMITS.transports, { empty: true });
+}
+
+/** A host property's value of the JavaScript type its property declares (custom types check their own). */
+function checkRuntimeType(argument: string, value: unknown, runtimeType: string): void {
+  const ok: Record<string, (v: unknown) => boolean> = {
+    string: (v) => typeof v === 'string' && !v.includes('\u0000'),
+    number: (v) => typeof v === 'number' && Number.isFinite(v),
+    boolean: (v) => typeof v === 'boolean',
+    Date: (v) => v instanceof Date && !Number.isNaN(v.getTime()),
+  };
+  const test = ok[runtimeType];
+  if (test && !test(value)) throw new InvalidArgumentError(argument, `must be a valid ${runtimeType}${runtimeType === 'string' ? ' without NUL characters' : ''}`);
+}
+
+/** Whether a unique-key error is about the named index (PostgreSQL reports it as `constraint`). */
+function conflictOn(error: ConflictError, index: string): boolean {
+  const cause = error.cause as { constraint?: string } | undefined;
+  return cause?.constraint === index || error.message.includes(`"${index}"`);
+}
+
+/** A bigint advisory-lock key from a name (the first 8 bytes of its sha256, signed). */
+function advisoryKey(name: string): string {
+  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
 }
 
 /**
  * Every failure of the store is a `FullauthStoreError`: a unique key → `ConflictError` (the
- * operations turn it into a precise one), a missing referenced row or an id that cannot
- * exist → `NotFoundError`, anything else (a lost connection, …) → `FullauthStoreError` with
- * the database error as its `cause`.
+ * operations turn it into a precise one), a missing referenced row → `NotFoundError`, a
+ * deadlock or serialization failure → `RetryableStoreError`, anything else (a lost
+ * connection, …) → `FullauthStoreError` with the database error as its `cause`.
  */
 function storeError(error: unknown): FullauthStoreError {
   if (error instanceof FullauthStoreError) return error;
@@ -619,7 +896,10 @@ function storeError(error: unknown): FullauthStoreError {
   if (error instanceof ForeignKeyConstraintViolationException) {
     return new NotFoundError(`A record this operation refers to does not exist (${message}).`, { cause: error });
   }
-  // invalid_text_representation: a value of the wrong type (ids are checked before this).
+  if (error instanceof DeadlockException) {
+    return new RetryableStoreError(`The database aborted the operation to resolve a conflict with a concurrent one; nothing was written, retry it (${message}).`, { cause: error });
+  }
+  // invalid_text_representation: a value of the wrong type (arguments are checked before this).
   if (error instanceof DriverException && error.code === '22P02') {
     return new FullauthStoreError(`A value has the wrong type for its column (${message}).`, { cause: error });
   }

@@ -1,0 +1,112 @@
+// Run-time checks of every public store argument, before any SQL: a caller in plain
+// JavaScript (or behind an `as`) gets a typed error naming the argument, never a value
+// of an unexpected type at the database. Column limits come from the model, declared once.
+import { FULLAUTH_MODEL } from '../model.js';
+import type { FullauthIdStrategy } from '../ids.js';
+import { InvalidArgumentError, NotFoundError, ValueTooLongError } from './errors.js';
+
+/** The size of a varchar column of the contract, read from the model. */
+const varchar = <E extends keyof typeof FULLAUTH_MODEL>(entity: E, property: keyof (typeof FULLAUTH_MODEL)[E]['properties']): number => {
+  const spec = (FULLAUTH_MODEL[entity].properties as Record<string, { length?: number }>)[property as string];
+  return spec!.length!;
+};
+
+export const LIMITS = {
+  email: varchar('FullauthUser', 'email'),
+  familyId: varchar('FullauthRefreshToken', 'familyId'),
+  userAgent: varchar('FullauthRefreshToken', 'userAgent'),
+  ipAddress: varchar('FullauthRefreshToken', 'ipAddress'),
+  role: varchar('FullauthRole', 'name'),
+  permission: varchar('FullauthPermission', 'name'),
+  description: varchar('FullauthPermission', 'description'),
+  provider: varchar('FullauthOAuthAccount', 'provider'),
+  providerUserId: varchar('FullauthOAuthAccount', 'providerUserId'),
+  providerEmail: varchar('FullauthOAuthAccount', 'providerEmail'),
+  credentialId: varchar('FullauthPasskey', 'credentialId'),
+  deviceName: varchar('FullauthPasskey', 'deviceName'),
+  transports: varchar('FullauthPasskey', 'transports'),
+  /** An opaque or JWT refresh token longer than this is no token of ours (JWTs with claims are a few hundred bytes). */
+  token: 8192,
+} as const;
+
+/** The range of the `integer` sign-count column. */
+export const INT4_MAX = 2_147_483_647;
+const INT8_MAX = 9_223_372_036_854_775_807n;
+
+const describe = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? `an object (${Object.prototype.toString.call(value).slice(8, -1)})` : typeof value;
+
+/** A primitive string: `new String(…)` and every other type are refused. */
+export function text(argument: string, value: unknown, max?: number, { empty = false } = {}): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(argument, `must be a string, got ${describe(value)}`);
+  if (!empty && value.length === 0) throw new InvalidArgumentError(argument, 'must not be empty');
+  if (value.includes('\u0000')) throw new InvalidArgumentError(argument, 'must not contain a NUL character (U+0000)');
+  // varchar(n) counts characters (code points); a string's length counts UTF-16 units, never fewer.
+  if (max !== undefined && value.length > max && [...value].length > max) throw new ValueTooLongError(argument, max);
+  return value;
+}
+
+export function optionalText(argument: string, value: unknown, max?: number): string | null {
+  return value === undefined || value === null ? null : text(argument, value, max, { empty: true });
+}
+
+/** Captured request data (user agent, IP): cut to the column, as a header is not the caller's to shorten. */
+export function captured(argument: string, value: unknown, max: number): string | null {
+  const checked = optionalText(argument, value);
+  return checked === null ? null : [...checked].slice(0, max).join('');
+}
+
+export function bool(argument: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(argument, `must be true or false, got ${describe(value)}`);
+  return value;
+}
+
+export function integer(argument: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new InvalidArgumentError(argument, `must be a whole number, got ${typeof value === 'number' ? String(value) : describe(value)}`);
+  }
+  if (value < min || value > max) throw new InvalidArgumentError(argument, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+export function date(argument: string, value: unknown): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new InvalidArgumentError(argument, `must be a valid Date, got ${describe(value)}`);
+  return value;
+}
+
+/** A plain options object (or nothing); unknown keys are refused, so a typo is not silently ignored. */
+export function options<T extends object>(argument: string, value: T | undefined, keys: readonly string[]): Partial<T> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(argument, `must be an object, got ${describe(value)}`);
+  }
+  const unknown = Object.keys(value).filter((key) => !keys.includes(key));
+  if (unknown.length > 0) {
+    const shown = unknown.slice(0, 5).map((k) => `'${k.slice(0, 40)}'`).join(', ');
+    throw new InvalidArgumentError(argument, `has unknown key${unknown.length > 1 ? 's' : ''} ${shown}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}; valid: ${keys.join(', ')}`);
+  }
+  return value;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DIGITS = /^\d{1,19}$/;
+
+/** Whether a string can be an id of the strategy (a bigint id must fit int8 and be positive). */
+export function possibleId(strategy: FullauthIdStrategy, id: string): boolean {
+  if (strategy !== 'bigint') return UUID.test(id);
+  if (!DIGITS.test(id)) return false;
+  const value = BigInt(id);
+  return value >= 1n && value <= INT8_MAX;
+}
+
+/**
+ * An id argument: a non-string is an `InvalidArgumentError`; a string that cannot be an id
+ * is a `NotFoundError` (no such record can exist), raised before any SQL so it never aborts
+ * the caller's transaction.
+ */
+export function id(argument: string, value: unknown, strategy: FullauthIdStrategy, what = 'user'): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(argument, `must be a string id, got ${describe(value)}`);
+  if (!possibleId(strategy, value)) throw new NotFoundError(`No ${what} with id '${value.slice(0, 64)}' (not a valid id).`);
+  return value;
+}

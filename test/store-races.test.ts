@@ -1,0 +1,221 @@
+// Revocation against rotation, raced on real PostgreSQL: once a revocation returns, no token
+// in its scope is live and no rotation can produce one. Each pair runs RUNS times on one
+// pool (Promise.allSettled of the two calls), then the live tokens are counted in the database.
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  FullauthStoreError,
+  InactiveUserError,
+  InvalidRefreshTokenError,
+  RefreshTokenReuseError,
+  createFullauthStore,
+  defineFullauthEntities,
+  type FullauthStore,
+  type IssuedRefreshToken,
+} from '../src/index.js';
+import { initOrm } from './support/orm.js';
+import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+
+const RUNS = 200;
+const databases: TestDatabase[] = [];
+const orms: MikroORM[] = [];
+afterAll(async () => {
+  await Promise.all(orms.map((o) => o.close()));
+  await Promise.all(databases.map((db) => db.drop()));
+});
+
+async function setup(include: Parameters<typeof defineFullauthEntities>[0] = []) {
+  const db = await createDatabase('races');
+  databases.push(db);
+  const orm = await initOrm({ kind: 'postgres', url: db.url }, { entities: [...defineFullauthEntities(include)], pool: { max: 20 } });
+  orms.push(orm);
+  await orm.schema.create();
+  const store = createFullauthStore(orm.em);
+  const live = async (where: string, params: unknown[]) => {
+    const rows = await orm.em
+      .fork()
+      .getConnection()
+      .execute<{ n: number }[]>(`select count(*)::int as n from fullauth_refresh_tokens where not revoked and ${where}`, params);
+    return rows[0]!.n;
+  };
+  return { orm, store, live };
+}
+
+/** Only the errors a serial order could give: a revoked (reused) token, or one of a deactivated or deleted user. */
+function expectSerialRefusal(result: PromiseSettledResult<unknown>) {
+  if (result.status === 'fulfilled') return;
+  expect(result.reason).toBeInstanceOf(FullauthStoreError);
+  expect([RefreshTokenReuseError, InactiveUserError, InvalidRefreshTokenError].some((E) => result.reason instanceof E)).toBe(true);
+}
+
+/** After the revocation returned: the rotated successor (if any) can never be rotated again. */
+async function expectDead(store: FullauthStore, rotated: PromiseSettledResult<IssuedRefreshToken>) {
+  if (rotated.status !== 'fulfilled') return 0;
+  const again = await Promise.allSettled([store.rotateRefreshToken(rotated.value.token)]);
+  expect(again[0]!.status).toBe('rejected');
+  return 1;
+}
+
+describe.skipIf(skipPostgres)(`revocation against rotation on PostgreSQL (${RUNS} races each)`, () => {
+  it('revokeAllForUser ∥ rotateRefreshToken: 0 live tokens, every time', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'all@x.io' });
+    let survivors = 0;
+    let rotatedFirst = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const { token } = await store.issueRefreshToken(user.id);
+      const [rotated, revoked] = await Promise.allSettled([store.rotateRefreshToken(token), store.revokeAllForUser(user.id)]);
+      expect(revoked.status).toBe('fulfilled');
+      expectSerialRefusal(rotated);
+      rotatedFirst += await expectDead(store, rotated);
+      survivors += (await live('user_id = ?', [user.id])) > 0 ? 1 : 0;
+    }
+    expect(survivors).toBe(0);
+    // Both serial orders happened: the race was real.
+    expect(rotatedFirst).toBeGreaterThan(0);
+  });
+
+  it('changePassword ∥ rotateRefreshToken: 0 live tokens, and the attacker cannot rotate afterwards', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'pw@x.io', hashedPassword: 'old' });
+    let survivors = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const { token } = await store.issueRefreshToken(user.id);
+      const [rotated, changed] = await Promise.allSettled([store.rotateRefreshToken(token), store.changePassword(user.id, `h${i}`)]);
+      expect(changed.status).toBe('fulfilled');
+      expectSerialRefusal(rotated);
+      if (rotated.status === 'fulfilled') {
+        // The attacker's fresh token, rotated twice more after changePassword() returned.
+        const twice = await Promise.allSettled([store.rotateRefreshToken(rotated.value.token), store.rotateRefreshToken(rotated.value.token)]);
+        expect(twice.every((r) => r.status === 'rejected')).toBe(true);
+      }
+      survivors += (await live('user_id = ?', [user.id])) > 0 ? 1 : 0;
+    }
+    expect(survivors).toBe(0);
+  });
+
+  it('revokeFamily (logout) ∥ rotateRefreshToken: 0 live tokens in the family', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'fam@x.io' });
+    let survivors = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const { token, familyId } = await store.issueRefreshToken(user.id);
+      const [rotated, revoked] = await Promise.allSettled([store.rotateRefreshToken(token), store.revokeFamily(familyId)]);
+      expect(revoked.status).toBe('fulfilled');
+      expectSerialRefusal(rotated);
+      await expectDead(store, rotated);
+      survivors += (await live('family_id = ?', [familyId])) > 0 ? 1 : 0;
+    }
+    expect(survivors).toBe(0);
+  });
+
+  it('revokeSession ∥ rotateRefreshToken: 0 live tokens in the session', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'session@x.io' });
+    let survivors = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const { token, familyId } = await store.issueRefreshToken(user.id);
+      const [rotated, revoked] = await Promise.allSettled([store.rotateRefreshToken(token), store.revokeSession(user.id, familyId)]);
+      expect(revoked).toEqual({ status: 'fulfilled', value: true });
+      expectSerialRefusal(rotated);
+      await expectDead(store, rotated);
+      survivors += (await live('family_id = ?', [familyId])) > 0 ? 1 : 0;
+    }
+    expect(survivors).toBe(0);
+  });
+
+  it('revokeAllExceptFamily ∥ rotation in another family: 0 live tokens outside the kept family', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'except@x.io' });
+    const kept = await store.issueRefreshToken(user.id);
+    let survivors = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const { token } = await store.issueRefreshToken(user.id);
+      const [rotated, revoked] = await Promise.allSettled([store.rotateRefreshToken(token), store.revokeAllExceptFamily(user.id, kept.familyId)]);
+      expect(revoked.status).toBe('fulfilled');
+      expectSerialRefusal(rotated);
+      await expectDead(store, rotated);
+      survivors += (await live('user_id = ? and family_id <> ?', [user.id, kept.familyId])) > 0 ? 1 : 0;
+    }
+    expect(survivors).toBe(0);
+    expect(await live('family_id = ?', [kept.familyId])).toBe(1);
+  });
+
+  it('a replayed spent token (reuse detection) ∥ rotation of its successor: 0 live tokens in the family', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'reuse@x.io' });
+    let survivors = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const first = await store.issueRefreshToken(user.id);
+      const second = await store.rotateRefreshToken(first.token);
+      const [replayed, rotated] = await Promise.allSettled([store.rotateRefreshToken(first.token), store.rotateRefreshToken(second.token)]);
+      expect(replayed.status).toBe('rejected');
+      expect((replayed as PromiseRejectedResult).reason).toBeInstanceOf(RefreshTokenReuseError);
+      expectSerialRefusal(rotated);
+      await expectDead(store, rotated);
+      survivors += (await live('family_id = ?', [first.familyId])) > 0 ? 1 : 0;
+    }
+    expect(survivors).toBe(0);
+  });
+
+  it('deactivateUser ∥ rotateRefreshToken: 0 live tokens, and the user cannot refresh or log in afterwards', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'off@x.io' });
+    let survivors = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const { token } = await store.issueRefreshToken(user.id);
+      const [rotated, deactivated] = await Promise.allSettled([store.rotateRefreshToken(token), store.deactivateUser(user.id)]);
+      expect(deactivated.status).toBe('fulfilled');
+      expectSerialRefusal(rotated);
+      if (rotated.status === 'fulfilled') {
+        await expect(store.rotateRefreshToken(rotated.value.token)).rejects.toBeInstanceOf(InactiveUserError);
+      }
+      await expect(store.issueRefreshToken(user.id)).rejects.toBeInstanceOf(InactiveUserError);
+      survivors += (await live('user_id = ?', [user.id])) > 0 ? 1 : 0;
+      await store.reactivateUser(user.id);
+    }
+    expect(survivors).toBe(0);
+  });
+
+  it('deactivateUser ∥ issueRefreshToken: never a live token of an inactive user', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'issue-off@x.io' });
+    let survivors = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const [issued, deactivated] = await Promise.allSettled([store.issueRefreshToken(user.id), store.deactivateUser(user.id)]);
+      expect(deactivated.status).toBe('fulfilled');
+      if (issued.status === 'rejected') expect(issued.reason).toBeInstanceOf(InactiveUserError);
+      survivors += (await live('user_id = ?', [user.id])) > 0 ? 1 : 0;
+      await store.reactivateUser(user.id);
+    }
+    expect(survivors).toBe(0);
+  });
+
+  it('deleteUser ∥ rotateRefreshToken: no token of the user is left', async () => {
+    const { store, orm } = await setup();
+    let left = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const user = await store.createUser({ email: `gone${i}@x.io` });
+      const { token } = await store.issueRefreshToken(user.id);
+      const [rotated, deleted] = await Promise.allSettled([store.rotateRefreshToken(token), store.deleteUser(user.id)]);
+      expect(deleted).toEqual({ status: 'fulfilled', value: true });
+      expectSerialRefusal(rotated);
+      await expectDead(store, rotated);
+      const rows = await orm.em.fork().getConnection().execute<{ n: number }[]>('select count(*)::int as n from fullauth_refresh_tokens where user_id = ?', [user.id]);
+      left += rows[0]!.n;
+    }
+    expect(left).toBe(0);
+  });
+
+  it('50 parallel rotations of one token, 20 times: exactly one winner, and the family revoked', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'fifty@x.io' });
+    for (let i = 0; i < 20; i++) {
+      const { token, familyId } = await store.issueRefreshToken(user.id);
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => store.rotateRefreshToken(token)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof RefreshTokenReuseError)).toBe(true);
+      expect(await live('family_id = ?', [familyId])).toBe(0);
+    }
+  });
+});
