@@ -219,3 +219,60 @@ describe.skipIf(skipPostgres)(`revocation against rotation on PostgreSQL (${RUNS
     }
   });
 });
+
+describe.skipIf(skipPostgres)('concurrent syncRoles on PostgreSQL (5 ORMs, as 5 application instances)', () => {
+  async function instances(n: number) {
+    const db = await createDatabase('sync');
+    databases.push(db);
+    const all: MikroORM[] = [];
+    for (let i = 0; i < n; i++) {
+      const orm = await initOrm({ kind: 'postgres', url: db.url }, { entities: [...defineFullauthEntities(['permission'])], pool: { max: 2 } });
+      orms.push(orm);
+      all.push(orm);
+    }
+    await all[0]!.schema.create();
+    const state = async () => {
+      const rows = await all[0]!.em.fork().getConnection().execute<{ role: string; perm: string }[]>(
+        `select r.name as role, p.name as perm from fullauth_roles r join fullauth_role_permissions rp on rp.role_id = r.id
+         join fullauth_permissions p on p.id = rp.permission_id order by 1, 2`,
+      );
+      const map: Record<string, string[]> = {};
+      for (const row of rows) (map[row.role] ??= []).push(row.perm);
+      return map;
+    };
+    return { stores: all.map((orm) => createFullauthStore(orm.em)), state };
+  }
+
+  const applied = (state: Record<string, string[]>, map: Record<string, string[]>) =>
+    Object.entries(map).every(([role, perms]) => JSON.stringify(state[role] ?? []) === JSON.stringify([...perms].sort()));
+
+  it('the same roles listed in other orders: every sync succeeds, 20 rounds', async () => {
+    const { stores, state } = await instances(5);
+    const perms = ['a:read', 'a:write', 'b:read', 'b:write', 'c:admin'];
+    for (let round = 0; round < 20; round++) {
+      const maps = stores.map((_, i) => {
+        const roles = ['admin', 'editor', 'viewer', 'owner'].sort(() => Math.random() - 0.5);
+        return Object.fromEntries(roles.map((role) => [role, [...perms].sort(() => Math.random() - 0.5).slice(0, 3 + ((i + round) % 3))]));
+      });
+      const results = await Promise.allSettled(stores.map((store, i) => store.syncRoles(maps[i]!)));
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      const now = await state();
+      expect(maps.some((map) => applied(now, map))).toBe(true);
+    }
+  });
+
+  it('different maps at once (a rolling deploy): every sync succeeds and one map is applied whole, 20 rounds', async () => {
+    const { stores, state } = await instances(5);
+    for (let round = 0; round < 20; round++) {
+      const maps = stores.map((_, i) => ({
+        editor: i % 2 ? ['articles:read', 'articles:write'] : ['articles:read'],
+        admin: i % 2 ? ['users:manage'] : ['users:manage', 'articles:delete', `round:${round}`],
+        [`role${i}`]: [`perm${i}`, 'articles:read'],
+      }));
+      const results = await Promise.allSettled(stores.map((store, i) => store.syncRoles(maps[i]!)));
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      const now = await state();
+      expect(maps.some((map) => applied(now, map))).toBe(true);
+    }
+  });
+});
