@@ -270,6 +270,16 @@ export async function loadCliOrm(configPath: string | undefined, { readOnly = fa
   return orm;
 }
 
+/**
+ * `migrate` creates a missing database as MikroORM's own `migration:up` does, when the config
+ * lets it (`ensureDatabase`, on by default). MikroORM 7 does so on the first connection;
+ * MikroORM 6's `CLIHelper.getORM()` does not connect (`connect: false`), so it is asked here.
+ */
+export async function ensureCliDatabase(orm: MikroORM): Promise<void> {
+  if (!MIKRO_ORM_6 || !orm.config.get('ensureDatabase')) return;
+  await (orm as unknown as { schema: { ensureDatabase(): Promise<boolean> } }).schema.ensureDatabase();
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
@@ -294,25 +304,41 @@ interface SqlConnectionLike {
   ensureConnection(): Promise<void>;
   getClient?(): KyselyLike;
   getKnex?(): KnexLike;
+  transactional<T>(fn: (transaction: unknown) => Promise<T>): Promise<T>;
+}
+
+/** Where a statement runs: a connection's pool, or one of its open transactions. */
+export interface SqlSession {
+  connection: unknown;
+  /** The open transaction (MikroORM 7: a Kysely transaction; 6: a knex one), or none for the pool. */
+  transaction: unknown;
+  platform: Platform;
+}
+
+/** The session of an EntityManager: its transaction when it is in one. */
+export function sessionOf(em: { getConnection(): unknown; getTransactionContext(): unknown; getPlatform(): Platform }): SqlSession {
+  return { connection: em.getConnection(), transaction: em.getTransactionContext(), platform: em.getPlatform() };
+}
+
+/**
+ * Runs `fn` in a new transaction of the connection itself: committed when `fn` resolves,
+ * rolled back when it throws. Below the EntityManager (no fork, no unit of work to flush),
+ * so a short transaction costs what BEGIN and COMMIT cost. The same call on both versions.
+ */
+export function inTransaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+  return (session.connection as SqlConnectionLike).transactional((transaction) => fn({ ...session, transaction }));
 }
 
 /**
  * Runs one statement with its values as the driver's own bind parameters, never formatted
  * into the SQL text (MikroORM's `execute()` formats them in: a value of an unexpected type
  * would become SQL). `sql` marks values with `?`; PostgreSQL's `$n` are numbered here.
- * Inside `em`'s transaction (when it has one) the statement joins it. Driver errors come
- * back as MikroORM's typed exceptions (`UniqueConstraintViolationException`, …).
+ * Driver errors come back as MikroORM's typed exceptions (`UniqueConstraintViolationException`, …).
  * - MikroORM 7: a compiled query on the Kysely client or transaction.
  * - MikroORM 6: `knex.raw(sql, bindings)`, which binds (knex numbers `?` itself).
  */
-export async function executeBound(
-  em: { getConnection(): unknown; getTransactionContext(): unknown; getPlatform(): Platform },
-  sql: string,
-  params: readonly unknown[],
-  postgres: boolean,
-): Promise<BoundResult> {
-  const connection = em.getConnection() as SqlConnectionLike;
-  const context = em.getTransactionContext();
+export async function executeBound(session: SqlSession, sql: string, params: readonly unknown[], postgres: boolean): Promise<BoundResult> {
+  const connection = session.connection as SqlConnectionLike;
   try {
     await connection.ensureConnection();
     if (typeof connection.getClient === 'function') {
@@ -324,16 +350,16 @@ export async function executeBound(
         query: { kind: 'RawNode', sqlFragments: [text], parameters: [] },
         queryId: { queryId: '' },
       };
-      const result = await ((context as KyselyLike | undefined) ?? connection.getClient()).executeQuery(compiled);
+      const result = await ((session.transaction as KyselyLike | undefined) ?? connection.getClient()).executeQuery(compiled);
       const rows = result.rows ?? [];
       return { rows, affected: result.numAffectedRows === undefined ? 0 : Number(result.numAffectedRows) };
     }
     const query = connection.getKnex!().raw(sql, params);
-    if (context) query.transacting(context);
+    if (session.transaction) query.transacting(session.transaction);
     const result = (await query) as { rows?: Record<string, unknown>[]; rowCount?: number | null };
     return { rows: result.rows ?? [], affected: result.rowCount ?? 0 };
   } catch (error) {
-    throw em.getPlatform().getExceptionConverter().convertException(error as Error);
+    throw session.platform.getExceptionConverter().convertException(error as Error);
   }
 }
 

@@ -2,7 +2,6 @@
 // every refusal is a typed error raised before any SQL (the caller's transaction stays
 // usable, nothing is written), and every value reaches PostgreSQL as a bound parameter.
 import type { MikroORM } from '@mikro-orm/postgresql';
-import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   DuplicateEmailError,
@@ -19,6 +18,7 @@ import {
   type FullauthGroup,
 } from '../src/index.js';
 import { describeTargets } from './support/compat.js';
+import { recordDriverQueries } from './support/driver-log.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -238,21 +238,13 @@ describe.skipIf(skipPostgres)('bigint ids on PostgreSQL', () => {
 });
 
 describe.skipIf(skipPostgres)('values are bound parameters on PostgreSQL', () => {
-  const original = pg.Client.prototype.query;
-  afterEach(() => {
-    pg.Client.prototype.query = original;
-  });
+  let recording: ReturnType<typeof recordDriverQueries> | undefined;
+  afterEach(() => recording?.stop());
 
   it('no value of any store operation appears in the SQL text the driver receives', async () => {
     const { store } = await setup('postgres');
-    const sent: { text: string; values: unknown[] }[] = [];
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const [first, second] = args as [string | { text: string; values?: unknown[] }, unknown];
-      if (typeof first === 'string') sent.push({ text: first, values: Array.isArray(second) ? second : [] });
-      else if (first && typeof first === 'object' && 'text' in first) sent.push({ text: first.text, values: first.values ?? [] });
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof pg.Client.prototype.query;
-
+    recording = recordDriverQueries();
+    const sent = recording.queries;
     const marker = (name: string) => `mark_${name}_'"; select 1; --`;
     const user = await store.createUser({ email: `${marker('email')}@x.io`, hashedPassword: marker('hash') });
     await store.findUserByEmail(`${marker('email')}@x.io`);

@@ -11,7 +11,7 @@ import {
 import { uuidv7 } from 'uuidv7';
 import { definitionOf } from '../build-schema.js';
 import { dialectOf, unsupportedOn } from '../dialects.js';
-import { executeBound, metadataByClassName, type BoundResult } from '../orm-compat.js';
+import { executeBound, inTransaction, metadataByClassName, sessionOf, type BoundResult, type SqlSession } from '../orm-compat.js';
 import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
@@ -51,8 +51,8 @@ import type {
 export { normalizeEmail };
 
 type Row = Record<string, unknown>;
-/** The EntityManager the store runs its statements on (the caller's, or a transaction's). */
-type Context = Pick<EntityManager, 'getConnection' | 'getTransactionContext' | 'getPlatform'>;
+/** Where the store's statements run: the pool, the caller's transaction, or one of the store's own. */
+type Context = SqlSession;
 
 const DEFAULT_LIFETIME_SECONDS = 30 * 24 * 3600;
 /** A token lifetime beyond this (100 years) is a mistake, not a policy. */
@@ -166,7 +166,7 @@ export class FullauthStore {
    */
   async #execute(sql: string, params: readonly unknown[], em?: Context): Promise<BoundResult> {
     try {
-      return await executeBound(em ?? this.#em, sql, params, true);
+      return await executeBound(em ?? sessionOf(this.#em), sql, params, true);
     } catch (error) {
       throw storeError(error);
     }
@@ -177,15 +177,16 @@ export class FullauthStore {
   async #affected(sql: string, params: readonly unknown[], em?: Context): Promise<number> {
     return (await this.#execute(sql, params, em)).affected;
   }
-  /** The store's own transaction, or the caller's when the store's EntityManager is in one. */
+  /**
+   * The caller's transaction when the store's EntityManager is in one; otherwise a short one
+   * of the store's own, on the connection (no EntityManager fork: the store keeps no identity map).
+   */
   #transaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
-    if (this.#em.isInTransaction()) return fn(this.#em);
-    return this.#em
-      .fork()
-      .transactional((em) => fn(em))
-      .catch((error: unknown) => {
-        throw storeError(error);
-      });
+    const session = sessionOf(this.#em);
+    if (session.transaction) return fn(session);
+    return inTransaction(session, fn).catch((error: unknown) => {
+      throw storeError(error);
+    });
   }
 
   /**
