@@ -282,6 +282,30 @@ describe.skipIf(skipPostgres)('the host side of the user on PostgreSQL', () => {
     await expect(store.createUser({ email: 'r@x.io', extra: { odd: loose<string>(12) } })).rejects.toThrow(/extra.odd must be a valid string/);
   });
 
+  it('a host relation declared with deleteRule "set null" keeps its row when deleteUser() deletes the user (the docs\' example)', async () => {
+    const { EntitySchema } = await import('@mikro-orm/core');
+    const db = await createDatabase('inputs_host');
+    databases.push(db);
+    const auth = defineFullauthEntities(['base']);
+    const Article = new EntitySchema<{ id: number; title: string; author: unknown }>({
+      name: 'Article',
+      properties: {
+        id: { type: 'integer', primary: true },
+        title: { type: 'string' },
+        author: { kind: 'm:1', entity: () => auth.FullauthUser, nullable: true, deleteRule: 'set null' },
+      },
+    });
+    const orm = await initOrm({ kind: 'postgres', url: db.url }, { entities: [...auth, Article] });
+    orms.push(orm);
+    await orm.schema.create();
+    const store = createFullauthStore(orm.em);
+    const user = await store.createUser({ email: 'author@x.io' });
+    await orm.em.getConnection().execute(`insert into article (id, title, author_id) values (1, 'kept', '${user.id}')`);
+    expect(await store.deleteUser(user.id)).toBe(true);
+    const rows = await orm.em.getConnection().execute('select title, author_id from article');
+    expect(rows).toEqual([{ title: 'kept', author_id: null }]);
+  });
+
   it('deleteUser of a user a host row still refers to (ON DELETE RESTRICT) names the constraint; nothing is deleted', async () => {
     const { store, orm, count } = await setup('postgres', []);
     const user = await store.createUser({ email: 'ref@x.io' });
