@@ -2,7 +2,7 @@
 // every refusal is a typed error raised before any SQL (the caller's transaction stays
 // usable, nothing is written), and every value reaches PostgreSQL as a bound parameter.
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   DuplicateEmailError,
   ForeignFamilyError,
@@ -16,6 +16,7 @@ import {
   createFullauthStore,
   defineFullauthEntities,
   type FullauthGroup,
+  type FullauthUser,
 } from '../src/index.js';
 import { describeTargets } from './support/compat.js';
 import { recordDriverQueries } from './support/driver-log.js';
@@ -24,9 +25,10 @@ import { createDatabase, skipPostgres, type TestDatabase } from './support/postg
 
 const databases: TestDatabase[] = [];
 const orms: MikroORM[] = [];
-afterAll(async () => {
-  await Promise.all(orms.map((o) => o.close()));
-  await Promise.all(databases.map((db) => db.drop()));
+// Each test's ORMs and databases go when it ends: the races open many connections.
+afterEach(async () => {
+  await Promise.all(orms.splice(0).map((o) => o.close()));
+  await Promise.all(databases.splice(0).map((db) => db.drop()));
 });
 
 async function setup(kind: Target['kind'], include: FullauthGroup[] = ['permission', 'oauth', 'passkey'], options: Parameters<typeof defineFullauthEntities>[1] = {}) {
@@ -287,7 +289,7 @@ describe.skipIf(skipPostgres)('the host side of the user on PostgreSQL', () => {
     const db = await createDatabase('inputs_host');
     databases.push(db);
     const auth = defineFullauthEntities(['base']);
-    const Article = new EntitySchema<{ id: number; title: string; author: unknown }>({
+    const Article = new EntitySchema<{ id: number; title: string; author: FullauthUser<'base'> | null }>({
       name: 'Article',
       properties: {
         id: { type: 'integer', primary: true },

@@ -2,7 +2,7 @@
 // in its scope is live and no rotation can produce one. Each pair runs RUNS times on one
 // pool (Promise.allSettled of the two calls), then the live tokens are counted in the database.
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   FullauthStoreError,
   InactiveUserError,
@@ -19,15 +19,16 @@ import { createDatabase, skipPostgres, type TestDatabase } from './support/postg
 const RUNS = 200;
 const databases: TestDatabase[] = [];
 const orms: MikroORM[] = [];
-afterAll(async () => {
-  await Promise.all(orms.map((o) => o.close()));
-  await Promise.all(databases.map((db) => db.drop()));
+// Each test's ORMs and databases go when it ends: the races open many connections.
+afterEach(async () => {
+  await Promise.all(orms.splice(0).map((o) => o.close()));
+  await Promise.all(databases.splice(0).map((db) => db.drop()));
 });
 
 async function setup(include: Parameters<typeof defineFullauthEntities>[0] = []) {
   const db = await createDatabase('races');
   databases.push(db);
-  const orm = await initOrm({ kind: 'postgres', url: db.url }, { entities: [...defineFullauthEntities(include)], pool: { max: 20 } });
+  const orm = await initOrm({ kind: 'postgres', url: db.url }, { entities: [...defineFullauthEntities(include)], pool: { max: 10 } });
   orms.push(orm);
   await orm.schema.create();
   const store = createFullauthStore(orm.em);
