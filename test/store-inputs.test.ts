@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   InvalidRefreshTokenError,
   NotFoundError,
+  RevokedFamilyError,
   UserReferencedError,
   ValueTooLongError,
   createFullauthStore,
@@ -139,6 +140,11 @@ describeTargets(kinds, 'input the store refuses on %s', (kind) => {
     expect(foreign).toBeInstanceOf(ForeignFamilyError);
     expect(await count('fullauth_refresh_tokens')).toBe(1);
     expect((await store.issueRefreshToken(ann.id, { familyId: session.familyId })).familyId).toBe(session.familyId);
+    // A logged-out session is not continued: the revocation stands.
+    await store.revokeFamily(session.familyId);
+    await expect(store.issueRefreshToken(ann.id, { familyId: session.familyId })).rejects.toBeInstanceOf(RevokedFamilyError);
+    expect(await count('fullauth_refresh_tokens where not revoked')).toBe(0);
+    expect((await store.issueRefreshToken(ann.id, { familyId: 'my-own-family-id' })).familyId).toBe('my-own-family-id');
   });
 
   it('revokeSession is scoped to the user and says whether the session exists; revokeFamily takes only a string', async () => {

@@ -8,6 +8,7 @@ import {
   InactiveUserError,
   InvalidRefreshTokenError,
   RefreshTokenReuseError,
+  RevokedFamilyError,
   createFullauthStore,
   defineFullauthEntities,
   type FullauthStore,
@@ -105,6 +106,20 @@ describe.skipIf(skipPostgres)(`revocation against rotation on PostgreSQL (${RUNS
       expect(revoked.status).toBe('fulfilled');
       expectSerialRefusal(rotated);
       await expectDead(store, rotated);
+      survivors += (await live('family_id = ?', [familyId])) > 0 ? 1 : 0;
+    }
+    expect(survivors).toBe(0);
+  });
+
+  it('revokeFamily ∥ issueRefreshToken into that family: 0 live tokens in the family', async () => {
+    const { store, live } = await setup();
+    const user = await store.createUser({ email: 'continue@x.io' });
+    let survivors = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const { familyId } = await store.issueRefreshToken(user.id);
+      const [issued, revoked] = await Promise.allSettled([store.issueRefreshToken(user.id, { familyId }), store.revokeFamily(familyId)]);
+      expect(revoked.status).toBe('fulfilled');
+      if (issued.status === 'rejected') expect(issued.reason).toBeInstanceOf(RevokedFamilyError);
       survivors += (await live('family_id = ?', [familyId])) > 0 ? 1 : 0;
     }
     expect(survivors).toBe(0);

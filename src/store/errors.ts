@@ -94,6 +94,13 @@ export class ForeignFamilyError extends FullauthStoreError {
     super(`The token family '${familyId}' belongs to another user.`);
   }
 }
+/** Every token of the family was revoked (a logout or a detected reuse): start a new session instead. */
+export class RevokedFamilyError extends FullauthStoreError {
+  override name = 'RevokedFamilyError';
+  constructor(readonly familyId: string) {
+    super(`The token family '${familyId}' was revoked: start a new login session instead of continuing it.`);
+  }
+}
 /** A row of the host's still refers to the user through a foreign key that restricts deletion. */
 export class UserReferencedError extends FullauthStoreError {
   override name = 'UserReferencedError';

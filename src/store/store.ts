@@ -37,6 +37,7 @@ import {
   PasskeySignCountError,
   RefreshTokenReuseError,
   RetryableStoreError,
+  RevokedFamilyError,
   UserReferencedError,
 } from './errors.js';
 import type {
@@ -347,33 +348,61 @@ export class FullauthStore {
 
   /**
    * Issues a refresh token to an active user: the opaque value is returned once; only its
-   * sha256 digest is stored. A deactivated user is an `InactiveUserError`; a `familyId` of
-   * another user's session is a `ForeignFamilyError`.
+   * sha256 digest is stored. A deactivated user is an `InactiveUserError`. With `familyId`
+   * (continuing a login session), a family of another user is a `ForeignFamilyError`, and a
+   * family whose tokens were all revoked (logged out) a `RevokedFamilyError`: a revocation
+   * is never undone by issuing into its family.
    */
   async issueRefreshToken(userId: string, options: IssueTokenOptions = {}): Promise<IssuedRefreshToken> {
     const id = this.#userId(userId);
     const given = check.options('options', options, ISSUE_KEYS);
-    const familyId = given.familyId === undefined ? uuidv7() : check.text('options.familyId', given.familyId, LIMITS.familyId);
+    const familyId = given.familyId === undefined ? undefined : check.text('options.familyId', given.familyId, LIMITS.familyId);
     const userAgent = check.captured('options.userAgent', given.userAgent, LIMITS.userAgent);
     const ipAddress = check.captured('options.ipAddress', given.ipAddress, LIMITS.ipAddress);
     const now = this.#now();
     const expiresAt = this.#expiry(given, now);
     const token = randomBytes(32).toString('base64url');
     const rowId = this.#id();
-    // One statement: the user's row shared (and active), and no token of the family owned by someone else.
-    const [row] = await this.#rows(
-      `with "owner" as (select "id" from ${this.#users} where "id" = ? and "is_active" for share)
-       insert into ${this.#tokens} (${rowId.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-       select ${rowId.value}?, "owner"."id", ?, ?, false, ?, ?, ? from "owner"
-       where not exists (select 1 from ${this.#tokens} t where t."family_id" = ? and t."user_id" <> "owner"."id")
-       returning "id"`,
-      [id, ...rowId.params, tokenDigest(token), familyId, expiresAt, userAgent, ipAddress, now, familyId],
-    );
-    if (row) return { token, id: String(row.id), userId: id, familyId, expiresAt };
-    const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ?`, [id]);
-    if (!user) throw new NotFoundError(`No user with id ${id}.`);
-    if (user.is_active !== true) throw new InactiveUserError(id);
-    throw new ForeignFamilyError(familyId);
+    const insert = (family: string, em?: Context) =>
+      this.#rows(
+        `with "owner" as (select "id" from ${this.#users} where "id" = ? and "is_active" for share)
+         insert into ${this.#tokens} (${rowId.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+         select ${rowId.value}?, "owner"."id", ?, ?, false, ?, ?, ? from "owner" returning "id"`,
+        [id, ...rowId.params, tokenDigest(token), family, expiresAt, userAgent, ipAddress, now],
+        em,
+      );
+    if (familyId === undefined) {
+      // A new login: one statement, the user's row shared and checked active (re-checked after any wait).
+      const family = uuidv7();
+      const [row] = await insert(family);
+      if (row) return { token, id: String(row.id), userId: id, familyId: family, expiresAt };
+      throw await this.#whyNoToken(id);
+    }
+    // Continuing a session: the family is judged after the user's row is held, so that a
+    // revocation that committed meanwhile is seen (a statement's snapshot predates its lock waits).
+    return this.#transaction(async (em) => {
+      const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? for share`, [id], em);
+      if (!user) throw new NotFoundError(`No user with id ${id}.`);
+      if (user.is_active !== true) throw new InactiveUserError(id);
+      const [family] = await this.#rows(
+        `select count(*)::int as "tokens", count(*) filter (where not "revoked")::int as "live",
+                count(*) filter (where "user_id" <> ?)::int as "foreign"
+         from ${this.#tokens} where "family_id" = ?`,
+        [id, familyId],
+        em,
+      );
+      if (Number(family!.foreign) > 0) throw new ForeignFamilyError(familyId);
+      if (Number(family!.tokens) > 0 && Number(family!.live) === 0) throw new RevokedFamilyError(familyId);
+      const [row] = await insert(familyId, em);
+      if (!row) throw await this.#whyNoToken(id, em);
+      return { token, id: String(row.id), userId: id, familyId, expiresAt };
+    });
+  }
+
+  /** Why no token was issued to the user: they do not exist, or are deactivated. */
+  async #whyNoToken(userId: string, em?: Context): Promise<FullauthStoreError> {
+    const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ?`, [userId], em);
+    return user ? new InactiveUserError(userId) : new NotFoundError(`No user with id ${userId}.`);
   }
 
   /**
