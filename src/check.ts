@@ -2,7 +2,7 @@ import type { EntityManager, IDatabaseDriver, MetadataStorage } from '@mikro-orm
 import type { DatabaseSchema, DatabaseTable, SchemaDifference } from '@mikro-orm/sql';
 import { definitionOf } from './build-schema.js';
 import { dialectOf } from './dialects.js';
-import { FullauthConfigError } from './errors.js';
+import { FullauthConfigError, showValue } from './errors.js';
 import { driverOf, loadSqlLayer, setSchemaTables } from './orm-compat.js';
 import { addSqliteInlineUniques, queryRows } from './sqlite-constraints.js';
 
@@ -52,6 +52,10 @@ export interface CheckedOrm {
 }
 
 export async function checkFullauthSchema(orm: CheckedOrm): Promise<FullauthSchemaReport> {
+  // It takes no options; without an ORM there is nothing to compare with (no default applies).
+  if (typeof orm !== 'object' || orm === null || typeof orm.getMetadata !== 'function') {
+    throw new FullauthConfigError(`checkFullauthSchema() needs a MikroORM instance, got ${showValue(orm)}.`);
+  }
   const metadata = orm.getMetadata() as MetadataStorage;
   const tables = [...metadata].filter((meta) => definitionOf(meta.class)).map((meta) => meta.tableName);
   if (tables.length === 0) {

@@ -2,12 +2,15 @@
 // `npx mikro-orm-fullauth <command>`: runs against the host's MikroORM config, found the way
 // the `mikro-orm` CLI finds it (package.json "mikro-orm".configPaths, ./mikro-orm.config.ts, …).
 import { parseArgs } from 'node:util';
+import type { MikroORM } from '@mikro-orm/core';
 import { checkFullauthSchema, formatFullauthReport } from './check.js';
+import { assertDatabaseExists } from './database-presence.js';
 import { renderFullauthDiagram } from './diagram.js';
 import { FULLAUTH_GROUPS, type FullauthGroup } from './groups.js';
 import { getFullauthMetadata } from './metadata.js';
-import { fullauthMigrator } from './managed.js';
-import { loadCliOrm } from './orm-compat.js';
+import { fullauthMigrator, type FullauthMigratorOptions } from './managed.js';
+import { assertTrackingTable } from './naming.js';
+import { ensureCliDatabase, loadCliOrm } from './orm-compat.js';
 
 const HELP = `Usage: mikro-orm-fullauth <command> [options]
 
@@ -17,6 +20,9 @@ Commands:
   diagram            print a Mermaid ER diagram of the included tables
   migrate            apply the pending fullauth migrations (managed mode)
   status             list applied and pending fullauth migrations (managed mode)
+
+check, status and diagram only read: they never create a database, schema or table
+(a missing database is an error naming it).
 
 Options:
   --config <path>    the MikroORM config file (default: as the mikro-orm CLI finds it)
@@ -52,32 +58,46 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Unknown command '${command}'. Valid commands: check, diagram, migrate, status.\n\n${HELP}`);
     return 1;
   }
-  const migratorOptions = values['migrations-table'] ? { tableName: values['migrations-table'] } : {};
-  const orm = await loadCliOrm(values.config);
+  // Checked before the config is loaded (an empty name would be an SQL error, a long one cut by PostgreSQL).
+  const tableName = values['migrations-table'];
+  if (tableName !== undefined) assertTrackingTable(tableName, '--migrations-table');
+  const orm = await loadCliOrm(values.config, { readOnly: command !== 'migrate' });
   try {
-    switch (command) {
-      case 'check': {
-        const report = await checkFullauthSchema(orm);
-        process.stdout.write(`${formatFullauthReport(report)}\n`);
-        return report.ok ? 0 : 1;
-      }
-      case 'diagram':
-        process.stdout.write(renderFullauthDiagram(await getFullauthMetadata(orm)));
-        return 0;
-      case 'migrate': {
-        const applied = await fullauthMigrator(orm, migratorOptions).up();
-        process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'fullauth migrations: up to date\n');
-        return 0;
-      }
-      default: {
-        const status = await fullauthMigrator(orm, migratorOptions).status();
-        for (const name of status.executed) process.stdout.write(`applied  ${name}\n`);
-        for (const name of status.pending) process.stdout.write(`pending  ${name}\n`);
-        return 0;
-      }
-    }
+    return await run(command, orm, { tableName });
   } finally {
     await orm.close();
+  }
+}
+
+/** check, status and diagram only read; check and status need the database, which must exist. */
+async function run(command: string, orm: MikroORM, migratorOptions: FullauthMigratorOptions): Promise<number> {
+  switch (command) {
+    case 'check': {
+      await assertDatabaseExists(orm);
+      const report = await checkFullauthSchema(orm);
+      process.stdout.write(`${formatFullauthReport(report)}\n`);
+      return report.ok ? 0 : 1;
+    }
+    case 'diagram':
+      // The metadata only: no connection.
+      process.stdout.write(renderFullauthDiagram(await getFullauthMetadata(orm)));
+      return 0;
+    case 'migrate': {
+      const migrator = fullauthMigrator(orm, migratorOptions);
+      await ensureCliDatabase(orm);
+      const applied = await migrator.up();
+      process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'fullauth migrations: up to date\n');
+      return 0;
+    }
+    default: {
+      // The options are checked against the config's naming before the database is asked.
+      const migrator = fullauthMigrator(orm, migratorOptions);
+      await assertDatabaseExists(orm);
+      const status = await migrator.status();
+      for (const name of status.executed) process.stdout.write(`applied  ${name}\n`);
+      for (const name of status.pending) process.stdout.write(`pending  ${name}\n`);
+      return 0;
+    }
   }
 }
 

@@ -9,9 +9,10 @@ type UserProperties = Record<string, UserPropertyDefinition>;
 /**
  * EntitySchemas of the chosen model groups, fresh on every call.
  *
- * - omitted `include`: every group; `[]`: `base` only (it is always included);
+ * - omitted (or `null`) `include`: every group; `[]`: `base` only (it is always included);
  * - dependencies are added (`['permission']` brings `role`);
  * - `options` rename or place the tables, choose the id strategy, extend the user;
+ * - an option left out or `null` takes its default;
  * - bad input throws a `FullauthConfigError` before anything is built.
  *
  * @example
@@ -23,17 +24,20 @@ export function defineFullauthEntities<const I extends readonly FullauthGroup[]>
   include: I,
 ): FullauthEntities<ResolveGroups<I[number]>>;
 export function defineFullauthEntities<
-  const I extends readonly FullauthGroup[] | undefined,
+  const I extends readonly FullauthGroup[] | null | undefined,
   const P extends UserProperties = NoExtension,
   C extends Constructor<object> = Constructor<NoExtension>,
 >(
   include: I,
   options: FullauthOptions<P> & { user?: { properties?: P; class?: C } },
 ): FullauthEntities<I extends readonly FullauthGroup[] ? ResolveGroups<I[number]> : FullauthGroup, UserExtension<P, C>>;
-export function defineFullauthEntities(include?: readonly FullauthGroup[], options?: FullauthOptions): FullauthEntities<FullauthGroup>;
+export function defineFullauthEntities(
+  include?: readonly FullauthGroup[] | null,
+  options?: FullauthOptions | null,
+): FullauthEntities<FullauthGroup>;
 // The implementation returns `unknown` so that TypeScript does not compare every overload's
 // deep entity types with it (that comparison alone took half a minute of type-checking).
-export function defineFullauthEntities(include?: readonly FullauthGroup[], options?: FullauthOptions): unknown {
+export function defineFullauthEntities(include?: readonly FullauthGroup[] | null, options?: FullauthOptions | null): unknown {
   const schemas = buildEntitySchemas(resolveFullauth(include, options));
   const list = [...schemas.values()];
   for (const [name, schema] of schemas) {

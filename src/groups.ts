@@ -1,4 +1,4 @@
-import { FullauthConfigError } from './errors.js';
+import { FullauthConfigError, listValues, plural, showValue } from './errors.js';
 
 /** Every model group, in dependency order. */
 export const FULLAUTH_GROUPS = ['base', 'role', 'permission', 'oauth', 'passkey'] as const;
@@ -27,27 +27,27 @@ const validList = FULLAUTH_GROUPS.map((g) => `'${g}'`).join(', ');
 
 /**
  * Validates `include` and closes it over the group dependencies.
- * Returns the groups in {@link FULLAUTH_GROUPS} order. Omitted means every group;
+ * Returns the groups in {@link FULLAUTH_GROUPS} order. Omitted (or `null`) means every group;
  * `[]` means `base` only. Throws {@link FullauthConfigError} before anything is built.
  */
 export function resolveGroups(include?: readonly FullauthGroup[] | null): FullauthGroup[] {
   if (include === undefined || include === null) return [...FULLAUTH_GROUPS];
   if (typeof include === 'string') {
+    const shown = showValue(include);
     throw new FullauthConfigError(
-      `include must be an array of group names, got the string '${include as string}'. ` +
-        `Wrap it in a list: ['${include as string}']. Valid groups: ${validList}.`,
+      `include must be an array of group names, got the string ${shown}. ` +
+        `Wrap it in a list: [${shown}]. Valid groups: ${validList}.`,
     );
   }
   if (!Array.isArray(include)) {
     throw new FullauthConfigError(
-      `include must be an array of group names, got ${describe(include)}. Valid groups: ${validList}.`,
+      `include must be an array of group names, got ${showValue(include)}. Valid groups: ${validList}.`,
     );
   }
   const unknown = include.filter((g) => !isGroup(g));
   if (unknown.length > 0) {
-    const names = unknown.map(describe).join(', ');
     throw new FullauthConfigError(
-      `Unknown fullauth model group${unknown.length > 1 ? 's' : ''}: ${names}. Valid groups: ${validList}.`,
+      `Unknown fullauth model group${plural(unknown.length)}: ${listValues(unknown.map(showValue))}. Valid groups: ${validList}.`,
     );
   }
   const wanted = new Set<FullauthGroup>(['base']);
@@ -58,11 +58,4 @@ export function resolveGroups(include?: readonly FullauthGroup[] | null): Fullau
   };
   include.forEach(visit);
   return FULLAUTH_GROUPS.filter((g) => wanted.has(g));
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

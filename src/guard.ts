@@ -1,4 +1,4 @@
-import { FullauthConfigError } from './errors.js';
+import { FullauthConfigError, MAX_LISTED_VALUES, listLines } from './errors.js';
 
 /**
  * Finds the statements of a generated schema change that would destroy or narrow data in a
@@ -80,7 +80,8 @@ export class FullauthDestructiveChangeError extends FullauthConfigError {
   constructor(statements: readonly string[]) {
     super(
       `Refusing a schema change that would drop or narrow data in fullauth tables:\n` +
-        statements.map((s) => `  - ${s};`).join('\n') +
+        listLines(statements.map((s) => `${s};`)) +
+        (statements.length > MAX_LISTED_VALUES ? ' (error.statements lists them all)' : '') +
         `\nIf this is intended, pass { allowDestructive: true } to fullauthSchemaHooks() and review the SQL.`,
     );
     this.statements = statements;

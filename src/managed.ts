@@ -1,11 +1,12 @@
 import type { MikroORM } from '@mikro-orm/core';
 import { definitionOf } from './build-schema.js';
-import { FullauthConfigError } from './errors.js';
+import { FullauthConfigError, showValue } from './errors.js';
 import { FULLAUTH_GROUPS, type FullauthGroup } from './groups.js';
 import { POSTGRESQL_MIGRATIONS } from './managed/postgresql.js';
 import { renderTemplate } from './managed/template.js';
-import { DEFAULT_MIGRATIONS_TABLE } from './naming.js';
+import { DEFAULT_MIGRATIONS_TABLE, assertTrackingTable } from './naming.js';
 import type { ResolvedFullauth } from './options.js';
+import { readOptions, rejectUnknownKeys, type ReadOptions } from './read-options.js';
 
 /**
  * A versioned migration of the fullauth tables, shipped in this package. Its SQL uses
@@ -18,19 +19,25 @@ export interface FullauthManagedMigration {
   readonly up: readonly string[];
 }
 
+/** Every option may be left out or set to `null`: both mean "the default". */
 export interface FullauthMigratorOptions {
   /**
    * The tracking table of this stream. Default `fullauth_migrations` (in the fullauth schema, if one is set).
+   * A lower-case SQL identifier of at most 63 characters, not the name of a fullauth table.
    * With another name, pass the same to `fullauthSchemaHooks({ migrationsTable })` so the host's diff leaves it alone.
    */
-  tableName?: string;
+  tableName?: string | null;
   /** The migrations to run: the package's own by default (tests pass a later version's). */
-  migrations?: readonly FullauthManagedMigration[];
+  migrations?: readonly FullauthManagedMigration[] | null;
 }
 
 export interface FullauthMigrator {
   /** Applies the pending migrations of the included groups, each in its own transaction; returns their names. */
   up(): Promise<string[]>;
+  /**
+   * The applied and pending migrations. Read-only: it creates no table, schema or database
+   * (a tracking table that does not exist yet means nothing was applied).
+   */
   status(): Promise<{ executed: string[]; pending: string[] }>;
 }
 
@@ -47,7 +54,12 @@ const DIALECTS: Record<string, readonly FullauthManagedMigration[]> = { PostgreS
  * table, independent of the host's migrations. Pair it with
  * `fullauthSchemaHooks({ excludeFromDiff: true })` so the host's diff leaves those tables alone.
  */
-export function fullauthMigrator(orm: MikroORM, options: FullauthMigratorOptions = {}): FullauthMigrator {
+export function fullauthMigrator(orm: MikroORM, given?: FullauthMigratorOptions | null): FullauthMigrator {
+  // The options first: a bad table name fails before the ORM is asked anything.
+  const options = readMigratorOptions(given);
+  if (typeof orm !== 'object' || orm === null || typeof orm.getMetadata !== 'function') {
+    throw new FullauthConfigError(`fullauthMigrator() needs a MikroORM instance, got ${showValue(orm)}.`);
+  }
   const driverName = orm.config.getDriver().constructor.name;
   const shipped = DIALECTS[driverName];
   if (!shipped && !options.migrations) {
@@ -62,6 +74,7 @@ export function fullauthMigrator(orm: MikroORM, options: FullauthMigratorOptions
   const migrations = options.migrations ?? shipped!;
   const schema = definition.schema;
   const tableName = options.tableName ?? DEFAULT_MIGRATIONS_TABLE;
+  assertTrackingTable(tableName, 'tableName', definition.naming);
   const quote = (id: string) => `"${id.replace(/"/g, '""')}"`;
   const tracking = `${schema ? `${quote(schema)}.` : ''}${quote(tableName)}`;
   const wanted = migrations
@@ -77,6 +90,10 @@ export function fullauthMigrator(orm: MikroORM, options: FullauthMigratorOptions
       if (schema) await em.execute(`create schema if not exists ${quote(schema)}`);
       await em.execute(`create table if not exists ${tracking} ("name" varchar(255) not null primary key, "executed_at" timestamptz not null)`);
     });
+  const trackingExists = async (): Promise<boolean> => {
+    const [row] = await fork().execute<{ present: boolean }[]>(`select to_regclass(${literal(tracking)}) is not null as "present"`);
+    return row?.present === true;
+  };
   const executed = async (): Promise<string[]> => {
     const rows = await fork().execute<{ name: string }[]>(`select "name" from ${tracking} order by "name"`);
     return rows.map((r) => r.name);
@@ -84,8 +101,8 @@ export function fullauthMigrator(orm: MikroORM, options: FullauthMigratorOptions
 
   return {
     async status() {
-      await ensureTracking();
-      const done = await executed();
+      // Read-only: no tracking table yet means nothing was applied.
+      const done = (await trackingExists()) ? await executed() : [];
       return { executed: done, pending: wanted.map((m) => m.name).filter((n) => !done.includes(n)) };
     },
     async up() {
@@ -105,6 +122,18 @@ export function fullauthMigrator(orm: MikroORM, options: FullauthMigratorOptions
       return applied;
     },
   };
+}
+
+const MIGRATOR_KEYS = ['tableName', 'migrations'] as const;
+
+function readMigratorOptions(given: FullauthMigratorOptions | null | undefined): ReadOptions<FullauthMigratorOptions> {
+  const options = readOptions(given, 'fullauthMigrator() options');
+  rejectUnknownKeys(options, MIGRATOR_KEYS, 'fullauthMigrator option');
+  if (options.tableName !== undefined) assertTrackingTable(options.tableName, 'tableName');
+  if (options.migrations !== undefined && !Array.isArray(options.migrations)) {
+    throw new FullauthConfigError(`migrations must be an array of FullauthManagedMigration, got ${showValue(options.migrations)}.`);
+  }
+  return options;
 }
 
 const version = (m: FullauthManagedMigration) => m.name.split('_')[0]!;

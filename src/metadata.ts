@@ -1,19 +1,20 @@
 import type { Constructor, EntityMetadata, IDatabaseDriver, MetadataStorage } from '@mikro-orm/core';
 import { buildEntitySchemas } from './build-schema.js';
-import { FullauthConfigError } from './errors.js';
+import { FullauthConfigError, showValue } from './errors.js';
 import type { FullauthGroup } from './groups.js';
 import { type FullauthOptions, resolveFullauth } from './options.js';
+import { readOptions } from './read-options.js';
 import { discoverOffline, metadataStorageOf } from './orm-compat.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
 
 export interface FullauthMetadataOptions extends FullauthOptions {
-  /** Model groups, as for `defineFullauthEntities()`; omitted means every group. */
-  include?: readonly FullauthGroup[];
+  /** Model groups, as for `defineFullauthEntities()`; omitted (or `null`) means every group. */
+  include?: readonly FullauthGroup[] | null;
   /**
    * The driver whose platform shapes the metadata (column types). Defaults to
    * `PostgreSqlDriver` from `@mikro-orm/postgresql`. No connection is ever opened.
    */
-  driver?: Constructor<IDatabaseDriver>;
+  driver?: Constructor<IDatabaseDriver> | null;
 }
 
 /**
@@ -32,17 +33,20 @@ export interface MetadataSource {
 /**
  * A `MetadataStorage` holding only the fullauth entities.
  *
- * - With no argument or `{ include, driver }`, the entities are discovered offline: no
- *   database connection is opened.
+ * - With no argument (or `null`) or `{ include, driver }`, the entities are discovered
+ *   offline: no database connection is opened. An option left out or `null` takes its default.
  * - Given a MikroORM instance, returns the fullauth subset of that ORM's metadata, as the
  *   host configured it; host entities are left out.
  *
  * Table and column names are the final ones (`meta.tableName`, `prop.fieldNames`).
  */
-export async function getFullauthMetadata(source?: MetadataSource | FullauthMetadataOptions): Promise<FullauthMetadataStorage> {
+export async function getFullauthMetadata(source?: MetadataSource | FullauthMetadataOptions | null): Promise<FullauthMetadataStorage> {
   if (isMetadataSource(source)) return fullauthSubset(source.getMetadata());
-  const { include, driver: chosenDriver, ...options } = source ?? {};
+  const { include, driver: chosenDriver, ...options } = readOptions(source, 'getFullauthMetadata() options');
   const definition = resolveFullauth(include, options);
+  if (chosenDriver !== undefined && typeof chosenDriver !== 'function') {
+    throw new FullauthConfigError(`driver must be a MikroORM driver class (e.g. PostgreSqlDriver), got ${showValue(chosenDriver)}.`);
+  }
   const driver = chosenDriver ?? (await defaultDriver());
   // Discovered synchronously; no connection is opened.
   const orm = discoverOffline({

@@ -1,5 +1,6 @@
 import type { MigrationsOptions } from '@mikro-orm/core';
 import { FullauthMigrationGenerator } from './migration-generator.js';
+import { readOptions } from './read-options.js';
 
 /**
  * The Migrator options fullauth relies on. Each one is a MikroORM default we pin, so a
@@ -25,11 +26,12 @@ export const FULLAUTH_MIGRATION_DEFAULTS = {
 
 /**
  * Migrator options for the host config's `migrations` key: ours, with the host's merged
- * over them (the host always wins).
+ * over them (the host always wins). An option left out or `null` keeps our value (a `null`
+ * never replaces a pinned default).
  *
  * @example
  * defineConfig({ extensions: [Migrator], migrations: fullauthMigrations({ path: './db/migrations' }) })
  */
-export function fullauthMigrations(options: MigrationsOptions = {}): MigrationsOptions {
-  return { ...FULLAUTH_MIGRATION_DEFAULTS, ...options };
+export function fullauthMigrations(options?: MigrationsOptions | null): MigrationsOptions {
+  return { ...FULLAUTH_MIGRATION_DEFAULTS, ...readOptions(options, 'fullauthMigrations() options') };
 }

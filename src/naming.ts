@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { FullauthConfigError } from './errors.js';
+import { FullauthConfigError, listValues, showValue } from './errors.js';
 import { FULLAUTH_MODEL } from './model.js';
+import { readOptions } from './read-options.js';
 import { FULLAUTH_ENTITY_NAMES, type FullauthEntityName } from './spec.js';
 
 /**
@@ -18,15 +19,22 @@ export const DEFAULT_TABLE_PREFIX = 'fullauth_';
 /** The tracking table of the managed migration stream (managed.ts), never part of the host's diff. */
 export const DEFAULT_MIGRATIONS_TABLE = 'fullauth_migrations';
 
+/**
+ * Names no fullauth table may take: the managed stream's tracking table and MikroORM
+ * Migrator's (`mikro_orm_migrations`). A clash would only show at migrate time, as a failed
+ * `create table` or migrations recorded in an auth table.
+ */
+export const RESERVED_TABLE_NAMES: readonly string[] = [DEFAULT_MIGRATIONS_TABLE, 'mikro_orm_migrations'];
+
 /** PostgreSQL truncates identifiers to 63 bytes; MySQL allows 64. We stay within both. */
 export const MAX_IDENTIFIER_LENGTH = 63;
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 export interface NamingOptions {
   /** Replaces `fullauth_` in every table name (and so in every derived name). `''` is allowed. */
-  tablePrefix?: string;
+  tablePrefix?: string | null;
   /** Full table names per entity, e.g. `{ FullauthUser: 'accounts' }`; the prefix does not apply. */
-  tables?: Partial<Record<FullauthEntityName, string>>;
+  tables?: Partial<Record<FullauthEntityName, string | null>> | null;
 }
 
 export interface Naming {
@@ -53,13 +61,12 @@ export function fitIdentifier(name: string): string {
 export function assertIdentifier(value: unknown, what: string): asserts value is string {
   if (typeof value === 'string' && value.length > MAX_IDENTIFIER_LENGTH) {
     throw new FullauthConfigError(
-      `${what} is ${value.length} characters long ('${value}'); PostgreSQL allows at most ${MAX_IDENTIFIER_LENGTH}.`,
+      `${what} is ${value.length} characters long (${showValue(value)}); PostgreSQL allows at most ${MAX_IDENTIFIER_LENGTH}.`,
     );
   }
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
-    const shown = typeof value === 'string' ? `'${value}'` : String(value);
     throw new FullauthConfigError(
-      `${what} must be a lower-case SQL identifier (letters a-z, digits and _, not starting with a digit); got ${shown}.`,
+      `${what} must be a lower-case SQL identifier (letters a-z, digits and _, not starting with a digit); got ${showValue(value)}.`,
     );
   }
 }
@@ -67,22 +74,25 @@ export function assertIdentifier(value: unknown, what: string): asserts value is
 export function createNaming(options: NamingOptions = {}): Naming {
   const prefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
   if (prefix !== '') assertIdentifier(prefix, 'tablePrefix');
-  const overrides = options.tables ?? {};
-  for (const [entity, table] of Object.entries(overrides)) {
-    if (!(FULLAUTH_ENTITY_NAMES as readonly string[]).includes(entity)) {
-      throw new FullauthConfigError(
-        `tables: unknown entity '${entity}'. Valid entities: ${FULLAUTH_ENTITY_NAMES.join(', ')}.`,
-      );
-    }
-    assertIdentifier(table, `tables.${entity}`);
+  // Entries left null are gone: those tables keep their default names.
+  const overrides = readOptions(options.tables, 'tables');
+  const unknown = Object.keys(overrides).filter((entity) => !(FULLAUTH_ENTITY_NAMES as readonly string[]).includes(entity));
+  if (unknown.length > 0) {
+    throw new FullauthConfigError(
+      `tables: unknown entit${unknown.length > 1 ? 'ies' : 'y'} ${listValues(unknown.map(showValue))}. Valid entities: ${FULLAUTH_ENTITY_NAMES.join(', ')}.`,
+    );
   }
   const table = (entity: FullauthEntityName): string => overrides[entity] ?? `${prefix}${FULLAUTH_MODEL[entity].table}`;
-  for (const entity of FULLAUTH_ENTITY_NAMES) assertIdentifier(table(entity), `The table name of ${entity}`);
+  for (const entity of FULLAUTH_ENTITY_NAMES) {
+    const what = entity in overrides ? `tables.${entity}` : `The table name of ${entity}`;
+    assertIdentifier(table(entity), what);
+    assertNotReserved(table(entity), what);
+  }
   const taken = new Map<string, FullauthEntityName>();
   for (const entity of FULLAUTH_ENTITY_NAMES) {
     const name = table(entity);
     const other = taken.get(name);
-    if (other) throw new FullauthConfigError(`${other} and ${entity} would both use the table '${name}'.`);
+    if (other) throw new FullauthConfigError(`${other} and ${entity} would both use the table '${name}'. Give each entity its own table name.`);
     taken.set(name, entity);
   }
   const contractTable = (entity: FullauthEntityName) => `${DEFAULT_TABLE_PREFIX}${FULLAUTH_MODEL[entity].table}`;
@@ -96,4 +106,30 @@ export function createNaming(options: NamingOptions = {}): Naming {
     uniqueConstraint: (entity, tableName, contractName, key) =>
       tableName === contractTable(entity) ? contractName : fitIdentifier(`uq_${tableName}_${key}`),
   };
+}
+
+/** A table name the migration tracking tables need (see {@link RESERVED_TABLE_NAMES}) is refused. */
+function assertNotReserved(name: string, what: string): void {
+  if (!RESERVED_TABLE_NAMES.includes(name)) return;
+  throw new FullauthConfigError(
+    `${what} is '${name}', a name reserved for a migration tracking table ` +
+      `(${name === DEFAULT_MIGRATIONS_TABLE ? 'the managed stream of fullauthMigrator()' : "MikroORM's Migrator"}). ` +
+      `Choose another name; reserved: ${RESERVED_TABLE_NAMES.join(', ')}.`,
+  );
+}
+
+/**
+ * The tracking table of the managed stream: an identifier (an empty name is an SQL error, a
+ * longer one would be cut to 63 bytes by PostgreSQL), not MikroORM Migrator's table and, given
+ * the naming, not one of the fullauth tables (of any group: a group may be enabled later).
+ */
+export function assertTrackingTable(name: unknown, what: string, naming?: Naming): asserts name is string {
+  assertIdentifier(name, what);
+  if (name !== DEFAULT_MIGRATIONS_TABLE && RESERVED_TABLE_NAMES.includes(name)) {
+    throw new FullauthConfigError(`${what} is '${name}', MikroORM Migrator's own tracking table. Choose another name (default ${DEFAULT_MIGRATIONS_TABLE}).`);
+  }
+  const entity = naming && FULLAUTH_ENTITY_NAMES.find((e) => naming.table(e) === name);
+  if (entity) {
+    throw new FullauthConfigError(`${what} is '${name}', the table of ${entity}. The tracking table needs a name of its own (default ${DEFAULT_MIGRATIONS_TABLE}).`);
+  }
 }

@@ -1,26 +1,28 @@
 import type { MetadataStorage, MikroORM, Platform } from '@mikro-orm/core';
 import { buildEntitySchemas, definitionOf } from './build-schema.js';
 import { dialectOf } from './dialects.js';
-import { FullauthConfigError } from './errors.js';
+import { FullauthConfigError, listLines } from './errors.js';
 import { FullauthDestructiveChangeError, findDestructiveStatements, splitStatements, type GuardedTables } from './guard.js';
-import { DEFAULT_MIGRATIONS_TABLE, createNaming } from './naming.js';
+import { DEFAULT_MIGRATIONS_TABLE, assertTrackingTable, createNaming } from './naming.js';
 import type { ResolvedFullauth } from './options.js';
 import { afterDiscovery, discoverOffline, driverOf, registerSchemaGenerator, setSchemaTables } from './orm-compat.js';
+import { assertOptionalBoolean, readOptions, rejectUnknownKeys, type ReadOptions } from './read-options.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
 import { addSqliteInlineUniques, queryRows, type TableLike as SqliteTable } from './sqlite-constraints.js';
 
+/** Every option may be left out or set to `null`: both mean "the default". */
 export interface FullauthSchemaHooksOptions {
   /**
    * Keep every fullauth table out of the host's schema diff (`schema:update`,
    * `migration:create`): for managed mode, where the fullauth migration stream owns them.
    */
-  excludeFromDiff?: boolean;
+  excludeFromDiff?: boolean | null;
   /** Let the diff drop the tables of a group that is no longer included. Default: never. */
-  dropRemovedGroups?: boolean;
+  dropRemovedGroups?: boolean | null;
   /** Let the diff drop or narrow fullauth tables and columns. Default: refused, naming each statement. */
-  allowDestructive?: boolean;
+  allowDestructive?: boolean | null;
   /** The managed stream's tracking table, never part of the host's diff. Default `fullauth_migrations`. */
-  migrationsTable?: string;
+  migrationsTable?: string | null;
 }
 
 /** The hooks, as a MikroORM extension: `extensions: [Migrator, fullauthSchemaHooks()]`. */
@@ -32,6 +34,7 @@ export interface FullauthSchemaHooks {
 
 const HOOKS_NAME = 'FullauthSchemaHooks';
 const VALID_KEYS = ['excludeFromDiff', 'dropRemovedGroups', 'allowDestructive', 'migrationsTable'];
+const BOOLEAN_KEYS = ['excludeFromDiff', 'dropRemovedGroups', 'allowDestructive'] as const;
 
 /**
  * Schema generator hooks that keep the host's diff safe around the fullauth tables:
@@ -41,19 +44,27 @@ const VALID_KEYS = ['excludeFromDiff', 'dropRemovedGroups', 'allowDestructive', 
  * At discovery it also checks that the fullauth entities still have every property the auth
  * tables rely on, unchanged.
  */
-export function fullauthSchemaHooks(options: FullauthSchemaHooksOptions = {}): FullauthSchemaHooks {
-  const unknown = Object.keys(options).filter((key) => !VALID_KEYS.includes(key));
-  if (unknown.length > 0) {
-    throw new FullauthConfigError(`Unknown fullauthSchemaHooks option: ${unknown.join(', ')}. Valid: ${VALID_KEYS.join(', ')}.`);
-  }
+export function fullauthSchemaHooks(given?: FullauthSchemaHooksOptions | null): FullauthSchemaHooks {
+  const options = readHooksOptions(given);
   return {
     name: HOOKS_NAME,
     options: Object.freeze({ ...options }),
     register(orm: MikroORM) {
-      installDiscoveryCheck(orm);
+      installDiscoveryCheck(orm, options);
       installGuardedSchemaGenerator(orm, options);
     },
   };
+}
+
+type HooksOptions = ReadOptions<FullauthSchemaHooksOptions>;
+
+/** Validated at once, so that a bad option fails where the config is written, not at the first diff. */
+function readHooksOptions(given: FullauthSchemaHooksOptions | null | undefined): HooksOptions {
+  const options = readOptions(given, 'fullauthSchemaHooks() options');
+  rejectUnknownKeys(options, VALID_KEYS, 'fullauthSchemaHooks option');
+  for (const key of BOOLEAN_KEYS) assertOptionalBoolean(options[key], key);
+  if (options.migrationsTable !== undefined) assertTrackingTable(options.migrationsTable, 'migrationsTable');
+  return options;
 }
 
 /** The hooks a config registered, if any (the migration generator falls back to a default guard without them). */
@@ -64,8 +75,18 @@ export function registeredHooks(extensions: readonly unknown[]): FullauthSchemaH
 }
 
 /** At discovery (MikroORM 7), or at once where the extension is registered after it (MikroORM 6). */
-function installDiscoveryCheck(orm: MikroORM): void {
-  afterDiscovery(orm, (storage) => checkDiscoveredEntities(orm, storage));
+function installDiscoveryCheck(orm: MikroORM, hooks: HooksOptions): void {
+  afterDiscovery(orm, (storage) => {
+    checkDiscoveredEntities(orm, storage);
+    checkTrackingTableName(storage, hooks.migrationsTable);
+  });
+}
+
+/** A `migrationsTable` that is one of this ORM's fullauth tables would hide that table from the diff. */
+function checkTrackingTableName(storage: MetadataStorage, migrationsTable: string | undefined): void {
+  if (migrationsTable === undefined) return;
+  const definition = [...storage].map((meta) => definitionOf(meta.class)).find(Boolean);
+  if (definition) assertTrackingTable(migrationsTable, 'migrationsTable', definition.naming);
 }
 
 /**
@@ -108,10 +129,7 @@ export function checkDiscoveredEntities(orm: MikroORM, storage: MetadataStorage)
     }
   }
   if (problems.length > 0) {
-    throw new FullauthConfigError(
-      `The fullauth entities were changed in a way the auth tables cannot work with:\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-    );
+    throw new FullauthConfigError(`The fullauth entities were changed in a way the auth tables cannot work with:\n${listLines(problems)}`);
   }
 }
 
@@ -152,7 +170,7 @@ interface SchemaGeneratorBase {
 }
 type SchemaGeneratorClass = new (em: MikroORM['em']) => SchemaGeneratorBase;
 
-function installGuardedSchemaGenerator(orm: MikroORM, hooks: FullauthSchemaHooksOptions): void {
+function installGuardedSchemaGenerator(orm: MikroORM, hooks: HooksOptions): void {
   const driver = driverOf(orm);
   const platform = driver.getPlatform() as Platform & {
     getSchemaGenerator?: (driver: unknown, em?: unknown) => object;

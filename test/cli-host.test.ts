@@ -114,6 +114,28 @@ describe.skipIf(skipPostgres)('npx mikro-orm-fullauth in a host app, on PostgreS
     expect(diagram).toContain('fullauth_users ||--o{ fullauth_user_roles : "user_id"');
     expect(diagram).not.toContain('articles');
   });
+
+  it('check, status and diagram create nothing: a mistyped database is reported, an empty one stays empty', async () => {
+    const db = await createDatabase('host_readonly');
+    databases.push(db);
+    const missing = `${db.name}_typo`;
+    const fullauth = (url: string, ...args: string[]) =>
+      host.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args], { DATABASE_URL: url, HOST_MANAGED: '1' });
+
+    const typo = db.url.replace(`/${db.name}`, `/${missing}`);
+    for (const command of ['check', 'status']) {
+      const result = fullauth(typo, command);
+      expect(result.status, result.output).toBe(1);
+      expect(result.output).toContain(`mikro-orm-fullauth: database '${missing}' does not exist.`);
+    }
+    expect(expectOk(fullauth(typo, 'diagram'))).toMatch(/^erDiagram\n/);
+    const exists = await db.sql(`select count(*)::int as n from pg_database where datname = '${missing}'`);
+    expect(exists.rows[0].n).toBe(0);
+
+    expect(expectOk(fullauth(db.url, 'status'))).toBe('pending  0001_base\npending  0001_role\n');
+    expect(fullauth(db.url, 'check').output).toContain('fullauth_users: missing table');
+    expect(await readAllTables(db.url)).toEqual([]);
+  });
 });
 
 describePglite('the mikro-orm CLI in a host app, on PGlite', () => {

@@ -179,7 +179,7 @@ describe.skipIf(skipPostgres)('the discovery check', () => {
   });
 
   it('rejects unknown hook options', () => {
-    expect(() => fullauthSchemaHooks({ dropTables: true } as never)).toThrow(/Unknown fullauthSchemaHooks option: dropTables/);
+    expect(() => fullauthSchemaHooks({ dropTables: true } as never)).toThrow(/Unknown fullauthSchemaHooks option: 'dropTables'\. Valid: excludeFromDiff,/);
   });
 });
 
