@@ -363,8 +363,16 @@ export async function executeBound(session: SqlSession, sql: string, params: rea
   }
 }
 
-/** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators). */
+/** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators), kept per statement text. */
 function numberPlaceholders(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
+  let numbered = NUMBERED.get(sql);
+  if (numbered === undefined) {
+    let n = 0;
+    numbered = sql.replace(/\?/g, () => `$${++n}`);
+    // The store's statements are a small fixed set (a few vary by a count); the cap only guards memory.
+    if (NUMBERED.size >= 512) NUMBERED.clear();
+    NUMBERED.set(sql, numbered);
+  }
+  return numbered;
 }
+const NUMBERED = new Map<string, string>();
