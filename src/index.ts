@@ -40,3 +40,6 @@ export { FullauthStore, createFullauthStore, normalizeEmail, tokenDigest } from 
 export type { FullauthStoreOptions, IssueTokenOptions } from './store/store.js';
 export * from './store/errors.js';
 export type * from './store/records.js';
+export { FastapiFullauthTokens, JWT_ALGORITHMS, fastapiFullauthTokens } from './tokens/jwt.js';
+export type { AccessTokenClaims, FastapiFullauthTokenSettings, FullauthJwtAlgorithm, RefreshTokenClaims } from './tokens/jwt.js';
+export { InvalidTokenError } from './tokens/errors.js';

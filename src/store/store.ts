@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   DeadlockException,
   DriverException,
@@ -8,7 +8,6 @@ import {
   type EntityProperty,
   type Platform,
 } from '@mikro-orm/core';
-import { uuidv7 } from 'uuidv7';
 import { definitionOf } from '../build-schema.js';
 import { dialectOf, unsupportedOn } from '../dialects.js';
 import { executeBound, inTransaction, metadataByClassName, sessionOf, type BoundResult, type SqlSession } from '../orm-compat.js';
@@ -16,6 +15,9 @@ import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
 import { quoteIdentifier } from '../sql/identifiers.js';
+import type { AccessTokenClaims, FastapiFullauthTokens } from '../tokens/jwt.js';
+import { InvalidTokenError } from '../tokens/errors.js';
+import { jwtRefreshTokens, opaqueRefreshTokens, tokenDigest, type RefreshTokenFormat } from '../tokens/format.js';
 import type { FullauthIdStrategy } from '../ids.js';
 import type { FullauthEntityName } from '../spec.js';
 import * as check from './arguments.js';
@@ -55,7 +57,6 @@ type Row = Record<string, unknown>;
 /** Where the store's statements run: the pool, the caller's transaction, or one of the store's own. */
 type Context = SqlSession;
 
-const DEFAULT_LIFETIME_SECONDS = 30 * 24 * 3600;
 /** A token lifetime beyond this (100 years) is a mistake, not a policy. */
 const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
 const MAX_PURGE_BATCH = 100_000;
@@ -63,6 +64,12 @@ const MAX_PURGE_BATCH = 100_000;
 export interface FullauthStoreOptions {
   /** The clock, for tests. Default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * Refresh tokens in fastapi-fullauth's format (`fastapiFullauthTokens({ secretKey, … })`):
+   * JWTs that a Python service on the same database refreshes, and new families as
+   * `uuid4().hex`. Default: opaque random tokens, for a service that shares with no one.
+   */
+  tokens?: FastapiFullauthTokens;
 }
 
 export interface IssueTokenOptions {
@@ -78,8 +85,7 @@ export interface IssueTokenOptions {
 const ISSUE_KEYS = ['expiresIn', 'expiresAt', 'familyId', 'userAgent', 'ipAddress'] as const;
 const ROTATE_KEYS = ['expiresIn', 'expiresAt', 'userAgent', 'ipAddress'] as const;
 
-/** The sha256 hex digest of a refresh token: what the table stores. */
-export const tokenDigest = (token: string): string => createHash('sha256').update(token).digest('hex');
+export { tokenDigest };
 
 /**
  * The auth data layer over the fullauth tables. Every value reaches the database as a bound
@@ -96,6 +102,8 @@ export const tokenDigest = (token: string): string => createHash('sha256').updat
 export class FullauthStore {
   readonly #em: EntityManager;
   readonly #now: () => Date;
+  readonly #tokenFormat: RefreshTokenFormat;
+  readonly #jwt: FastapiFullauthTokens | undefined;
   readonly #tables: Partial<Record<FullauthEntityName, string>>;
   readonly #idStrategy: FullauthIdStrategy;
   readonly #platform: Platform;
@@ -107,8 +115,13 @@ export class FullauthStore {
   readonly #roleMapLock: string;
 
   constructor(em: EntityManager, options: FullauthStoreOptions = {}) {
-    const { now } = check.options('createFullauthStore() options', options, ['now']);
+    const { now, tokens } = check.options('createFullauthStore() options', options, ['now', 'tokens']);
     if (now !== undefined && typeof now !== 'function') throw new InvalidArgumentError('options.now', 'must be a function returning a Date');
+    if (tokens !== undefined && (typeof tokens !== 'object' || tokens === null || typeof tokens.verifyRefreshToken !== 'function')) {
+      throw new InvalidArgumentError('options.tokens', 'must be made by fastapiFullauthTokens({ secretKey, … })');
+    }
+    this.#tokenFormat = tokens ? jwtRefreshTokens(tokens) : opaqueRefreshTokens;
+    this.#jwt = tokens;
     // Its statements are PostgreSQL's (single-statement rotation, ON CONFLICT, row locks).
     const dialect = dialectOf(em.getDriver().getPlatform());
     if (dialect !== 'postgresql') throw unsupportedOn(dialect, 'The auth store (createFullauthStore)', ['postgresql']);
@@ -337,13 +350,14 @@ export class FullauthStore {
 
   // ---- refresh tokens ------------------------------------------------------------------
 
-  #expiry(given: { expiresIn?: unknown; expiresAt?: unknown }, now: Date): Date {
+  /** The expiry the caller asked for, or undefined for the token format's own lifetime. */
+  #expiry(given: { expiresIn?: unknown; expiresAt?: unknown }, now: Date): Date | undefined {
     if (given.expiresAt !== undefined && given.expiresIn !== undefined) {
       throw new InvalidArgumentError('options', 'takes expiresIn or expiresAt, not both');
     }
     if (given.expiresAt !== undefined) return check.date('options.expiresAt', given.expiresAt);
-    const seconds = given.expiresIn === undefined ? DEFAULT_LIFETIME_SECONDS : check.integer('options.expiresIn', given.expiresIn, 1, MAX_LIFETIME_SECONDS);
-    return new Date(now.getTime() + seconds * 1000);
+    if (given.expiresIn === undefined) return undefined;
+    return new Date(now.getTime() + check.integer('options.expiresIn', given.expiresIn, 1, MAX_LIFETIME_SECONDS) * 1000);
   }
 
   /**
@@ -360,9 +374,10 @@ export class FullauthStore {
     const userAgent = check.captured('options.userAgent', given.userAgent, LIMITS.userAgent);
     const ipAddress = check.captured('options.ipAddress', given.ipAddress, LIMITS.ipAddress);
     const now = this.#now();
-    const expiresAt = this.#expiry(given, now);
-    const token = randomBytes(32).toString('base64url');
+    const requested = this.#expiry(given, now);
     const rowId = this.#id();
+    const newFamily = familyId === undefined ? this.#tokenFormat.newFamilyId() : familyId;
+    const { token, expiresAt } = await this.#tokenFormat.issue(id, newFamily, now, requested);
     const insert = (family: string, em?: Context) =>
       this.#rows(
         `with "owner" as (select "id" from ${this.#users} where "id" = ? and "is_active" for share)
@@ -373,9 +388,8 @@ export class FullauthStore {
       );
     if (familyId === undefined) {
       // A new login: one statement, the user's row shared and checked active (re-checked after any wait).
-      const family = uuidv7();
-      const [row] = await insert(family);
-      if (row) return { token, id: String(row.id), userId: id, familyId: family, expiresAt };
+      const [row] = await insert(newFamily);
+      if (row) return { token, id: String(row.id), userId: id, familyId: newFamily, expiresAt };
       throw await this.#whyNoToken(id);
     }
     // Continuing a session: the family is judged after the user's row is held, so that a
@@ -417,7 +431,7 @@ export class FullauthStore {
     const userAgent = check.captured('options.userAgent', given.userAgent, LIMITS.userAgent);
     const ipAddress = check.captured('options.ipAddress', given.ipAddress, LIMITS.ipAddress);
     const now = this.#now();
-    const expiresAt = this.#expiry(given, now);
+    const requested = this.#expiry(given, now);
     if (this.#em.isInTransaction()) {
       // A detected reuse revokes the family and raises: inside the caller's transaction that
       // raise would roll the revocation back, so rotation always commits on its own.
@@ -427,6 +441,8 @@ export class FullauthStore {
     }
     // No token of ours is empty, that long or holds a NUL: no need to ask the database.
     if (token.length === 0 || token.length > LIMITS.token || token.includes('\u0000')) throw new InvalidRefreshTokenError();
+    // A JWT is verified first (signature, expiry with the leeway, type), as the Python side does.
+    const named = await this.#tokenFormat.verify(token, now);
     const digest = tokenDigest(token);
     const [row] = await this.#rows(
       `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
@@ -436,10 +452,15 @@ export class FullauthStore {
     if (!row) throw new InvalidRefreshTokenError();
     const userId = String(row.user_id);
     const familyId = String(row.family_id);
+    // A JWT whose subject or family is not its row's was not issued for it.
+    if ((named.userId !== null && named.userId !== userId) || (named.familyId !== null && named.familyId !== familyId)) {
+      throw new InvalidRefreshTokenError();
+    }
     if (row.is_active !== true) throw new InactiveUserError(userId);
     if (!row.revoked) {
-      if (date(row.expires_at)! <= now) throw new ExpiredRefreshTokenError();
-      const issued = await this.#spendAndIssue(digest, userId, now, expiresAt, userAgent, ipAddress);
+      const cutoff = new Date(now.getTime() - this.#tokenFormat.leewayMs);
+      if (date(row.expires_at)! <= cutoff) throw new ExpiredRefreshTokenError();
+      const issued = await this.#spendAndIssue(digest, userId, familyId, now, cutoff, requested, userAgent, ipAddress);
       if (issued) return issued;
     }
     // Presented again, or lost to a concurrent rotation or revocation: the family goes.
@@ -463,12 +484,15 @@ export class FullauthStore {
   async #spendAndIssue(
     digest: string,
     userId: string,
+    familyId: string,
     now: Date,
-    expiresAt: Date,
+    cutoff: Date,
+    requested: Date | undefined,
     userAgent: string | null,
     ipAddress: string | null,
   ): Promise<IssuedRefreshToken | null> {
-    const token = randomBytes(32).toString('base64url');
+    // The successor is made first (a JWT names its user and family); it is only stored if the compare-and-set wins.
+    const { token, expiresAt } = await this.#tokenFormat.issue(userId, familyId, now, requested);
     const id = this.#id();
     const [row] = await this.#rows(
       `with "owner" as (select "id" from ${this.#users} where "id" = ? and "is_active" for share),
@@ -477,7 +501,7 @@ export class FullauthStore {
          returning "user_id", "family_id")
        insert into ${this.#tokens} (${id.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
        select ${id.value}?, "user_id", "family_id", ?, false, ?, ?, ? from "spent" returning "id", "user_id", "family_id"`,
-      [userId, digest, now, ...id.params, tokenDigest(token), expiresAt, userAgent, ipAddress, now],
+      [userId, digest, cutoff, ...id.params, tokenDigest(token), expiresAt, userAgent, ipAddress, now],
     );
     return row ? { token, id: String(row.id), userId: String(row.user_id), familyId: String(row.family_id), expiresAt } : null;
   }
@@ -545,16 +569,25 @@ export class FullauthStore {
     });
   }
 
-  /** The user's live sessions: families with at least one unrevoked, unexpired token. */
+  /**
+   * The user's live sessions, as fastapi-fullauth lists them: families with at least one
+   * unrevoked, unexpired token. `startedAt` is the earliest token of the family (revoked ones
+   * included), `lastUsedAt` the latest; user agent, IP and expiry come from the newest live
+   * token. Newest use first.
+   */
   async listSessions(userId: string): Promise<SessionRecord[]> {
     const id = this.#userId(userId);
+    const now = this.#now();
+    const live = `not "revoked" and "expires_at" > ?`;
     const rows = await this.#rows(
-      `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at", max("expires_at") as "expires_at",
-              (array_agg("user_agent" order by "created_at" desc))[1] as "user_agent",
-              (array_agg("ip_address" order by "created_at" desc))[1] as "ip_address"
-       from ${this.#tokens} where "user_id" = ? and "revoked" = false and "expires_at" > ?
+      `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at",
+              (array_agg("expires_at" order by "created_at" desc) filter (where ${live}))[1] as "expires_at",
+              (array_agg("user_agent" order by "created_at" desc) filter (where ${live}))[1] as "user_agent",
+              (array_agg("ip_address" order by "created_at" desc) filter (where ${live}))[1] as "ip_address"
+       from ${this.#tokens}
+       where "user_id" = ? and "family_id" in (select "family_id" from ${this.#tokens} where "user_id" = ? and ${live})
        group by "family_id" order by max("created_at") desc`,
-      [id, this.#now()],
+      [now, now, now, id, id, now],
     );
     return rows.map((r) => ({
       familyId: String(r.family_id),
@@ -846,23 +879,69 @@ export class FullauthStore {
   }
 
   /**
-   * Records a successful assertion. The sign count only grows (`WHERE sign_count < :new`);
-   * a count that did not grow raises `PasskeySignCountError` (clone detection), except for
-   * authenticators that do not count at all (both 0).
+   * Records a successful assertion, as fastapi-fullauth does: the sign count only grows (a
+   * compare-and-set, `WHERE sign_count < :new`), and a count that did not grow raises
+   * `PasskeySignCountError` (a possible clone) — except a reported count of 0, which means
+   * the authenticator keeps no counter (synced passkeys): accepted, the stored count kept.
    */
   async recordPasskeyUse(credentialId: string, signCount: number): Promise<PasskeyRecord> {
     const table = this.#table('FullauthPasskey', 'passkey');
     const credential = check.text('credentialId', credentialId, LIMITS.credentialId);
     const count = check.integer('signCount', signCount, 0, INT4_MAX);
-    const [row] = await this.#rows(
-      `update ${table} set "sign_count" = ?, "last_used_at" = ?
-       where "credential_id" = ? and ("sign_count" < ? or ("sign_count" = 0 and ? = 0)) returning *`,
-      [count, this.#now(), credential, count, count],
-    );
+    const [row] =
+      count === 0
+        ? await this.#rows(`update ${table} set "last_used_at" = ? where "credential_id" = ? returning *`, [this.#now(), credential])
+        : await this.#rows(
+            `update ${table} set "sign_count" = ?, "last_used_at" = ? where "credential_id" = ? and "sign_count" < ? returning *`,
+            [count, this.#now(), credential, count],
+          );
     if (row) return toPasskey(row);
     const current = await this.findPasskey(credential);
     if (!current) throw new NotFoundError(`No passkey with credential id ${credential}.`);
     throw new PasskeySignCountError(credential, current.signCount, count);
+  }
+
+  // ---- access tokens (fastapi-fullauth's format) ---------------------------------------
+
+  #requireJwt(operation: string): FastapiFullauthTokens {
+    if (!this.#jwt) throw new FullauthConfigError(`${operation} needs the store's tokens option: createFullauthStore(em, { tokens: fastapiFullauthTokens({ secretKey }) }).`);
+    return this.#jwt;
+  }
+
+  /**
+   * An access token for an active user, with their role names (`roles`), `extra` and the
+   * session's `family_id`, as the Python side issues them at login and refresh.
+   */
+  async issueAccessToken(
+    userId: string,
+    options: { extra?: Readonly<Record<string, unknown>>; familyId?: string } = {},
+  ): Promise<{ token: string; expiresAt: Date }> {
+    const tokens = this.#requireJwt('issueAccessToken()');
+    const id = this.#userId(userId);
+    const given = check.options('options', options, ['extra', 'familyId']);
+    const familyId = given.familyId === undefined ? undefined : check.text('options.familyId', given.familyId, LIMITS.familyId);
+    const user = await this.findUserById(id);
+    if (!user) throw new NotFoundError(`No user with id ${id}.`);
+    if (!user.isActive) throw new InactiveUserError(id);
+    const roles = this.#tables.FullauthRole ? await this.listRoles(id) : [];
+    const issued = await tokens.issueAccessToken({ userId: id, roles, extra: given.extra ?? {}, now: this.#now(), ...(familyId === undefined ? {} : { familyId }) });
+    return { token: issued.token, expiresAt: issued.expiresAt };
+  }
+
+  /**
+   * The user of an access token, as fastapi-fullauth's request dependency finds them: the
+   * token verifies (signature, expiry with the leeway, `type` "access", never a refresh
+   * token; `purpose` for single-purpose tokens), and its user exists and is active.
+   * Raises `InvalidTokenError` (`expired` tells a client to refresh) or `InactiveUserError`.
+   */
+  async authenticate(accessToken: string, options: { purpose?: string } = {}): Promise<{ user: UserRecord; claims: AccessTokenClaims }> {
+    const tokens = this.#requireJwt('authenticate()');
+    const given = check.options('options', options, ['purpose']);
+    const claims = await tokens.verifyAccessToken(accessToken, { now: this.#now(), ...(given.purpose === undefined ? {} : { purpose: check.text('options.purpose', given.purpose) }) });
+    const user = check.possibleId(this.#idStrategy, claims.sub) ? await this.findUserById(claims.sub) : null;
+    if (!user) throw new InvalidTokenError('its user does not exist');
+    if (!user.isActive) throw new InactiveUserError(user.id);
+    return { user, claims };
   }
 }
 

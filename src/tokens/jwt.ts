@@ -1,0 +1,224 @@
+// Tokens in fastapi-fullauth's format: JWTs signed with the shared SECRET_KEY (HS256/384/512),
+// with the claims its core/tokens.py writes and checks, so that a TypeScript and a Python
+// service accept each other's tokens. Signing and verifying are jose's; no crypto here.
+import { randomUUID } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { InvalidArgumentError } from '../store/errors.js';
+import { InvalidTokenError } from './errors.js';
+
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export type FullauthJwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** The Python side's settings, by their names there (config.py), camel-cased. */
+export interface FastapiFullauthTokenSettings {
+  /** SECRET_KEY: the HMAC key of every JWT (the same string as the Python service's). */
+  secretKey: string;
+  /** ALGORITHM, default HS256. */
+  algorithm?: FullauthJwtAlgorithm;
+  /** ACCESS_TOKEN_EXPIRE_MINUTES, default 30. */
+  accessTokenExpireMinutes?: number;
+  /** REFRESH_TOKEN_EXPIRE_DAYS, default 30: the refresh JWT's `exp` and its row's `expires_at`. */
+  refreshTokenExpireDays?: number;
+  /** JWT_LEEWAY_SECONDS, default 30: clock leeway when decoding. */
+  jwtLeewaySeconds?: number;
+}
+
+/** The claims of a verified access token. */
+export interface AccessTokenClaims {
+  sub: string;
+  exp: number;
+  iat: number;
+  jti: string;
+  type: 'access';
+  roles: string[];
+  /** `{}` when the token carries none (or a non-object, as the Python side reads it). */
+  extra: Record<string, unknown>;
+  family_id?: string;
+}
+
+/** The claims of a verified refresh token. */
+export interface RefreshTokenClaims {
+  sub: string;
+  exp: number;
+  iat: number;
+  jti: string;
+  type: 'refresh';
+  family_id: string;
+}
+
+/** A new family id as the Python side makes them: `uuid4().hex`. */
+export const newFamilyId = (): string => randomUUID().replace(/-/g, '');
+
+const SETTING_KEYS = ['secretKey', 'algorithm', 'accessTokenExpireMinutes', 'refreshTokenExpireDays', 'jwtLeewaySeconds'] as const;
+
+/**
+ * Issues and verifies fastapi-fullauth's JWTs. Give it to `createFullauthStore(em, { tokens })`
+ * to make the store's refresh tokens JWTs the Python service refreshes, and use
+ * `issueAccessToken`/`verifyAccessToken` for the access tokens of your API.
+ */
+export class FastapiFullauthTokens {
+  readonly algorithm: FullauthJwtAlgorithm;
+  readonly accessTokenSeconds: number;
+  readonly refreshTokenSeconds: number;
+  readonly leewaySeconds: number;
+  readonly #key: Uint8Array;
+
+  constructor(settings: FastapiFullauthTokenSettings) {
+    if (typeof settings !== 'object' || settings === null) throw new InvalidArgumentError('settings', 'must be an object with secretKey');
+    const unknown = Object.keys(settings).filter((k) => !(SETTING_KEYS as readonly string[]).includes(k));
+    if (unknown.length) throw new InvalidArgumentError('settings', `has unknown key '${unknown[0]!.slice(0, 40)}'; valid: ${SETTING_KEYS.join(', ')}`);
+    if (typeof settings.secretKey !== 'string' || settings.secretKey.length === 0) {
+      throw new InvalidArgumentError('settings.secretKey', 'must be a non-empty string (the Python service\'s SECRET_KEY)');
+    }
+    const algorithm = settings.algorithm ?? 'HS256';
+    if (!(JWT_ALGORITHMS as readonly string[]).includes(algorithm)) {
+      throw new InvalidArgumentError('settings.algorithm', `must be one of ${JWT_ALGORITHMS.join(', ')}, got ${String(algorithm).slice(0, 40)}`);
+    }
+    this.algorithm = algorithm;
+    this.accessTokenSeconds = positive('settings.accessTokenExpireMinutes', settings.accessTokenExpireMinutes, 30) * 60;
+    this.refreshTokenSeconds = positive('settings.refreshTokenExpireDays', settings.refreshTokenExpireDays, 30) * 24 * 3600;
+    this.leewaySeconds = nonNegative('settings.jwtLeewaySeconds', settings.jwtLeewaySeconds, 30);
+    this.#key = new TextEncoder().encode(settings.secretKey);
+  }
+
+  /** An access token: `sub`, `exp`, `iat`, `jti`, `type: "access"`, `roles`, `extra` and, when known, `family_id`. */
+  async issueAccessToken(data: {
+    userId: string;
+    roles?: readonly string[];
+    extra?: Readonly<Record<string, unknown>>;
+    familyId?: string;
+    now?: Date;
+  }): Promise<{ token: string; expiresAt: Date; claims: AccessTokenClaims }> {
+    const roles = data.roles ?? [];
+    if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')) throw new InvalidArgumentError('roles', 'must be an array of role names');
+    const extra = data.extra ?? {};
+    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new InvalidArgumentError('extra', 'must be an object');
+    const iat = seconds(data.now);
+    const claims: AccessTokenClaims = {
+      sub: subject(data.userId),
+      exp: iat + Math.floor(this.accessTokenSeconds),
+      iat,
+      jti: newFamilyId(),
+      type: 'access',
+      roles: [...roles],
+      extra: { ...extra },
+      ...(data.familyId === undefined ? {} : { family_id: text('familyId', data.familyId) }),
+    };
+    return { token: await this.#sign(claims), expiresAt: new Date(claims.exp * 1000), claims };
+  }
+
+  /** A refresh token of the family, valid `lifetimeSeconds` (default REFRESH_TOKEN_EXPIRE_DAYS). */
+  async issueRefreshToken(data: { userId: string; familyId: string; now?: Date; lifetimeSeconds?: number }): Promise<{
+    token: string;
+    expiresAt: Date;
+    claims: RefreshTokenClaims;
+  }> {
+    const iat = seconds(data.now);
+    const claims: RefreshTokenClaims = {
+      sub: subject(data.userId),
+      exp: iat + Math.floor(data.lifetimeSeconds ?? this.refreshTokenSeconds),
+      iat,
+      jti: newFamilyId(),
+      type: 'refresh',
+      family_id: text('familyId', data.familyId),
+    };
+    return { token: await this.#sign(claims), expiresAt: new Date(claims.exp * 1000), claims };
+  }
+
+  /**
+   * Verifies an access token as the Python side decodes it: signature, `exp` (with the
+   * leeway), `iat`, `sub`, and `type` "access" (assumed when absent). A refresh token is
+   * refused. With `purpose`, only a token whose `extra.purpose` is that value passes; without
+   * it, a single-purpose token (any `extra.purpose`) is refused.
+   */
+  async verifyAccessToken(token: string, options: { purpose?: string; now?: Date } = {}): Promise<AccessTokenClaims> {
+    const payload = await this.#verify(token, options.now);
+    const type = payload.type ?? 'access';
+    if (type !== 'access') throw new InvalidTokenError(`not an access token (type '${String(type)}')`);
+    const extra = isRecord(payload.extra) ? payload.extra : {};
+    const purpose = extra.purpose;
+    if (options.purpose !== undefined ? purpose !== options.purpose : purpose !== undefined) {
+      throw new InvalidTokenError(options.purpose !== undefined ? `not a '${options.purpose}' token` : `a single-purpose ('${String(purpose)}') token`);
+    }
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+    return {
+      sub: payload.sub!,
+      exp: payload.exp!,
+      iat: payload.iat!,
+      jti: typeof payload.jti === 'string' ? payload.jti : '',
+      type: 'access',
+      roles,
+      extra,
+      ...(typeof payload.family_id === 'string' ? { family_id: payload.family_id } : {}),
+    };
+  }
+
+  /** Verifies a refresh token: signature, `exp` (with the leeway), `iat`, `sub`, `type` "refresh", `family_id`. */
+  async verifyRefreshToken(token: string, options: { now?: Date } = {}): Promise<RefreshTokenClaims> {
+    const payload = await this.#verify(token, options.now);
+    if (payload.type !== 'refresh') throw new InvalidTokenError(`not a refresh token (type '${String(payload.type ?? 'access')}')`);
+    if (typeof payload.family_id !== 'string' || payload.family_id.length === 0) throw new InvalidTokenError('no family_id');
+    return {
+      sub: payload.sub!,
+      exp: payload.exp!,
+      iat: payload.iat!,
+      jti: typeof payload.jti === 'string' ? payload.jti : '',
+      type: 'refresh',
+      family_id: payload.family_id,
+    };
+  }
+
+  async #sign(claims: AccessTokenClaims | RefreshTokenClaims): Promise<string> {
+    return new SignJWT({ ...claims }).setProtectedHeader({ alg: this.algorithm, typ: 'JWT' }).sign(this.#key);
+  }
+
+  async #verify(token: unknown, now?: Date): Promise<JWTPayload & Record<string, unknown>> {
+    if (typeof token !== 'string') throw new InvalidArgumentError('token', `must be a string, got ${token === null ? 'null' : typeof token}`);
+    if (token.length === 0 || token.length > 8192) throw new InvalidTokenError('malformed');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#key, {
+        algorithms: [this.algorithm],
+        clockTolerance: this.leewaySeconds,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        ...(now ? { currentDate: now } : {}),
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new InvalidTokenError('expired', { cause: error, expired: true });
+      throw new InvalidTokenError(error instanceof Error ? error.message : 'malformed', { cause: error });
+    }
+    // PyJWT refuses a token issued in the future (beyond the leeway); jose only checks iat's type.
+    if (typeof payload.iat !== 'number' || payload.iat > seconds(now) + this.leewaySeconds) throw new InvalidTokenError('issued in the future');
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new InvalidTokenError('no subject');
+    return payload as JWTPayload & Record<string, unknown>;
+  }
+}
+
+/** fastapi-fullauth's token settings, for `createFullauthStore(em, { tokens })` and your API's access tokens. */
+export function fastapiFullauthTokens(settings: FastapiFullauthTokenSettings): FastapiFullauthTokens {
+  return new FastapiFullauthTokens(settings);
+}
+
+const seconds = (now?: Date) => Math.floor((now ?? new Date()).getTime() / 1000);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function subject(userId: unknown): string {
+  return text('userId', userId);
+}
+
+function text(argument: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError(argument, 'must be a non-empty string');
+  return value;
+}
+
+function positive(argument: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(argument, 'must be a positive number');
+  return value;
+}
+
+function nonNegative(argument: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError(argument, 'must be zero or a positive number');
+  return value;
+}
