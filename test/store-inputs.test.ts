@@ -11,11 +11,13 @@ import {
   InvalidArgumentError,
   InvalidRefreshTokenError,
   NotFoundError,
+  RetryableStoreError,
   RevokedFamilyError,
   UserReferencedError,
   ValueTooLongError,
   createFullauthStore,
   defineFullauthEntities,
+  normalizeEmail,
   type FullauthGroup,
   type FullauthUser,
 } from '../src/index.js';
@@ -144,7 +146,8 @@ describeTargets(kinds, 'input the store refuses on %s', (kind) => {
     await store.revokeFamily(session.familyId);
     await expect(store.issueRefreshToken(ann.id, { familyId: session.familyId })).rejects.toBeInstanceOf(RevokedFamilyError);
     expect(await count('fullauth_refresh_tokens where not revoked')).toBe(0);
-    expect((await store.issueRefreshToken(ann.id, { familyId: 'my-own-family-id' })).familyId).toBe('my-own-family-id');
+    // Only an existing session is continued.
+    await expect(store.issueRefreshToken(ann.id, { familyId: 'my-own-family-id' })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('revokeSession is scoped to the user and says whether the session exists; revokeFamily takes only a string', async () => {
@@ -174,7 +177,7 @@ describeTargets(kinds, 'input the store refuses on %s', (kind) => {
     await expect(store.grantPermission('editor', 'x:y', 'd'.repeat(501))).rejects.toMatchObject({ argument: 'description', limit: 500 });
     await expect(store.assignRole(ann.id, '')).rejects.toThrow(/roleName must not be empty/);
     await expect(store.hasPermission(ann.id, loose<string>(null))).rejects.toThrow(/permission must be a string/);
-    await expect(store.syncRoles(loose({ editor: 'articles:read' }))).rejects.toThrow(/must be an array of permission names/);
+    await expect(store.syncRoles(loose({ editor: 'articles:read' }))).rejects.toThrow(/map\['editor'\] must be an array/);
     await expect(store.syncRoles(loose(['editor']))).rejects.toThrow(/map must be an object/);
     await expect(store.syncRoles({ editor: ['ok', 'x'.repeat(201)] })).rejects.toBeInstanceOf(ValueTooLongError);
     expect(await count('fullauth_roles')).toBe(0);
@@ -256,10 +259,11 @@ describe.skipIf(skipPostgres)('values are bound parameters on PostgreSQL', () =>
     const marker = (name: string) => `mark_${name}_'"; select 1; --`;
     const user = await store.createUser({ email: `${marker('email')}@x.io`, hashedPassword: marker('hash') });
     await store.findUserByEmail(`${marker('email')}@x.io`);
-    const token = await store.issueRefreshToken(user.id, { userAgent: marker('agent'), ipAddress: 'mark_ip', familyId: 'mark_family' });
+    const token = await store.issueRefreshToken(user.id, { userAgent: marker('agent'), ipAddress: 'mark_ip' });
+    await store.issueRefreshToken(user.id, { familyId: token.familyId, userAgent: marker('agent3') });
     await store.rotateRefreshToken(token.token, { userAgent: marker('agent2') });
-    await store.revokeSession(user.id, 'mark_family');
-    await store.revokeFamily('mark_family');
+    await store.revokeSession(user.id, token.familyId);
+    await store.revokeFamily(token.familyId);
     await store.assignRole(user.id, marker('role'));
     await store.grantPermission(marker('role'), marker('perm'), marker('description'));
     await store.syncRoles({ [marker('role2')]: [marker('perm2')] });
@@ -273,7 +277,7 @@ describe.skipIf(skipPostgres)('values are bound parameters on PostgreSQL', () =>
 
     const store_ = sent.filter((q) => !/^(begin|commit|rollback|savepoint|release)/i.test(q.text.trim()));
     expect(store_.length).toBeGreaterThan(15);
-    const leaked = store_.filter((q) => /mark_|424242|434343/.test(q.text) || q.text.includes(user.id));
+    const leaked = store_.filter((q) => /mark_|424242|434343/.test(q.text) || q.text.includes(user.id) || q.text.includes(token.familyId));
     expect(leaked.map((q) => q.text)).toEqual([]);
     const values = store_.flatMap((q) => q.values.map(String));
     for (const expected of [marker('hash'), marker('agent'), marker('perm2'), '434343', user.id]) expect(values).toContain(expected);
@@ -287,7 +291,7 @@ describe.skipIf(skipPostgres)('the host side of the user on PostgreSQL', () => {
     const user = await store.createUser({ email: 'q@x.io', extra: { odd: 'value' } });
     const [row] = await orm.em.fork().getConnection().execute(`select "we""ird" as v from fullauth_users where id = '${user.id}'`);
     expect(row!.v).toBe('value');
-    await expect(store.createUser({ email: 'r@x.io', extra: { odd: loose<string>(12) } })).rejects.toThrow(/extra.odd must be a valid string/);
+    await expect(store.createUser({ email: 'r@x.io', extra: { odd: loose<string>(12) } })).rejects.toThrow(/extra.odd must be a string/);
   });
 
   it('a host relation declared with deleteRule "set null" keeps its row when deleteUser() deletes the user (the docs\' example)', async () => {
@@ -331,5 +335,99 @@ describe.skipIf(skipPostgres)('the host side of the user on PostgreSQL', () => {
     await orm.em.getConnection().execute('delete from article');
     expect(await store.deleteUser(user.id)).toBe(true);
     expect(await store.deleteUser(user.id)).toBe(false);
+  });
+});
+
+describe.skipIf(skipPostgres)('the review\'s findings on PostgreSQL', () => {
+  it('a family revoked after a caller\'s REPEATABLE READ / SERIALIZABLE snapshot is not continued in it (a retryable error)', async () => {
+    const { IsolationLevel } = await import('@mikro-orm/core');
+    const { orm, store, count } = await setup('postgres', []);
+    const user = await store.createUser({ email: 'rr@x.io' });
+    // Another request's store: a fork, outside the caller's transaction (the global em would join it).
+    const other = createFullauthStore(orm.em.fork());
+    for (const isolationLevel of [IsolationLevel.REPEATABLE_READ, IsolationLevel.SERIALIZABLE]) {
+      const { familyId } = await store.issueRefreshToken(user.id);
+      const outcome = await orm.em
+        .fork()
+        .transactional(
+          async (em) => {
+            const inside = createFullauthStore(em);
+            await inside.listSessions(user.id); // the snapshot is taken here
+            expect(await other.revokeFamily(familyId)).toBe(1); // another request logs the session out
+            await inside.issueRefreshToken(user.id, { familyId });
+            return 'issued';
+          },
+          { isolationLevel },
+        )
+        .catch((error: unknown) => error);
+      expect(outcome).toBeInstanceOf(RetryableStoreError);
+      expect(await count(`fullauth_refresh_tokens where family_id = '${familyId}' and not revoked`)).toBe(0);
+    }
+  });
+
+  it('only an existing session of the user is continued: a made-up or purged family id is a NotFoundError', async () => {
+    const { store, count } = await setup('postgres', []);
+    const user = await store.createUser({ email: 'fam@x.io' });
+    await expect(store.issueRefreshToken(user.id, { familyId: 'made-up' })).rejects.toBeInstanceOf(NotFoundError);
+    const { familyId } = await store.issueRefreshToken(user.id, { expiresIn: 1 });
+    await store.revokeFamily(familyId);
+    expect(await store.purgeExpiredTokens({ before: new Date(Date.now() + 5000) })).toBe(1);
+    await expect(store.issueRefreshToken(user.id, { familyId })).rejects.toBeInstanceOf(NotFoundError);
+    expect(await count('fullauth_refresh_tokens')).toBe(0);
+  });
+
+  it('normalising an e-mail is linear: a million inner spaces are no denial of service', async () => {
+    const { store } = await setup('postgres', []);
+    const hostile = `a${' '.repeat(1_000_000)}b@x.io`;
+    expect(normalizeEmail(` ${hostile} `)).toBe(hostile);
+    await expect(store.findUserByEmail(hostile)).rejects.toBeInstanceOf(ValueTooLongError);
+  });
+
+  it('inherited properties are never read (a polluted Object.prototype makes no superuser)', async () => {
+    const { store } = await setup('postgres', []);
+    const inherited = Object.assign(Object.create({ isSuperuser: true, isActive: false }) as object, { email: 'proto@x.io' });
+    expect(await store.createUser(inherited as { email: string })).toMatchObject({ isSuperuser: false, isActive: true });
+    const prototype = Object.prototype as Record<string, unknown>;
+    prototype.isSuperuser = true;
+    prototype.familyId = 'stolen';
+    try {
+      const user = await store.createUser({ email: 'polluted@x.io' });
+      expect(user.isSuperuser).toBe(false);
+      expect((await store.issueRefreshToken(user.id)).familyId).not.toBe('stolen');
+    } finally {
+      delete prototype.isSuperuser;
+      delete prototype.familyId;
+    }
+  });
+
+  it('lone surrogates, dates outside the years 1–9999 or in the past, Proxies and array look-alikes are refused before SQL', async () => {
+    const { orm, store } = await setup('postgres', ['permission'], {});
+    const user = await store.createUser({ email: 'dates@x.io' });
+    await expect(store.createUser({ email: '\ud800admin@x.io' })).rejects.toThrow(/lone surrogate/);
+    await expect(store.findUserByEmail('\udfffadmin@x.io')).rejects.toThrow(/lone surrogate/);
+    await orm.em.fork().transactional(async (em) => {
+      const inside = createFullauthStore(em);
+      for (const expiresAt of [new Date(-8.64e15), new Date(Date.UTC(10000, 0, 1)), new Date(Date.now() - 1000), new Proxy(new Date(), {})]) {
+        await expect(inside.issueRefreshToken(user.id, { expiresAt })).rejects.toBeInstanceOf(InvalidArgumentError);
+      }
+      await expect(inside.purgeExpiredTokens({ before: new Date(-8.64e15) })).rejects.toThrow(/between the years 1 and 9999/);
+      // An own `map` on the array is never called: the items themselves are checked and stored.
+      const permissions = Object.assign(['articles:read'], { map: () => ['x'.repeat(300)] });
+      await inside.syncRoles({ editor: permissions });
+      expect(await inside.hasPermission(user.id, 'articles:read')).toBe(false); // no role yet: a plain query in the same transaction
+    });
+  });
+
+  it('host property values are checked against their property: length, bigint', async () => {
+    const { p } = await import('@mikro-orm/core');
+    const { orm, store, count } = await setup('postgres', [], { user: { properties: { nick: p.string().length(20).nullable(), score: p.bigint().nullable() } } });
+    await orm.em.fork().transactional(async (em) => {
+      const inside = createFullauthStore(em);
+      await expect(inside.createUser({ email: 'h1@x.io', extra: { nick: 'n'.repeat(21) } })).rejects.toMatchObject({ argument: 'extra.nick', limit: 20 });
+      await expect(inside.createUser({ email: 'h2@x.io', extra: { score: {} } })).rejects.toThrow(/extra.score must be a whole number/);
+      await expect(inside.createUser({ email: 'h3@x.io', extra: { score: 'abc' } })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await inside.createUser({ email: 'h4@x.io', extra: { nick: 'n'.repeat(20), score: '9007199254740993' } }); // the transaction still works
+    });
+    expect(await count('fullauth_users')).toBe(1);
   });
 });

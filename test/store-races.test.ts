@@ -26,10 +26,10 @@ afterEach(async () => {
   await Promise.all(databases.splice(0).map((db) => db.drop()));
 });
 
-async function setup(include: Parameters<typeof defineFullauthEntities>[0] = []) {
+async function setup(include: Parameters<typeof defineFullauthEntities>[0] = [], options: Parameters<typeof defineFullauthEntities>[1] = {}) {
   const db = await createDatabase('races');
   databases.push(db);
-  const orm = await initOrm({ kind: 'postgres', url: db.url }, { entities: [...defineFullauthEntities(include)], pool: { max: 10 } });
+  const orm = await initOrm({ kind: 'postgres', url: db.url }, { entities: [...defineFullauthEntities(include, options)], pool: { max: 10 } });
   orms.push(orm);
   await orm.schema.create();
   const store = createFullauthStore(orm.em);
@@ -40,7 +40,7 @@ async function setup(include: Parameters<typeof defineFullauthEntities>[0] = [])
       .execute<{ n: number }[]>(`select count(*)::int as n from fullauth_refresh_tokens where not revoked and ${where}`, params);
     return rows[0]!.n;
   };
-  return { orm, store, live };
+  return { orm, store, live, db };
 }
 
 /** Only the errors a serial order could give: a revoked (reused) token, or one of a deactivated or deleted user. */
@@ -221,6 +221,28 @@ describe.skipIf(skipPostgres)(`revocation against rotation on PostgreSQL (${RUNS
       left += rows[0]!.n;
     }
     expect(left).toBe(0);
+  });
+
+  it('purgeExpiredTokens ∥ revokeAllForUser, deactivateUser, deleteUser at 100,000 tokens: no deadlock, nothing refused', async () => {
+    const { store, db } = await setup([], { performanceIndexes: true });
+    const others: string[] = [];
+    for (let i = 0; i < 50; i++) others.push((await store.createUser({ email: `o${i}@x.io` })).id);
+    // 100,000 live tokens of other users: the purge plans a nested loop over the expiry index and the primary key.
+    await db.sql(`insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
+      select gen_random_uuid(), md5(g::text) || g, (array['${others.join("','")}']::uuid[])[1 + g % 50], 'f' || (g % 997), now() + interval '1 day', false, now()
+      from generate_series(1, 100000) g; analyze;`);
+    const failures: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const victim = (await store.createUser({ email: `v${i}@x.io`, hashedPassword: 'h' })).id;
+      // 300 expired, unrevoked tokens of the user (sessions that timed out), in the purge's way.
+      await db.sql(`insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
+        select gen_random_uuid(), md5(random()::text) || g, '${victim}', 'v' || (g % 5), now() - interval '1 hour', false, now() - interval '2 days'
+        from generate_series(1, 300) g`);
+      const revoke = [() => store.revokeAllForUser(victim), () => store.deactivateUser(victim), () => store.deleteUser(victim)][i % 3]!;
+      const results = await Promise.allSettled([revoke(), store.purgeExpiredTokens({ batchSize: 1000 })]);
+      for (const r of results) if (r.status === 'rejected') failures.push(String(r.reason));
+    }
+    expect(failures).toEqual([]);
   });
 
   it('50 parallel rotations of one token, 20 times: exactly one winner, and the family revoked', async () => {

@@ -37,10 +37,14 @@ const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? `an object (${Object.prototype.toString.call(value).slice(8, -1)})` : typeof value;
 
 /** A primitive string: `new String(…)` and every other type are refused. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export function text(argument: string, value: unknown, max?: number, { empty = false } = {}): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(argument, `must be a string, got ${describe(value)}`);
   if (!empty && value.length === 0) throw new InvalidArgumentError(argument, 'must not be empty');
   if (value.includes('\u0000')) throw new InvalidArgumentError(argument, 'must not contain a NUL character (U+0000)');
+  // A lone surrogate would reach the database as U+FFFD: two different strings would become one.
+  if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(argument, 'must be well-formed Unicode (it holds a lone surrogate)');
   // varchar(n) counts characters (code points); a string's length counts UTF-16 units, never fewer.
   if (max !== undefined && value.length > max && [...value].length > max) throw new ValueTooLongError(argument, max);
   return value;
@@ -70,23 +74,50 @@ export function integer(argument: string, value: unknown, min: number, max: numb
   return value;
 }
 
+/** The dates both services can hold: Python's `datetime` spans the years 1 to 9999. */
+const MIN_TIME = new Date(0).setUTCFullYear(1, 0, 1); // Date.UTC() reads the year 1 as 1901
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** A real Date within the years 1–9999, read through Date's own method (a look-alike or Proxy is refused); a copy is returned. */
 export function date(argument: string, value: unknown): Date {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new InvalidArgumentError(argument, `must be a valid Date, got ${describe(value)}`);
-  return value;
+  let time = Number.NaN;
+  try {
+    time = Date.prototype.getTime.call(value);
+  } catch {
+    // not a Date
+  }
+  if (Number.isNaN(time)) throw new InvalidArgumentError(argument, `must be a valid Date, got ${describe(value)}`);
+  if (time < MIN_TIME || time > MAX_TIME) throw new InvalidArgumentError(argument, 'must be a date between the years 1 and 9999');
+  return new Date(time);
 }
 
-/** A plain options object (or nothing); unknown keys are refused, so a typo is not silently ignored. */
+/**
+ * A plain options object (or nothing), as a copy of its own properties only: an inherited
+ * property (a polluted `Object.prototype.isSuperuser`, say) is never read. Unknown keys are
+ * refused, so a typo is not silently ignored.
+ */
 export function options<T extends object>(argument: string, value: T | undefined, keys: readonly string[]): Partial<T> {
-  if (value === undefined) return {};
+  if (value === undefined) return Object.create(null) as Partial<T>;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidArgumentError(argument, `must be an object, got ${describe(value)}`);
   }
-  const unknown = Object.keys(value).filter((key) => !keys.includes(key));
+  const own = Object.keys(value);
+  const unknown = own.filter((key) => !keys.includes(key));
   if (unknown.length > 0) {
     const shown = unknown.slice(0, 5).map((k) => `'${k.slice(0, 40)}'`).join(', ');
     throw new InvalidArgumentError(argument, `has unknown key${unknown.length > 1 ? 's' : ''} ${shown}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}; valid: ${keys.join(', ')}`);
   }
-  return value;
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of own) copy[key] = (value as Record<string, unknown>)[key];
+  return copy as Partial<T>;
+}
+
+/** An array's items, read by index from a copy (an own `map` or iterator of the caller's is never called). */
+export function items(argument: string, value: unknown, max: number): unknown[] {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(argument, 'must be an array');
+  const copy = Array.prototype.slice.call(value) as unknown[];
+  if (copy.length > max) throw new InvalidArgumentError(argument, `must have at most ${max} items, got ${copy.length}`);
+  return copy;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -41,6 +41,7 @@ import {
   RetryableStoreError,
   RevokedFamilyError,
   UserReferencedError,
+  ValueTooLongError,
 } from './errors.js';
 import type {
   IssuedRefreshToken,
@@ -60,6 +61,8 @@ type Context = SqlSession;
 /** A token lifetime beyond this (100 years) is a mistake, not a policy. */
 const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
 const MAX_PURGE_BATCH = 100_000;
+/** Roles in one syncRoles() map, and permissions of one role (far below PostgreSQL's 65,535 bind parameters). */
+const MAX_MAP_ENTRIES = 10_000;
 
 export interface FullauthStoreOptions {
   /** The clock, for tests. Default `() => new Date()`. */
@@ -253,7 +256,10 @@ export class FullauthStore {
 
   /** A checked, normalised e-mail: a string, not empty after normalising, within the column. */
   #email(value: unknown, argument: string): string {
-    const email = normalizeEmail(check.text(argument, value, undefined, { empty: true }));
+    const given = check.text(argument, value, undefined, { empty: true });
+    // Surrounding white space is stripped, but no address needs more than a few kilobytes of it.
+    if (given.length > 4096) throw new ValueTooLongError(argument, LIMITS.email);
+    const email = normalizeEmail(given);
     if (email.length === 0) throw new InvalidArgumentError(argument, 'must not be empty or only white space');
     return check.text(argument, email, LIMITS.email);
   }
@@ -275,9 +281,14 @@ export class FullauthStore {
         if (!prop.nullable) throw new InvalidArgumentError(argument, 'must not be null (the property is not nullable)');
         return { column: prop.fieldNames[0]!, value: null };
       }
-      checkRuntimeType(argument, value, prop.runtimeType);
+      const checked = checkHostValue(argument, value, prop);
       // The property's own type converts the value (arrays, JSON, custom types), as the ORM would.
-      const converted = prop.customType ? prop.customType.convertToDatabaseValue(value, this.#platform, { mode: 'query' }) : value;
+      let converted: unknown;
+      try {
+        converted = prop.customType ? prop.customType.convertToDatabaseValue(checked, this.#platform, { mode: 'query' }) : checked;
+      } catch (error) {
+        throw new InvalidArgumentError(argument, `is not a value of its property (${error instanceof Error ? error.message.slice(0, 200) : 'refused'})`);
+      }
       return { column: prop.fieldNames[0]!, value: converted };
     });
   }
@@ -355,7 +366,11 @@ export class FullauthStore {
     if (given.expiresAt !== undefined && given.expiresIn !== undefined) {
       throw new InvalidArgumentError('options', 'takes expiresIn or expiresAt, not both');
     }
-    if (given.expiresAt !== undefined) return check.date('options.expiresAt', given.expiresAt);
+    if (given.expiresAt !== undefined) {
+      const expiresAt = check.date('options.expiresAt', given.expiresAt);
+      if (expiresAt <= now) throw new InvalidArgumentError('options.expiresAt', 'must be in the future');
+      return expiresAt;
+    }
     if (given.expiresIn === undefined) return undefined;
     return new Date(now.getTime() + check.integer('options.expiresIn', given.expiresIn, 1, MAX_LIFETIME_SECONDS) * 1000);
   }
@@ -393,20 +408,24 @@ export class FullauthStore {
       throw await this.#whyNoToken(id);
     }
     // Continuing a session: the family is judged after the user's row is held, so that a
-    // revocation that committed meanwhile is seen (a statement's snapshot predates its lock waits).
+    // revocation that committed meanwhile is seen (a statement's snapshot predates its lock
+    // waits), and by a locking read (FOR SHARE: it conflicts with the UPDATE that revokes), which in a caller's REPEATABLE READ or SERIALIZABLE
+    // transaction fails (retryably) on a row revoked after its snapshot instead of reading
+    // the old version.
     return this.#transaction(async (em) => {
       const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? for share`, [id], em);
       if (!user) throw new NotFoundError(`No user with id ${id}.`);
       if (user.is_active !== true) throw new InactiveUserError(id);
-      const [family] = await this.#rows(
-        `select count(*)::int as "tokens", count(*) filter (where not "revoked")::int as "live",
-                count(*) filter (where "user_id" <> ?)::int as "foreign"
-         from ${this.#tokens} where "family_id" = ?`,
-        [id, familyId],
+      const family = await this.#rows(
+        `select "user_id", "revoked", "expires_at" from ${this.#tokens} where "family_id" = ? for share`,
+        [familyId],
         em,
       );
-      if (Number(family!.foreign) > 0) throw new ForeignFamilyError(familyId);
-      if (Number(family!.tokens) > 0 && Number(family!.live) === 0) throw new RevokedFamilyError(familyId);
+      // Only a session that exists is continued: a family id the caller made up, or one whose
+      // rows were purged, would otherwise start a session under a name another user may hold.
+      if (family.length === 0) throw new NotFoundError(`No login session (token family) '${familyId}'.`);
+      if (family.some((row) => String(row.user_id) !== id)) throw new ForeignFamilyError(familyId);
+      if (!family.some((row) => row.revoked !== true && date(row.expires_at)! > now)) throw new RevokedFamilyError(familyId);
       const [row] = await insert(familyId, em);
       if (!row) throw await this.#whyNoToken(id, em);
       return { token, id: String(row.id), userId: id, familyId, expiresAt };
@@ -607,7 +626,9 @@ export class FullauthStore {
     let total = 0;
     for (;;) {
       const deleted = await this.#affected(
-        `delete from ${this.#tokens} where "id" in (select "id" from ${this.#tokens} where "expires_at" < ? limit ?)`,
+        // SKIP LOCKED: rows a revocation (or a deletion's cascade) holds are left for the next
+        // run instead of waited for in another order than theirs (which deadlocks).
+        `delete from ${this.#tokens} where "id" in (select "id" from ${this.#tokens} where "expires_at" < ? limit ? for update skip locked)`,
         [before, batch],
       );
       total += deleted;
@@ -950,11 +971,13 @@ function checkRoleMap(map: unknown): [string, string[]][] {
   if (typeof map !== 'object' || map === null || Array.isArray(map)) {
     throw new InvalidArgumentError('map', 'must be an object of role name → permission names');
   }
-  return Object.entries(map)
-    .map(([role, permissions]): [string, string[]] => {
+  const roles = Object.keys(map);
+  if (roles.length > MAX_MAP_ENTRIES) throw new InvalidArgumentError('map', `must have at most ${MAX_MAP_ENTRIES} roles`);
+  return roles
+    .map((role): [string, string[]] => {
       check.text('map role name', role, LIMITS.role);
-      if (!Array.isArray(permissions)) throw new InvalidArgumentError(`map['${role.slice(0, 100)}']`, 'must be an array of permission names');
-      const names = permissions.map((p: unknown) => check.text(`map['${role.slice(0, 100)}'] permission`, p, LIMITS.permission));
+      const argument = `map['${role.slice(0, 100)}']`;
+      const names = check.items(argument, (map as Record<string, unknown>)[role], MAX_MAP_ENTRIES).map((p) => check.text(`${argument} permission`, p, LIMITS.permission));
       return [role, [...new Set(names)].sort()];
     })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -963,22 +986,34 @@ function checkRoleMap(map: unknown): [string, string[]][] {
 /** Passkey transports: strings without commas (the column joins them with ','), within the column. */
 function checkTransports(value: unknown): string {
   if (value === undefined) return '';
-  if (!Array.isArray(value)) throw new InvalidArgumentError('transports', 'must be an array of strings');
-  const items = value.map((t: unknown) => check.text('transports item', t));
+  const items = check.items('transports', value, 100).map((t) => check.text('transports item', t, LIMITS.transports));
   if (items.some((t) => t.includes(','))) throw new InvalidArgumentError('transports', 'items must not contain a comma');
   return check.text('transports', items.join(','), LIMITS.transports, { empty: true });
 }
 
-/** A host property's value of the JavaScript type its property declares (custom types check their own). */
-function checkRuntimeType(argument: string, value: unknown, runtimeType: string): void {
-  const ok: Record<string, (v: unknown) => boolean> = {
-    string: (v) => typeof v === 'string' && !v.includes('\u0000'),
-    number: (v) => typeof v === 'number' && Number.isFinite(v),
-    boolean: (v) => typeof v === 'boolean',
-    Date: (v) => v instanceof Date && !Number.isNaN(v.getTime()),
-  };
-  const test = ok[runtimeType];
-  if (test && !test(value)) throw new InvalidArgumentError(argument, `must be a valid ${runtimeType}${runtimeType === 'string' ? ' without NUL characters' : ''}`);
+/**
+ * A host property's value, checked against what its property declares, so the database never
+ * has to refuse it (which would abort a caller's transaction): strings within the column's
+ * length, finite numbers, booleans, valid dates, integer bigints. Other types (JSON, arrays,
+ * custom types) are converted by the property's own type.
+ */
+function checkHostValue(argument: string, value: unknown, prop: EntityProperty): unknown {
+  switch (prop.runtimeType) {
+    case 'string':
+      return check.text(argument, value, typeof prop.length === 'number' && prop.length > 0 ? prop.length : undefined, { empty: true });
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidArgumentError(argument, 'must be a finite number');
+      return value;
+    case 'boolean':
+      return check.bool(argument, value, false);
+    case 'Date':
+      return check.date(argument, value);
+    case 'bigint':
+      if (typeof value === 'bigint' || (typeof value === 'string' && /^-?\d{1,19}$/.test(value)) || Number.isSafeInteger(value)) return value;
+      throw new InvalidArgumentError(argument, 'must be a whole number (bigint, integer or digit string)');
+    default:
+      return value;
+  }
 }
 
 /** Whether a unique-key error is about the named index (PostgreSQL reports it as `constraint`). */

@@ -3,6 +3,7 @@
 // service accept each other's tokens. Signing and verifying are jose's; no crypto here.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { items, options as ownOptions } from '../store/arguments.js';
 import { InvalidArgumentError } from '../store/errors.js';
 import { InvalidTokenError } from './errors.js';
 
@@ -49,7 +50,7 @@ export interface RefreshTokenClaims {
 /** A new family id as the Python side makes them: `uuid4().hex`. */
 export const newFamilyId = (): string => randomUUID().replace(/-/g, '');
 
-const SETTING_KEYS = ['secretKey', 'algorithm', 'accessTokenExpireMinutes', 'refreshTokenExpireDays', 'jwtLeewaySeconds'] as const;
+const SETTING_KEYS: readonly string[] = ['secretKey', 'algorithm', 'accessTokenExpireMinutes', 'refreshTokenExpireDays', 'jwtLeewaySeconds'];
 
 /**
  * Issues and verifies fastapi-fullauth's JWTs. Give it to `createFullauthStore(em, { tokens })`
@@ -63,12 +64,12 @@ export class FastapiFullauthTokens {
   readonly leewaySeconds: number;
   readonly #key: Uint8Array;
 
-  constructor(settings: FastapiFullauthTokenSettings) {
-    if (typeof settings !== 'object' || settings === null) throw new InvalidArgumentError('settings', 'must be an object with secretKey');
-    const unknown = Object.keys(settings).filter((k) => !(SETTING_KEYS as readonly string[]).includes(k));
-    if (unknown.length) throw new InvalidArgumentError('settings', `has unknown key '${unknown[0]!.slice(0, 40)}'; valid: ${SETTING_KEYS.join(', ')}`);
+  constructor(given: FastapiFullauthTokenSettings) {
+    if (typeof given !== 'object' || given === null) throw new InvalidArgumentError('settings', 'must be an object with secretKey');
+    // Own properties only: an inherited `algorithm` or `secretKey` is never read.
+    const settings = ownOptions('settings', given, SETTING_KEYS);
     if (typeof settings.secretKey !== 'string' || settings.secretKey.length === 0) {
-      throw new InvalidArgumentError('settings.secretKey', 'must be a non-empty string (the Python service\'s SECRET_KEY)');
+      throw new InvalidArgumentError('settings.secretKey', "must be a non-empty string (the Python service's SECRET_KEY)");
     }
     const algorithm = settings.algorithm ?? 'HS256';
     if (!(JWT_ALGORITHMS as readonly string[]).includes(algorithm)) {
@@ -89,20 +90,21 @@ export class FastapiFullauthTokens {
     familyId?: string;
     now?: Date;
   }): Promise<{ token: string; expiresAt: Date; claims: AccessTokenClaims }> {
-    const roles = data.roles ?? [];
-    if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')) throw new InvalidArgumentError('roles', 'must be an array of role names');
-    const extra = data.extra ?? {};
+    const given = ownOptions('data', data, ['userId', 'roles', 'extra', 'familyId', 'now']);
+    const roles = given.roles === undefined ? [] : items('roles', given.roles, 10_000);
+    if (roles.some((r) => typeof r !== 'string')) throw new InvalidArgumentError('roles', 'must be an array of role names');
+    const extra = given.extra ?? {};
     if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new InvalidArgumentError('extra', 'must be an object');
-    const iat = seconds(data.now);
+    const iat = seconds(given.now);
     const claims: AccessTokenClaims = {
-      sub: subject(data.userId),
+      sub: subject(given.userId),
       exp: iat + Math.floor(this.accessTokenSeconds),
       iat,
       jti: newFamilyId(),
       type: 'access',
-      roles: [...roles],
+      roles: roles as string[],
       extra: { ...extra },
-      ...(data.familyId === undefined ? {} : { family_id: text('familyId', data.familyId) }),
+      ...(given.familyId === undefined ? {} : { family_id: text('familyId', given.familyId) }),
     };
     return { token: await this.#sign(claims), expiresAt: new Date(claims.exp * 1000), claims };
   }
@@ -199,7 +201,7 @@ export function fastapiFullauthTokens(settings: FastapiFullauthTokenSettings): F
   return new FastapiFullauthTokens(settings);
 }
 
-const seconds = (now?: Date) => Math.floor((now ?? new Date()).getTime() / 1000);
+const seconds = (now?: Date) => Math.floor((now === undefined ? Date.now() : Date.prototype.getTime.call(now)) / 1000);
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function subject(userId: unknown): string {
