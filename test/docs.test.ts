@@ -32,6 +32,8 @@ describe('documentation', () => {
         'docs/check-and-diagram.md',
         'docs/store.md',
         'docs/databases.md',
+        'docs/passwords.md',
+        'docs/fastapi-fullauth.md',
       ]),
     );
   });

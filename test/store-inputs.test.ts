@@ -431,3 +431,22 @@ describe.skipIf(skipPostgres)('the review\'s findings on PostgreSQL', () => {
     expect(await count('fullauth_users')).toBe(1);
   });
 });
+
+describe.skipIf(skipPostgres)('rehashPassword on PostgreSQL', () => {
+  it('replaces the hash only if it is still the verified one, and keeps the sessions', async () => {
+    const { store, count } = await setup('postgres', []);
+    const user = await store.createUser({ email: 'rehash@x.io', hashedPassword: 'old-weak' });
+    await store.issueRefreshToken(user.id);
+    expect(await store.rehashPassword(user.id, 'not-the-current', 'new-strong')).toBe(false);
+    expect(await store.rehashPassword(user.id, 'old-weak', 'new-strong')).toBe(true);
+    expect((await store.findUserById(user.id))?.hashedPassword).toBe('new-strong');
+    expect(await count('fullauth_refresh_tokens where not revoked')).toBe(1);
+    // Raced against a password change: the change always wins.
+    for (let i = 0; i < 50; i++) {
+      const current = (await store.findUserById(user.id))!.hashedPassword!;
+      await Promise.all([store.rehashPassword(user.id, current, `rehash${i}`), store.changePassword(user.id, `changed${i}`)]);
+      expect((await store.findUserById(user.id))?.hashedPassword).toBe(`changed${i}`);
+    }
+    await expect(store.rehashPassword(user.id, loose<string>(null), 'x')).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});

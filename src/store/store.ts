@@ -319,6 +319,19 @@ export class FullauthStore {
   }
 
   /**
+   * Replaces the user's password hash with a stronger hash of the same password (after a
+   * successful login, when `passwordNeedsRehash()` says so) — only if the stored hash is still
+   * `currentHash` (a password changed meanwhile wins), and without revoking any session, as
+   * the password itself did not change. Returns whether the hash was replaced.
+   */
+  async rehashPassword(userId: string, currentHash: string, newHash: string): Promise<boolean> {
+    const id = this.#userId(userId);
+    const current = check.text('currentHash', currentHash);
+    const next = check.text('newHash', newHash);
+    return (await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ? and "hashed_password" = ?`, [next, id, current])) > 0;
+  }
+
+  /**
    * Deactivates the user (`is_active = false`) and revokes all their refresh tokens in the
    * same transaction: they cannot refresh, get new tokens, or pass a role or permission check.
    * Returns how many tokens were revoked.
