@@ -154,6 +154,21 @@ describe.skipIf(noPythonDb !== undefined)('two services on one PostgreSQL databa
     expect(runPython('fullauth_tokens.py', { op: 'refresh', settings: settings(), dsn: db.url, token: python.token })).toMatchObject({ error: 'ReuseError' });
   });
 
+  it('a session started on the Python side is refreshed here, there, here… 20 times', async () => {
+    const { db, store } = await setup();
+    const user = await store.createUser({ email: 'python-first@x.io' });
+    const login = runPython<{ token: string; family_id: string }>('fullauth_tokens.py', { op: 'login', settings: settings(), dsn: db.url, sub: user.id });
+    let token = login.token;
+    for (let i = 0; i < 20; i++) {
+      const next = await store.rotateRefreshToken(token);
+      expect(next.familyId).toBe(login.family_id);
+      const python = runPython<{ token?: string; error?: string }>('fullauth_tokens.py', { op: 'refresh', settings: settings(), dsn: db.url, token: next.token });
+      expect(python.error).toBeUndefined();
+      token = python.token!;
+    }
+    expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([login.family_id]);
+  });
+
   it('a token whose JWT does not verify, or names another user or family than its row, rotates nowhere and changes nothing', async () => {
     const { db, store } = await setup();
     const ann = await store.createUser({ email: 'ann@x.io' });
