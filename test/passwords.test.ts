@@ -76,7 +76,7 @@ describe('hashPassword()', () => {
     const hash = await hashPassword('pässwörd😀', { algorithm: 'bcrypt' });
     expect(hash).toMatch(/^\$2b\$12\$[./A-Za-z0-9]{53}$/);
     expect(BCRYPT_COST).toBe(12);
-    expect(bcrypt.parseOptions(hash)).toEqual({ version: '2b', cost: 12 });
+    expect(hash.slice(0, 7)).toBe('$2b$12$');
     expect(await verifyPassword('pässwörd😀', hash)).toBe(true);
     expect(await verifyPassword('passwörd😀', hash)).toBe(false);
   });
@@ -97,7 +97,7 @@ describe('hashPassword()', () => {
   });
 
   it('bcrypt keeps NUL characters as part of the password (bcrypt 4.1+ and @node-rs/bcrypt: no C-string cut)', async () => {
-    const hash = await bcrypt.hash('a\u0000b', { cost: 4 });
+    const hash = await bcrypt.hash('a\u0000b', 4);
     expect(await verifyPassword('a\u0000b', hash)).toBe(true);
     expect(await verifyPassword('a', hash)).toBe(false);
   });
@@ -112,7 +112,7 @@ describe('verifyPassword()', () => {
     }
     const precomposed = await hashPassword('é');
     expect(await verifyPassword('e\u0301', precomposed)).toBe(false); // NFC ≠ NFD, as in Python
-    const bcryptHash = await bcrypt.hash('pässwörd😀', { cost: 4 });
+    const bcryptHash = await bcrypt.hash('pässwörd😀', 4);
     expect(await verifyPassword('pässwörd😀', bcryptHash)).toBe(true);
     expect(await verifyPassword('pässwörd', bcryptHash)).toBe(false);
   });
@@ -132,7 +132,7 @@ describe('verifyPassword()', () => {
 
   it('verifies bcrypt $2a$, $2b$ and $2y$', async () => {
     for (const version of ['2a', '2b', '2y'] as const) {
-      const hash = await bcrypt.hash('pässwörd😀', { cost: 4, version });
+      const hash = `$${version}$${(await bcrypt.hash('pässwörd😀', 4)).slice(4)}`; // the same algorithm under each name
       expect(hash.startsWith(`$${version}$04$`)).toBe(true);
       expect(await verifyPassword('pässwörd😀', hash)).toBe(true);
       expect(await verifyPassword('pässwörd😁', hash)).toBe(false);
@@ -140,16 +140,16 @@ describe('verifyPassword()', () => {
   });
 
   it('bcrypt: a password over 72 bytes is false, even when its first 72 bytes match (fastapi-fullauth 0.15: bcrypt 5 raises ValueError → False)', async () => {
-    const hash = await bcrypt.hash(ofBytes(72), { cost: 4 }); // the library itself would truncate
+    const hash = await bcrypt.hash(ofBytes(72), 4); // the library itself would truncate
     expect(await bcrypt.verify(`${ofBytes(72)}tail`, hash)).toBe(true); // ... and say yes here
     expect(await verifyPassword(ofBytes(72), hash)).toBe(true);
     expect(await verifyPassword(`${ofBytes(72)}tail`, hash)).toBe(false);
-    expect(await verifyPassword(ofBytes(73), await bcrypt.hash(ofBytes(73), { cost: 4 }))).toBe(false);
+    expect(await verifyPassword(ofBytes(73), await bcrypt.hash(ofBytes(73), 4))).toBe(false);
   });
 
   it('a malformed hash, or one of another scheme, is false and never a throw', async () => {
     const good = await argon2With('pw', { memoryCost: 64, timeCost: 1, parallelism: 1 });
-    const goodBcrypt = await bcrypt.hash('pw', { cost: 4 });
+    const goodBcrypt = `$2b$${(await bcrypt.hash('pw', 4)).slice(4)}`; // @node-rs/bcrypt 1.10 writes $2y$, the same algorithm
     expect(await verifyPassword('pw', good)).toBe(true);
     expect(await verifyPassword('pw', goodBcrypt)).toBe(true);
     const bad = [
@@ -315,7 +315,7 @@ describe('the optional peers @node-rs/argon2 and @node-rs/bcrypt', () => {
       for (const name of ['@node-rs/argon2', '@node-rs/bcrypt']) {
         expect(() => createRequire(join(dir, 'src', 'x.js')).resolve(name), `${name} must not resolve from ${dir}`).toThrow();
       }
-      const bcryptHash = await bcrypt.hash('pw', { cost: 4 });
+      const bcryptHash = await bcrypt.hash('pw', 4);
       const argon2Hash = await hashPassword('pw');
       writeFileSync(
         join(dir, 'main.ts'),
@@ -432,7 +432,7 @@ describe.skipIf(pythonReason !== undefined)(`interop with the Python side (argon
 
   it('our bcrypt hashes (and $2a$/$2y$ ones) verify in Python bcrypt.checkpw', async () => {
     const ours = await Promise.all(PASSWORDS.slice(0, 3).map((password) => hashPassword(password, { algorithm: 'bcrypt' })));
-    const variants = await Promise.all((['2a', '2y'] as const).map((version) => bcrypt.hash('pässwörd😀', { cost: 4, version })));
+    const variants = await Promise.all((['2a', '2y'] as const).map(async (version) => `$${version}$${(await bcrypt.hash('pässwörd😀', 4)).slice(4)}`));
     const ops = [
       ...PASSWORDS.slice(0, 3).flatMap((password, i) => [
         { op: 'bcrypt_check', password, hash: ours[i] },

@@ -21,8 +21,11 @@ export async function hashPassword(password: string, options?: PasswordAlgorithm
     const bytes = utf8Length(plain);
     if (bytes > BCRYPT_MAX_PASSWORD_BYTES) throw new PasswordTooLongError(bytes, BCRYPT_MAX_PASSWORD_BYTES);
     const bcrypt = await loadBcrypt();
-    // rejectLongPasswords: a second guard in the library itself.
-    return bcrypt.hash(plain, { cost: BCRYPT_COST, version: '2b', rejectLongPasswords: true });
+    const hashed = await bcrypt.hash(plain, BCRYPT_COST);
+    // @node-rs/bcrypt 1.10 writes $2y$, Python's bcrypt $2b$: two names of the same algorithm
+    // (both fix $2a$'s 8-bit bug), so the prefix is renamed to what the Python side writes.
+    if (!/^\$2[by]\$\d\d\$/.test(hashed)) throw new Error(`@node-rs/bcrypt made an unexpected hash prefix '${hashed.slice(0, 7)}'.`);
+    return `$2b$${hashed.slice(4)}`;
   }
   const argon2 = await loadArgon2();
   // @node-rs/argon2 draws a random 16-byte salt itself (ARGON2ID_PARAMETERS.saltLength).

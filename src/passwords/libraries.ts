@@ -18,9 +18,9 @@ export interface Argon2Library {
 export const ARGON2_ALGORITHM = { argon2id: 2, argon2i: 1, argon2d: 0 } as const;
 export const ARGON2_VERSION_0X13 = 1;
 
-/** The part of @node-rs/bcrypt (2.x: options objects) this layer calls. */
+/** The part of @node-rs/bcrypt 1.10 (`hash(password, cost)`, written as `$2y$`) this layer calls. */
 export interface BcryptLibrary {
-  hash(password: string, options: { cost: number; version: '2b'; rejectLongPasswords: boolean }): Promise<string>;
+  hash(password: string, cost: number): Promise<string>;
   verify(password: string, hash: string): Promise<boolean>;
 }
 
