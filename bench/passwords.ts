@@ -7,19 +7,13 @@ import { pathToFileURL } from 'node:url';
 import { hashPassword } from '../src/passwords/hash.js';
 import { ARGON2ID_PARAMETERS, BCRYPT_COST } from '../src/passwords/policy.js';
 import { verifyPassword } from '../src/passwords/verify.js';
+import { percentiles } from './measure.js';
 
 const RUNS = Number(process.env.BENCH_PASSWORD_RUNS ?? 20);
 const CONCURRENT = 8;
 const PASSWORD = 'correct horse battery staple ✓';
 
-interface Percentiles {
-  p50: number;
-  p99: number;
-}
-const percentiles = (times: number[]): Percentiles => {
-  const sorted = [...times].sort((a, b) => a - b);
-  return { p50: sorted[Math.floor(sorted.length * 0.5)]!, p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! };
-};
+type Percentiles = ReturnType<typeof percentiles>;
 const ms = (value: number) => `${value.toFixed(1).padStart(6)} ms`;
 const figures = (p: Percentiles) => `p50 ${ms(p.p50)}, p99 ${ms(p.p99)}`;
 

@@ -8,71 +8,14 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
 import { createFullauthStore, defineFullauthEntities, type FullauthStore } from '../src/index.js';
+import { compare as compareSides, sample, type Figures } from './measure.js';
 
 const ADMIN_URL = process.env.FULLAUTH_TEST_PG_URL ?? 'postgresql://root@127.0.0.1:5432/test';
 const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
 const CLIENTS = 16;
 const USERS = 200;
 
-interface Figures {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-/** One run: every call's latency and the wall time. */
-interface Sample {
-  times: number[];
-  wall: number;
-}
-
-/** `ops` calls of `op(i, worker)` spread over `workers` concurrent loops. */
-async function sample(ops: number, workers: number, op: (i: number, worker: number) => Promise<unknown>): Promise<Sample> {
-  const times: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: workers }, async (_, worker) => {
-      for (let i = next++; i < ops; i = next++) {
-        const t = performance.now();
-        await op(i, worker);
-        times.push(performance.now() - t);
-      }
-    }),
-  );
-  return { times, wall: performance.now() - start };
-}
-
-/** Throughput over all samples, latency percentiles over all calls. */
-function summarise(samples: Sample[]): Figures {
-  const times = samples.flatMap((s) => s.times).sort((a, b) => a - b);
-  const wall = samples.reduce((sum, s) => sum + s.wall, 0);
-  return { perSecond: (times.length / wall) * 1000, p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const ROUNDS = 6;
-
-/**
- * `a` against `b`: ROUNDS rounds of OPS / ROUNDS calls each, the order alternating between
- * rounds so that drift on the machine hits both alike; the ratio is the median of the
- * rounds' throughput ratios (a GC pause or a checkpoint in one round does not decide it).
- */
-async function compare(workers: number, a: Pair['store'], b: Pair['raw']): Promise<{ a: Figures; b: Figures; ratio: number }> {
-  const sa: Sample[] = [];
-  const sb: Sample[] = [];
-  const ratios: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const first = round % 2 === 0;
-    const x = first ? await sample(OPS / ROUNDS, workers, a) : undefined;
-    const y = await sample(OPS / ROUNDS, workers, b);
-    const z = x ?? (await sample(OPS / ROUNDS, workers, a));
-    sa.push(z);
-    sb.push(y);
-    ratios.push(y.wall / z.wall);
-  }
-  return { a: summarise(sa), b: summarise(sb), ratio: median(ratios) };
-}
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 const newToken = () => randomBytes(32).toString('base64url');
@@ -348,7 +291,7 @@ export async function runStoreBench(): Promise<string[]> {
     for (const workers of [1, CLIENTS]) {
       lines.push(workers === 1 ? '  sequential' : `  ${CLIENTS} concurrent clients`);
       for (const pair of list) {
-        const { a, b, ratio } = await compare(workers, pair.store, pair.raw);
+        const { a, b, ratio } = await compareSides({ ops: OPS, rounds: ROUNDS, workers }, pair.store, pair.raw);
         lines.push(`    ${pair.label} store ${figures(a)}  raw ${figures(b)}  ratio ${ratio.toFixed(2)} (${ratio >= 0.9 ? 'met' : 'MISSED'})`);
       }
     }
@@ -361,7 +304,7 @@ export async function runStoreBench(): Promise<string[]> {
     const unlockedOp = async () => {
       chain.unlocked = await raw.rotate(chain.unlocked, false);
     };
-    const lock = await compare(1, lockedOp, unlockedOp);
+    const lock = await compareSides({ ops: OPS, rounds: ROUNDS, workers: 1 }, lockedOp, unlockedOp);
     lines.push(
       `  cost of the revocation lock on a rotation (raw, sequential): with ${figures(lock.a)}  without ${figures(lock.b)}  ratio ${lock.ratio.toFixed(2)}`,
     );

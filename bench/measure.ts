@@ -1,0 +1,70 @@
+// What every part of `npm run bench` measures with: calls timed one by one, spread over
+// concurrent loops, two sides compared in rounds that alternate which goes first.
+
+export interface Figures {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** One run: every call's latency (ms) and the wall time. */
+export interface Sample {
+  times: number[];
+  wall: number;
+}
+
+/** `ops` calls of `op(i, worker)` spread over `workers` concurrent loops. */
+export async function sample(ops: number, workers: number, op: (i: number, worker: number) => Promise<unknown>): Promise<Sample> {
+  const times: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      for (let i = next++; i < ops; i = next++) {
+        const t = performance.now();
+        await op(i, worker);
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  return { times, wall: performance.now() - start };
+}
+
+/** p50 and p99 of latencies. */
+export function percentiles(times: readonly number[]): { p50: number; p99: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { p50: sorted[Math.floor(sorted.length * 0.5)]!, p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! };
+}
+
+/** Throughput over all samples, latency percentiles over all calls. */
+export function summarise(samples: readonly Sample[]): Figures {
+  const times = samples.flatMap((s) => s.times);
+  const wall = samples.reduce((sum, s) => sum + s.wall, 0);
+  return { perSecond: (times.length / wall) * 1000, ...percentiles(times) };
+}
+
+export const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * `a` against `b`: `rounds` rounds of `ops / rounds` calls each, the order alternating between
+ * rounds so that drift on the machine hits both alike; the ratio (a's throughput over b's) is
+ * the median of the rounds' ratios, so that a GC pause or a checkpoint in one round does not decide it.
+ */
+export async function compare(
+  { ops, rounds, workers }: { ops: number; rounds: number; workers: number },
+  a: (i: number, worker: number) => Promise<unknown>,
+  b: (i: number, worker: number) => Promise<unknown>,
+): Promise<{ a: Figures; b: Figures; ratio: number }> {
+  const sa: Sample[] = [];
+  const sb: Sample[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const first = round % 2 === 0 ? await sample(ops / rounds, workers, a) : undefined;
+    const y = await sample(ops / rounds, workers, b);
+    const x = first ?? (await sample(ops / rounds, workers, a));
+    sa.push(x);
+    sb.push(y);
+    ratios.push(y.wall / x.wall);
+  }
+  return { a: summarise(sa), b: summarise(sb), ratio: median(ratios) };
+}
