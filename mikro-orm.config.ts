@@ -10,9 +10,13 @@ export const EMBEDDED_DATA_DIR = process.env.FULLAUTH_PGLITE_DIR ?? './.fullauth
 const migrationsPath = process.env.FULLAUTH_MIGRATIONS_DIR ?? './.fullauth-dev/migrations';
 const databaseUrl = process.env.DATABASE_URL;
 
+/** Colours only on a terminal, and never with NO_COLOR set (https://no-color.org). */
+const colors = process.stdout.isTTY === true && !process.env.NO_COLOR && process.env.FORCE_COLOR !== '0';
+
 export default defineConfig({
   entities: [...defineFullauthEntities()],
   extensions: [Migrator],
+  colors,
   ...(databaseUrl
     ? { clientUrl: databaseUrl, migrations: fullauthMigrations({ path: migrationsPath }) }
     : {

@@ -73,11 +73,11 @@ describe.skipIf(skipPostgres)('the read-only commands on PostgreSQL', () => {
   it('report a database that does not exist by name, exit non-zero and do not create it', async () => {
     const name = missingPostgresName();
     const env = { DATABASE_URL: urlOf(PG_ADMIN_URL, name) };
-    expectMissing(runFullauthCli(['check'], env), name);
-    expectMissing(runFullauthCli(['status'], env), name);
-    expectMissing(runFullauthCli(['status', '--migrations-table', 'auth_versions'], env), name);
+    expectMissing((await runFullauthCli(['check'], env)), name);
+    expectMissing((await runFullauthCli(['status'], env)), name);
+    expectMissing((await runFullauthCli(['status', '--migrations-table', 'auth_versions'], env)), name);
     // The diagram is drawn from the metadata: it needs no database and opens none.
-    expectDiagram(runFullauthCli(['diagram'], env));
+    expectDiagram((await runFullauthCli(['diagram'], env)));
     expect(await postgresDatabaseExists(name)).toBe(false);
   });
 
@@ -87,13 +87,13 @@ describe.skipIf(skipPostgres)('the read-only commands on PostgreSQL', () => {
     const before = await userObjects(db);
     const env = { DATABASE_URL: db.url };
 
-    const status = runFullauthCli(['status'], env);
+    const status = (await runFullauthCli(['status'], env));
     expect(status.status, status.output).toBe(0);
     expect(status.output).toBe(['base', 'role', 'permission', 'oauth', 'passkey'].map((g) => `pending  0001_${g}\n`).join(''));
-    const check = runFullauthCli(['check'], env);
+    const check = (await runFullauthCli(['check'], env));
     expect(check.status, check.output).toBe(1);
     expect(check.output).toContain('fullauth_users: missing table: table fullauth_users does not exist');
-    expectDiagram(runFullauthCli(['diagram'], env));
+    expectDiagram((await runFullauthCli(['diagram'], env)));
 
     expect(await userObjects(db)).toEqual(before);
     expect(before.tables).toEqual([]);
@@ -101,7 +101,7 @@ describe.skipIf(skipPostgres)('the read-only commands on PostgreSQL', () => {
 
   it('migrate, the one command that writes, still creates a missing database (as migration:up does)', async () => {
     const name = missingPostgresName();
-    const result = runFullauthCli(['migrate'], { DATABASE_URL: urlOf(PG_ADMIN_URL, name) });
+    const result = (await runFullauthCli(['migrate'], { DATABASE_URL: urlOf(PG_ADMIN_URL, name) }));
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain('Applied 0001_base');
     expect(await postgresDatabaseExists(name)).toBe(true);
@@ -111,8 +111,8 @@ describe.skipIf(skipPostgres)('the read-only commands on PostgreSQL', () => {
     const db = await createDatabase('readonly_applied');
     cleanup.push(() => db.drop());
     const env = { DATABASE_URL: db.url };
-    expect(runFullauthCli(['migrate'], env).output).toContain('Applied 0001_base');
-    const status = runFullauthCli(['status'], env);
+    expect((await runFullauthCli(['migrate'], env)).output).toContain('Applied 0001_base');
+    const status = (await runFullauthCli(['status'], env));
     expect(status.output).toContain('applied  0001_passkey\n');
     expect(status.output).not.toContain('pending');
   });
@@ -152,9 +152,9 @@ describePglite('the read-only commands on PGlite (the repository config without 
     const dataDir = join(dir, 'pgdata');
     const env = { FULLAUTH_PGLITE_DIR: dataDir, FULLAUTH_MIGRATIONS_DIR: join(dir, 'migrations') };
 
-    expect(runFullauthCli(['status'], env).output).toContain('pending  0001_base');
-    expect(runFullauthCli(['check'], env).output).toContain('fullauth_users: missing table');
-    expectDiagram(runFullauthCli(['diagram'], env));
+    expect((await runFullauthCli(['status'], env)).output).toContain('pending  0001_base');
+    expect((await runFullauthCli(['check'], env)).output).toContain('fullauth_users: missing table');
+    expectDiagram((await runFullauthCli(['diagram'], env)));
 
     const db = new PGlite(dataDir);
     try {
@@ -176,8 +176,8 @@ describe.skipIf(skipMariaDb)('the read-only commands on MariaDB', () => {
     const config = writeConfig(dir, "import { defineConfig } from '@mikro-orm/mariadb';", 'clientUrl: process.env.DATABASE_URL,');
     const env = { DATABASE_URL: urlOf(MARIADB_ADMIN_URL, name) };
 
-    expectMissing(runFullauthCli(['check', '--config', config], env), name);
-    expectDiagram(runFullauthCli(['diagram', '--config', config], env));
+    expectMissing((await runFullauthCli(['check', '--config', config], env)), name);
+    expectDiagram((await runFullauthCli(['diagram', '--config', config], env)));
 
     const admin = await mysql.createConnection({ uri: MARIADB_ADMIN_URL });
     try {
@@ -190,7 +190,7 @@ describe.skipIf(skipMariaDb)('the read-only commands on MariaDB', () => {
 });
 
 describe.skipIf(!!SQLITE_UNSUPPORTED)(`the read-only commands on SQLite (node:sqlite)${SQLITE_UNSUPPORTED ? ` (${SQLITE_UNSUPPORTED})` : ''}`, () => {
-  it('report a database file that does not exist, exit non-zero and do not create it', () => {
+  it('report a database file that does not exist, exit non-zero and do not create it', async () => {
     const { dir, remove } = tempDir('readonly-sqlite');
     cleanup.push(remove);
     const file = join(dir, 'typo.sqlite');
@@ -201,8 +201,8 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`the read-only commands on SQLite (node:sq
     );
     const env = { SQLITE_FILE: file };
 
-    expectMissing(runFullauthCli(['check', '--config', config], env), file);
-    expectDiagram(runFullauthCli(['diagram', '--config', config], env));
+    expectMissing((await runFullauthCli(['check', '--config', config], env)), file);
+    expectDiagram((await runFullauthCli(['diagram', '--config', config], env)));
     expect(existsSync(file)).toBe(false);
   });
 });

@@ -126,15 +126,15 @@ describe('the tracking table name of the managed stream', () => {
   // The server named here does not exist: each refusal comes before the database is asked anything.
   const nowhere = { DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/never' };
   const cliRefusedAtOnce = bad.filter(([, name]) => name !== 'fullauth_users').map(([label, name]) => [label, name] as const);
-  it.each(cliRefusedAtOnce)('--migrations-table: the CLI refuses %s before loading the config', (_label, name) => {
-    const result = runFullauthCli(['status', '--migrations-table', name], nowhere);
+  it.each(cliRefusedAtOnce)('--migrations-table: the CLI refuses %s before loading the config', async (_label, name) => {
+    const result = (await runFullauthCli(['status', '--migrations-table', name], nowhere));
     expect(result.status, result.output).toBe(1);
     expect(result.output).toMatch(/^mikro-orm-fullauth: --migrations-table (must be|is)/);
   });
 
-  it("--migrations-table: the CLI refuses a fullauth table's name once the config names the tables, before connecting", () => {
+  it("--migrations-table: the CLI refuses a fullauth table's name once the config names the tables, before connecting", async () => {
     for (const command of ['status', 'migrate']) {
-      const result = runFullauthCli([command, '--migrations-table', 'fullauth_users'], nowhere);
+      const result = (await runFullauthCli([command, '--migrations-table', 'fullauth_users'], nowhere));
       expect(result.status, result.output).toBe(1);
       expect(result.output).toContain("mikro-orm-fullauth: tableName is 'fullauth_users', the table of FullauthUser.");
     }

@@ -1,6 +1,5 @@
 // The README's main job (`npm start`) and the MikroORM CLI in the repository root, run as
 // a user runs them: on embedded PostgreSQL (PGlite), and on a server via DATABASE_URL.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
 import { CLI_ENV, describePglite } from './support/compat.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+import { runCommand } from './support/spawn.js';
 import { FULLAUTH_GROUPS } from '../src/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,18 +25,12 @@ function workDir(): string {
   return dir;
 }
 
-/** A user's environment: no test-runner variables. */
-function run(command: string, args: string[], env: Record<string, string>): string {
-  const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
-  const result = spawnSync(command, args, {
-    cwd: ROOT,
-    env: { ...userEnv, ...CLI_ENV, NO_COLOR: '1', FORCE_COLOR: '0', DATABASE_URL: '', ...env },
-    encoding: 'utf8',
-    timeout: 180_000,
-  });
-  const output = `${result.stdout}${result.stderr}`;
-  expect(result.status, output).toBe(0);
-  return output;
+/** A user's environment: no test-runner variables; colours as a terminal-less user gets them. */
+async function run(command: string, args: string[], env: Record<string, string>, colourEnv: Record<string, string> = { NO_COLOR: '1', FORCE_COLOR: '0' }): Promise<string> {
+  const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NO_COLOR' && key !== 'FORCE_COLOR'));
+  const result = await runCommand(command, args, { cwd: ROOT, env: { ...userEnv, ...CLI_ENV, ...colourEnv, DATABASE_URL: '', ...env } });
+  expect(result.status, result.output).toBe(0);
+  return result.output;
 }
 
 const TABLES = [
@@ -60,22 +54,24 @@ function expectListing(output: string): void {
 }
 
 describePglite('npm start on embedded PostgreSQL (PGlite)', () => {
-  it('creates the migration, applies it, prints the tables, and is idempotent', () => {
+  it('creates the migration, applies it, prints the tables, and is idempotent', async () => {
     const dir = workDir();
     const env = { FULLAUTH_PGLITE_DIR: join(dir, 'pgdata'), FULLAUTH_MIGRATIONS_DIR: join(dir, 'migrations') };
 
-    const first = run('npm', ['start'], env);
+    const first = await run('npm', ['start'], env);
     expect(first).toContain('Database: embedded PostgreSQL (PGlite');
     expect(first).toMatch(/Created the initial migration .*Migration\d+\.ts/);
     expectListing(first);
     expect(readdirSync(join(dir, 'migrations')).filter((f) => f.endsWith('.ts'))).toHaveLength(1);
 
-    const second = run('npm', ['start'], env);
+    // Piped output gets no colour codes, even without NO_COLOR.
+    const second = await run('npm', ['start'], env, {});
+    expect(second).not.toContain('\u001b[');
     expect(second).toContain('Migrations: up to date, nothing to apply');
     expect(second).not.toContain('Created the initial migration');
     expectListing(second);
 
-    expect(run('npx', ['mikro-orm', 'migration:create'], env)).toMatch(/No changes required/);
+    expect(await run('npx', ['mikro-orm', 'migration:create'], env)).toMatch(/No changes required/);
     expect(readdirSync(join(dir, 'migrations')).filter((f) => f.endsWith('.ts'))).toHaveLength(1);
   });
 });
@@ -88,11 +84,11 @@ describe.skipIf(skipPostgres)('npm start with DATABASE_URL', () => {
     const dir = workDir();
     const env = { DATABASE_URL: db.url, FULLAUTH_MIGRATIONS_DIR: join(dir, 'migrations') };
 
-    const output = run('npm', ['start'], env);
+    const output = await run('npm', ['start'], env);
     expect(output).toContain(`Database: PostgreSQL server (127.0.0.1:5432/${db.name})`);
     expectListing(output);
     await contract.sql(fastapiFullauthDdl(FULLAUTH_GROUPS));
     expect(await readAllTables(db.url)).toEqual(await readAllTables(contract.url));
-    expect(run('npx', ['mikro-orm', 'migration:check'], env)).toMatch(/No changes required/);
+    expect(await run('npx', ['mikro-orm', 'migration:check'], env)).toMatch(/No changes required/);
   });
 });

@@ -1,11 +1,11 @@
 // The `mikro-orm-fullauth` CLI run as a user runs it, from its source (src/cli.ts through tsx,
 // so no build is shared with the host-app test), in the repository root or with a config
 // written to a temporary folder.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI_ENV } from './compat.js';
+import { runCommand } from './spawn.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TMP = join(ROOT, '.fullauth-dev/test-tmp');
@@ -16,15 +16,13 @@ export interface CliResult {
 }
 
 /** `mikro-orm-fullauth <args>` in the repository root, in a user's environment (no test-runner variables). */
-export function runFullauthCli(args: string[], env: Record<string, string> = {}): CliResult {
+export async function runFullauthCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
+  const result = await runCommand(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
     cwd: ROOT,
     env: { ...userEnv, ...CLI_ENV, NO_COLOR: '1', FORCE_COLOR: '0', DATABASE_URL: '', ...env },
-    encoding: 'utf8',
-    timeout: 180_000,
   });
-  return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
+  return { status: result.status, output: result.output };
 }
 
 /** A temporary folder under the repository (so that its files resolve the repository's packages); removed by the returned function. */
