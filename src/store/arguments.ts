@@ -1,6 +1,7 @@
 // Run-time checks of every public store argument, before any SQL: a caller in plain
 // JavaScript (or behind an `as`) gets a typed error naming the argument, never a value
 // of an unexpected type at the database. Column limits come from the model, declared once.
+import type { EntityProperty } from '@mikro-orm/core';
 import { FULLAUTH_MODEL } from '../model.js';
 import type { FullauthIdStrategy } from '../ids.js';
 import { InvalidArgumentError, NotFoundError, ValueTooLongError } from './errors.js';
@@ -140,4 +141,57 @@ export function id(argument: string, value: unknown, strategy: FullauthIdStrateg
   if (typeof value !== 'string') throw new InvalidArgumentError(argument, `must be a string id, got ${describe(value)}`);
   if (!possibleId(strategy, value)) throw new NotFoundError(`No ${what} with id '${value.slice(0, 64)}' (not a valid id).`);
   return value;
+}
+
+/** Roles in one syncRoles() map, and permissions of one role (far below PostgreSQL's 65,535 bind parameters). */
+const MAX_MAP_ENTRIES = 10_000;
+
+/** The role map of `syncRoles()`, checked and in a fixed order (roles and permissions sorted, duplicates dropped). */
+export function checkRoleMap(map: unknown): [string, string[]][] {
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new InvalidArgumentError('map', 'must be an object of role name → permission names');
+  }
+  const roles = Object.keys(map);
+  if (roles.length > MAX_MAP_ENTRIES) throw new InvalidArgumentError('map', `must have at most ${MAX_MAP_ENTRIES} roles`);
+  return roles
+    .map((role): [string, string[]] => {
+      text('map role name', role, LIMITS.role);
+      const argument = `map['${role.slice(0, 100)}']`;
+      const names = items(argument, (map as Record<string, unknown>)[role], MAX_MAP_ENTRIES).map((p) => text(`${argument} permission`, p, LIMITS.permission));
+      return [role, [...new Set(names)].sort()];
+    })
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Passkey transports: strings without commas (the column joins them with ','), within the column. */
+export function checkTransports(value: unknown): string {
+  if (value === undefined) return '';
+  const names = items('transports', value, 100).map((t) => text('transports item', t, LIMITS.transports));
+  if (names.some((t) => t.includes(','))) throw new InvalidArgumentError('transports', 'items must not contain a comma');
+  return text('transports', names.join(','), LIMITS.transports, { empty: true });
+}
+
+/**
+ * A host property's value, checked against what its property declares, so the database never
+ * has to refuse it (which would abort a caller's transaction): strings within the column's
+ * length, finite numbers, booleans, valid dates, integer bigints. Other types (JSON, arrays,
+ * custom types) are converted by the property's own type.
+ */
+export function checkHostValue(argument: string, value: unknown, prop: EntityProperty): unknown {
+  switch (prop.runtimeType) {
+    case 'string':
+      return text(argument, value, typeof prop.length === 'number' && prop.length > 0 ? prop.length : undefined, { empty: true });
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidArgumentError(argument, 'must be a finite number');
+      return value;
+    case 'boolean':
+      return bool(argument, value, false);
+    case 'Date':
+      return date(argument, value);
+    case 'bigint':
+      if (typeof value === 'bigint' || (typeof value === 'string' && /^-?\d{1,19}$/.test(value)) || Number.isSafeInteger(value)) return value;
+      throw new InvalidArgumentError(argument, 'must be a whole number (bigint, integer or digit string)');
+    default:
+      return value;
+  }
 }

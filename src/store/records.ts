@@ -54,3 +54,51 @@ export interface RoleSyncResult {
   granted: string[];
   revoked: string[];
 }
+
+// ---- rows → records -------------------------------------------------------------------
+
+type Row = Record<string, unknown>;
+
+/** A timestamp as the driver returns it (a Date, or PostgreSQL's text), or null. */
+export const date = (value: unknown): Date | null => (value == null ? null : value instanceof Date ? value : new Date(String(value)));
+
+export function toUser(r: Row): UserRecord {
+  return {
+    id: String(r.id),
+    email: String(r.email),
+    hashedPassword: (r.hashed_password as string | null) ?? null,
+    isActive: r.is_active === true,
+    isVerified: r.is_verified === true,
+    isSuperuser: r.is_superuser === true,
+    createdAt: date(r.created_at)!,
+  };
+}
+
+export function toOAuth(r: Row): OAuthAccountRecord {
+  return {
+    id: String(r.id),
+    provider: String(r.provider),
+    providerUserId: String(r.provider_user_id),
+    userId: String(r.user_id),
+    providerEmail: (r.provider_email as string | null) ?? null,
+    accessToken: (r.access_token as string | null) ?? null,
+    refreshToken: (r.refresh_token as string | null) ?? null,
+    expiresAt: date(r.expires_at),
+    createdAt: date(r.created_at)!,
+  };
+}
+
+export function toPasskey(r: Row): PasskeyRecord {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    credentialId: String(r.credential_id),
+    publicKey: String(r.public_key),
+    signCount: Number(r.sign_count),
+    deviceName: String(r.device_name),
+    transports: String(r.transports),
+    backedUp: r.backed_up === true,
+    createdAt: date(r.created_at)!,
+    lastUsedAt: date(r.last_used_at),
+  };
+}

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  DeadlockException,
-  DriverException,
   ForeignKeyConstraintViolationException,
-  UniqueConstraintViolationException,
   type EntityManager,
   type EntityProperty,
   type Platform,
@@ -21,7 +18,8 @@ import { jwtRefreshTokens, opaqueRefreshTokens, tokenDigest, type RefreshTokenFo
 import type { FullauthIdStrategy } from '../ids.js';
 import type { FullauthEntityName } from '../spec.js';
 import * as check from './arguments.js';
-import { LIMITS, INT4_MAX } from './arguments.js';
+import { LIMITS, INT4_MAX, checkHostValue, checkRoleMap, checkTransports } from './arguments.js';
+import { conflictOn, storeError } from './database-errors.js';
 import { normalizeEmail } from './email.js';
 import {
   ConflictError,
@@ -38,19 +36,12 @@ import {
   NotFoundError,
   PasskeySignCountError,
   RefreshTokenReuseError,
-  RetryableStoreError,
   RevokedFamilyError,
   UserReferencedError,
   ValueTooLongError,
 } from './errors.js';
-import type {
-  IssuedRefreshToken,
-  OAuthAccountRecord,
-  PasskeyRecord,
-  RoleSyncResult,
-  SessionRecord,
-  UserRecord,
-} from './records.js';
+import { date, toOAuth, toPasskey, toUser } from './records.js';
+import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncResult, SessionRecord, UserRecord } from './records.js';
 
 export { normalizeEmail };
 
@@ -61,8 +52,6 @@ type Context = SqlSession;
 /** A token lifetime beyond this (100 years) is a mistake, not a policy. */
 const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
 const MAX_PURGE_BATCH = 100_000;
-/** Roles in one syncRoles() map, and permissions of one role (far below PostgreSQL's 65,535 bind parameters). */
-const MAX_MAP_ENTRIES = 10_000;
 
 export interface FullauthStoreOptions {
   /** The clock, for tests. Default `() => new Date()`. */
@@ -979,88 +968,9 @@ export class FullauthStore {
   }
 }
 
-/** The role map of `syncRoles()`, checked and in a fixed order (roles and permissions sorted, duplicates dropped). */
-function checkRoleMap(map: unknown): [string, string[]][] {
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
-    throw new InvalidArgumentError('map', 'must be an object of role name → permission names');
-  }
-  const roles = Object.keys(map);
-  if (roles.length > MAX_MAP_ENTRIES) throw new InvalidArgumentError('map', `must have at most ${MAX_MAP_ENTRIES} roles`);
-  return roles
-    .map((role): [string, string[]] => {
-      check.text('map role name', role, LIMITS.role);
-      const argument = `map['${role.slice(0, 100)}']`;
-      const names = check.items(argument, (map as Record<string, unknown>)[role], MAX_MAP_ENTRIES).map((p) => check.text(`${argument} permission`, p, LIMITS.permission));
-      return [role, [...new Set(names)].sort()];
-    })
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** Passkey transports: strings without commas (the column joins them with ','), within the column. */
-function checkTransports(value: unknown): string {
-  if (value === undefined) return '';
-  const items = check.items('transports', value, 100).map((t) => check.text('transports item', t, LIMITS.transports));
-  if (items.some((t) => t.includes(','))) throw new InvalidArgumentError('transports', 'items must not contain a comma');
-  return check.text('transports', items.join(','), LIMITS.transports, { empty: true });
-}
-
-/**
- * A host property's value, checked against what its property declares, so the database never
- * has to refuse it (which would abort a caller's transaction): strings within the column's
- * length, finite numbers, booleans, valid dates, integer bigints. Other types (JSON, arrays,
- * custom types) are converted by the property's own type.
- */
-function checkHostValue(argument: string, value: unknown, prop: EntityProperty): unknown {
-  switch (prop.runtimeType) {
-    case 'string':
-      return check.text(argument, value, typeof prop.length === 'number' && prop.length > 0 ? prop.length : undefined, { empty: true });
-    case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidArgumentError(argument, 'must be a finite number');
-      return value;
-    case 'boolean':
-      return check.bool(argument, value, false);
-    case 'Date':
-      return check.date(argument, value);
-    case 'bigint':
-      if (typeof value === 'bigint' || (typeof value === 'string' && /^-?\d{1,19}$/.test(value)) || Number.isSafeInteger(value)) return value;
-      throw new InvalidArgumentError(argument, 'must be a whole number (bigint, integer or digit string)');
-    default:
-      return value;
-  }
-}
-
-/** Whether a unique-key error is about the named index (PostgreSQL reports it as `constraint`). */
-function conflictOn(error: ConflictError, index: string): boolean {
-  const cause = error.cause as { constraint?: string } | undefined;
-  return cause?.constraint === index || error.message.includes(`"${index}"`);
-}
-
 /** A bigint advisory-lock key from a name (the first 8 bytes of its sha256, signed). */
 function advisoryKey(name: string): string {
   return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
-}
-
-/**
- * Every failure of the store is a `FullauthStoreError`: a unique key → `ConflictError` (the
- * operations turn it into a precise one), a missing referenced row → `NotFoundError`, a
- * deadlock or serialization failure → `RetryableStoreError`, anything else (a lost
- * connection, …) → `FullauthStoreError` with the database error as its `cause`.
- */
-function storeError(error: unknown): FullauthStoreError {
-  if (error instanceof FullauthStoreError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof UniqueConstraintViolationException) return new ConflictError(message, { cause: error });
-  if (error instanceof ForeignKeyConstraintViolationException) {
-    return new NotFoundError(`A record this operation refers to does not exist (${message}).`, { cause: error });
-  }
-  if (error instanceof DeadlockException) {
-    return new RetryableStoreError(`The database aborted the operation to resolve a conflict with a concurrent one; nothing was written, retry it (${message}).`, { cause: error });
-  }
-  // invalid_text_representation: a value of the wrong type (arguments are checked before this).
-  if (error instanceof DriverException && error.code === '22P02') {
-    return new FullauthStoreError(`A value has the wrong type for its column (${message}).`, { cause: error });
-  }
-  return new FullauthStoreError(`The database refused a fullauth store operation: ${message}`, { cause: error });
 }
 
 /** The store over an EntityManager whose ORM includes the fullauth entities. */
@@ -1068,45 +978,3 @@ export function createFullauthStore(em: EntityManager, options?: FullauthStoreOp
   return new FullauthStore(em, options);
 }
 
-const date = (value: unknown): Date | null => (value == null ? null : value instanceof Date ? value : new Date(String(value)));
-
-function toUser(r: Row): UserRecord {
-  return {
-    id: String(r.id),
-    email: String(r.email),
-    hashedPassword: (r.hashed_password as string | null) ?? null,
-    isActive: r.is_active === true,
-    isVerified: r.is_verified === true,
-    isSuperuser: r.is_superuser === true,
-    createdAt: date(r.created_at)!,
-  };
-}
-
-function toOAuth(r: Row): OAuthAccountRecord {
-  return {
-    id: String(r.id),
-    provider: String(r.provider),
-    providerUserId: String(r.provider_user_id),
-    userId: String(r.user_id),
-    providerEmail: (r.provider_email as string | null) ?? null,
-    accessToken: (r.access_token as string | null) ?? null,
-    refreshToken: (r.refresh_token as string | null) ?? null,
-    expiresAt: date(r.expires_at),
-    createdAt: date(r.created_at)!,
-  };
-}
-
-function toPasskey(r: Row): PasskeyRecord {
-  return {
-    id: String(r.id),
-    userId: String(r.user_id),
-    credentialId: String(r.credential_id),
-    publicKey: String(r.public_key),
-    signCount: Number(r.sign_count),
-    deviceName: String(r.device_name),
-    transports: String(r.transports),
-    backedUp: r.backed_up === true,
-    createdAt: date(r.created_at)!,
-    lastUsedAt: date(r.last_used_at),
-  };
-}
