@@ -113,9 +113,54 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
       indexes,
       uniques,
     };
-    schemas.set(name, new EntitySchema(metadata));
+    const schema = new EntitySchema(metadata);
+    if (!MIKRO_ORM_6) guardForeignUse(schema, entityClass, name);
+    schemas.set(name, schema);
   }
   return schemas;
+}
+
+/**
+ * The error for an entity of one `defineFullauthEntities()` call used with a MikroORM instance
+ * configured with another call's (or with none): each call makes its own classes, and MikroORM
+ * knows only those it discovered.
+ */
+export function foreignEntityError(name: string): FullauthConfigError {
+  return new FullauthConfigError(
+    `${name} was used with a MikroORM instance that did not discover it: it comes from another ` +
+      'defineFullauthEntities() call than the entities in the ORM\'s config (each call makes new entity classes). ' +
+      'Call defineFullauthEntities() once, in a module of its own (e.g. src/entities.ts), and import that ' +
+      'module both in mikro-orm.config.ts and in the application code. See docs/getting-started.md#one-set-of-entities.',
+  );
+}
+
+/**
+ * MikroORM 7 resolves an EntitySchema it did not discover to the schema's own, undiscovered
+ * metadata and then fails deep inside (`Cannot set properties of undefined (setting
+ * '__schema')`). That metadata and the class prototype are only ever read in that case:
+ * discovery copies the metadata (own enumerable keys only), and decorates the prototype of
+ * every class it discovered, replacing the accessors set here. So reading what discovery
+ * would have set names the cause instead.
+ */
+function guardForeignUse(schema: AnySchema, entityClass: Constructor<object>, name: string): void {
+  const fail = (): never => {
+    throw foreignEntityError(name);
+  };
+  const raw = schema.meta as unknown as object;
+  for (const key of ['relations', 'comparableProps', 'hydrateProps', 'trackingProps', 'bidirectionalRelations']) {
+    if (Object.hasOwn(raw, key)) continue;
+    Object.defineProperty(raw, key, {
+      configurable: true,
+      enumerable: false,
+      get: fail,
+      // EntitySchema.init() assigns them: from then on they are plain values.
+      set(value: unknown) {
+        Object.defineProperty(this, key, { value, writable: true, configurable: true, enumerable: true });
+      },
+    });
+  }
+  // `helper(entity)` reads `__helper`, which MikroORM defines on the prototypes it discovered.
+  Object.defineProperty(entityClass.prototype, '__helper', { configurable: true, enumerable: false, get: fail });
 }
 
 /** A fresh class named after the entity (MikroORM takes the entity name from it), optionally the host's subclass. */

@@ -15,6 +15,10 @@ type UserProperties = Record<string, UserPropertyDefinition>;
  * - an option left out or `null` takes its default;
  * - bad input throws a `FullauthConfigError` before anything is built.
  *
+ * Call it once per ORM, in a module of its own that the config and the application both
+ * import: an ORM refuses the entities of another call with a `FullauthConfigError`
+ * (docs/getting-started.md#one-set-of-entities).
+ *
  * @example
  * const auth = defineFullauthEntities(['base', 'role']);
  * defineConfig({ entities: [...auth, Article] }); // Article.author → auth.FullauthUser

@@ -131,7 +131,9 @@ export type FullauthEntities<G extends FullauthGroup = FullauthGroup, U extends 
 > & { readonly [N in IncludedEntityName<G>]: FullauthSchema<N, G, U> };
 
 /** The user extension a `user` option adds: its properties' types and its class's instance type. */
-export type UserExtension<P, C> = (P extends Record<string, unknown> ? InferEntityFromProperties<P> : NoExtension) &
+// No host properties (`{}`, what an options object without `user` infers) is no extension: MikroORM's
+// InferEntityFromProperties<{}> would add a primary-key marker that breaks the user's id type.
+export type UserExtension<P, C> = (P extends Record<string, unknown> ? (keyof P extends never ? NoExtension : InferEntityFromProperties<P>) : NoExtension) &
   (C extends abstract new (...args: never[]) => infer I ? FilledByClass<I> : NoExtension);
 
 /** Members of a host user class (getters, fields with initialisers) are never asked for by `em.create()`. */

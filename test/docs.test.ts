@@ -1,12 +1,15 @@
 // Docs are part of the product: every ```ts block in README.md and docs/*.md is compiled
 // with the repository's strict settings (`mikro-orm-fullauth` resolves to src/), so an
-// example that no longer matches the API fails the suite.
+// example that no longer matches the API fails the suite. The files of the walkthroughs
+// (```ts file=src/x.ts, test/support/walkthrough.ts) are compiled too, each page's laid out
+// as a reader's app, so that they can import one another; test/walkthroughs.test.ts runs them.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { itOnMikroOrm7 } from './support/compat.js';
+import { walkthroughChain } from './support/walkthrough.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, '.docs-check');
@@ -34,6 +37,8 @@ describe('documentation', () => {
         'docs/databases.md',
         'docs/passwords.md',
         'docs/fastapi-fullauth.md',
+        'docs/nestjs.md',
+        'docs/host-entities.md',
       ]),
     );
   });
@@ -51,9 +56,23 @@ describe('documentation', () => {
       });
     }
     expect(count).toBeGreaterThan(10);
+    // Each page's app as the reader has it after following the page (and the pages it continues).
+    let files = 0;
+    for (const page of pages) {
+      const app = join(OUT, `app_${page.replace(/[/.]/g, '_')}`);
+      for (const walkthrough of walkthroughChain(page)) {
+        for (const step of walkthrough.steps) {
+          if (step.kind !== 'file' || !step.path.endsWith('.ts')) continue;
+          files++;
+          mkdirSync(dirname(join(app, step.path)), { recursive: true });
+          writeFileSync(join(app, step.path), `// from ${walkthrough.page}:${step.line}\n${step.code}`);
+        }
+      }
+    }
+    expect(files).toBeGreaterThan(10);
     writeFileSync(
       join(OUT, 'tsconfig.json'),
-      JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { noUnusedLocals: false }, include: ['*.ts'] }),
+      JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { noUnusedLocals: false }, include: ['*.ts', 'app_*/**/*.ts'] }),
     );
     try {
       execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(OUT, 'tsconfig.json')], {

@@ -1,5 +1,5 @@
 // Compile-time checks: `npm test` type-checks this file (tsc) before vitest runs it.
-import { EntitySchema, type Collection, type EntityData, type RequiredEntityData } from '@mikro-orm/core';
+import { EntitySchema, type Collection, type EntityData, type EntityManager, type RequiredEntityData } from '@mikro-orm/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   defineFullauthEntities,
@@ -74,5 +74,12 @@ describe('entity types', () => {
     });
     expectTypeOf(Article).toEqualTypeOf<EntitySchema<Article>>();
     expectTypeOf<Article['author']['roles']>().toEqualTypeOf<Collection<FullauthRole<'base' | 'role'>>>();
+  });
+
+  it('keep the user\'s id type when options name no host property (e.g. only performanceIndexes)', () => {
+    const auth = defineFullauthEntities(['base'], { performanceIndexes: true });
+    // Compiles only while the user's primary key is still its string id.
+    const reference = (em: EntityManager) => em.getReference(auth.FullauthUser, '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
+    expectTypeOf(reference).returns.toHaveProperty('email');
   });
 });
