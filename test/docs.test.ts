@@ -3,12 +3,12 @@
 // example that no longer matches the API fails the suite. The files of the walkthroughs
 // (```ts file=src/x.ts, test/support/walkthrough.ts) are compiled too, each page's laid out
 // as a reader's app, so that they can import one another; test/walkthroughs.test.ts runs them.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { itOnMikroOrm7 } from './support/compat.js';
+import { runCommand } from './support/spawn.js';
 import { walkthroughChain } from './support/walkthrough.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -44,7 +44,7 @@ describe('documentation', () => {
   });
 
   const V7_ONLY = 'the examples are written against MikroORM 7 (its method names, @mikro-orm/sql); ci/mikro-orm-6/tsconfig.json type-checks src/ against MikroORM 6';
-  itOnMikroOrm7('type-checks every TypeScript example', V7_ONLY, () => {
+  itOnMikroOrm7('type-checks every TypeScript example', V7_ONLY, async () => {
     rmSync(OUT, { recursive: true, force: true });
     mkdirSync(OUT);
     let count = 0;
@@ -74,13 +74,8 @@ describe('documentation', () => {
       join(OUT, 'tsconfig.json'),
       JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { noUnusedLocals: false }, include: ['*.ts', 'app_*/**/*.ts'] }),
     );
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(OUT, 'tsconfig.json')], {
-        encoding: 'utf8',
-      });
-    } catch (error) {
-      throw new Error(`A docs example does not compile:\n${(error as { stdout: string }).stdout}`);
-    }
+    const tsc = await runCommand(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(OUT, 'tsconfig.json')]);
+    if (tsc.status !== 0) throw new Error(`A docs example does not compile:\n${tsc.stdout}`);
   });
 });
 

@@ -1,13 +1,13 @@
 // The NestJS example (test/fixtures/nestjs-app, docs/nestjs.md): @nestjs/core + @mikro-orm/nestjs,
 // the store as an injectable provider, a guard checking a permission, and a scheduled job that
 // runs outside any request context — booted on a random localhost port against real PostgreSQL.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIKRO_ORM_6 } from './support/compat.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+import { runCommand } from './support/spawn.js';
 import type { FullauthStore } from '../src/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -74,12 +74,9 @@ suite(`NestJS example: store provider, permission guard, job outside a request${
     return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
   };
 
-  it('type-checks under its own tsconfig.json (experimentalDecorators)', () => {
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(APP_DIR, 'tsconfig.json')], { encoding: 'utf8' });
-    } catch (error) {
-      throw new Error(`The NestJS example does not compile:\n${(error as { stdout: string }).stdout}`);
-    }
+  it('type-checks under its own tsconfig.json (experimentalDecorators)', async () => {
+    const tsc = await runCommand(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(APP_DIR, 'tsconfig.json')]);
+    if (tsc.status !== 0) throw new Error(`The NestJS example does not compile:\n${tsc.stdout}`);
   });
 
   it('synced the roles at start-up, outside any request', async () => {
