@@ -136,22 +136,27 @@ function readMigratorOptions(given: FullauthMigratorOptions | null | undefined):
   return options;
 }
 
+/** The config is one managed mode does not cover (bigint ids, performanceIndexes, user.properties): the host's Migrator migrates its tables. */
+export class ManagedModeNotCoveredError extends FullauthConfigError {
+  override name = 'ManagedModeNotCoveredError';
+}
+
 const version = (m: FullauthManagedMigration) => m.name.split('_')[0]!;
 const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 function assertManageable(definition: ResolvedFullauth): void {
   if (definition.idStrategy === 'bigint') {
-    throw new FullauthConfigError(
+    throw new ManagedModeNotCoveredError(
       "Managed fullauth migrations create uuid keys; idStrategy 'bigint' is not covered. Use the host's Migrator with fullauthMigrations() instead.",
     );
   }
   if (definition.performanceIndexes) {
-    throw new FullauthConfigError(
+    throw new ManagedModeNotCoveredError(
       "Managed fullauth migrations create the contract's indexes only; performanceIndexes needs the host's Migrator (fullauthMigrations()).",
     );
   }
   if (Object.keys(definition.user.properties).length > 0) {
-    throw new FullauthConfigError(
+    throw new ManagedModeNotCoveredError(
       'Managed fullauth migrations cover the fullauth columns only; a user extended with user.properties needs the host\'s Migrator (fullauthMigrations()).',
     );
   }

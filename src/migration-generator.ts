@@ -1,14 +1,11 @@
-import { createRequire } from 'node:module';
 import type { IDatabaseDriver, IMigrationGenerator, MetadataStorage, MigrationDiff, MigrationsOptions, NamingStrategy } from '@mikro-orm/core';
 import { dialectOf } from './dialects.js';
 import { FullauthDestructiveChangeError, QUOTED, findDestructiveStatements } from './guard.js';
+import { requireHere } from './orm-compat.js';
 import { knownFullauthTables, registeredHooks } from './schema-hooks.js';
 
 type MigrationsModule = typeof import('@mikro-orm/migrations');
 type SqlDriver = ConstructorParameters<MigrationsModule['TSMigrationGenerator']>[0];
-
-// @mikro-orm/migrations is an optional peer: loaded only when the Migrator builds a generator.
-const require = createRequire(import.meta.url);
 
 const CREATE_TABLE = new RegExp(`^create table ((?:${QUOTED}\\.)?${QUOTED})`, 'i');
 /** Statements a creation-only migration consists of, on every dialect (session settings included). */
@@ -26,7 +23,8 @@ export class FullauthMigrationGenerator implements IMigrationGenerator {
 
   /** Called by MikroORM's Migrator, with its SQL driver. */
   constructor(driver: IDatabaseDriver, namingStrategy: NamingStrategy, options: MigrationsOptions) {
-    const { JSMigrationGenerator, TSMigrationGenerator } = require('@mikro-orm/migrations') as MigrationsModule;
+    // @mikro-orm/migrations is an optional peer: loaded only when the Migrator builds a generator.
+    const { JSMigrationGenerator, TSMigrationGenerator } = requireHere('@mikro-orm/migrations') as MigrationsModule;
     const Generator = options.emit === 'js' || options.emit === 'cjs' ? JSMigrationGenerator : TSMigrationGenerator;
     this.#inner = new Generator(driver as SqlDriver, namingStrategy, options);
     this.#driver = driver;

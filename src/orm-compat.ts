@@ -11,8 +11,16 @@ import type { EntityMetadata, IDatabaseDriver, Platform } from '@mikro-orm/core'
 /** What `new MikroORM()` takes (`Options`, as each version types it). */
 type OrmOptions = ConstructorParameters<typeof MikroORM>[0];
 
-// Optional peers are loaded only when needed.
-const require = createRequire(import.meta.url);
+/**
+ * This module's `require`, for optional peers loaded only when needed, in both builds of the
+ * package. dist/ (ES modules) makes it from `import.meta.url`. dist/cjs/ (CommonJS) is compiled
+ * from this same text by tsc (`tsconfig.build.cjs.json`), where `import.meta` would be a syntax
+ * error: the `build` script of package.json replaces `import.meta.url` there with the CommonJS
+ * module's own file URL (`require("node:url").pathToFileURL(__filename).href`), and fails if
+ * any `import.meta` is left. So `import.meta` appears in src/ only here and in src/cli.ts (which
+ * is not compiled to CommonJS: the `bin` is dist/cli.js).
+ */
+export const requireHere: NodeJS.Require = createRequire(import.meta.url);
 
 const SCHEMA_GENERATOR_EXTENSION = '@mikro-orm/schema-generator';
 const MIGRATOR_EXTENSION = '@mikro-orm/migrator';
@@ -153,7 +161,7 @@ function registerMigratorIfMissing(orm: MikroORM, config: { extensions?: unknown
   if (config.extensions instanceof Map && config.extensions.has(MIGRATOR_EXTENSION)) return;
   let migrations: { Migrator?: { register?(orm: MikroORM): void } };
   try {
-    migrations = require('@mikro-orm/migrations') as typeof migrations;
+    migrations = requireHere('@mikro-orm/migrations') as typeof migrations;
   } catch {
     return; // no Migrator to guard
   }

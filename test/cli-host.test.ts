@@ -1,12 +1,15 @@
 // The real flow of a host application: `npm pack`, install the tarball into a separate
-// app, then the real `mikro-orm` CLI, on real PostgreSQL and on PGlite.
+// app, then the real `mikro-orm` CLI, on real PostgreSQL and on PGlite; the same in a
+// CommonJS host app; the Node.js check and option refusals of `mikro-orm-fullauth`.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
 import { createHostApp, type HostApp } from './support/host-app.js';
-import { describePglite } from './support/compat.js';
+import { MIKRO_ORM_6, describePglite } from './support/compat.js';
+import { MIKRO_ORM_7_NODE, nodeVersionProblem, optionProblem } from '../src/cli.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 import { readMySqlTables, readSqliteTables } from './support/catalogs.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
@@ -38,7 +41,34 @@ describe('the packed package in a host app', () => {
   it('type-checks the host code against the published types', () => {
     expectOk(host.run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json']));
   });
+
+  it('resolves dist/ for import and dist/cjs/ for require', () => {
+    expect(resolvedEntries(host)).toEqual(RESOLVED_ENTRIES);
+  });
 });
+
+/** Where `import` and `require` of the package lead in a host app, and what they give. */
+const resolvedEntries = (app: HostApp) =>
+  JSON.parse(
+    expectOk(
+      app.run('node', [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module';
+         const require = createRequire(process.cwd() + '/');
+         const esm = await import('mikro-orm-fullauth');
+         const cjs = require('mikro-orm-fullauth');
+         const rel = (p) => p.slice(p.indexOf('node_modules/mikro-orm-fullauth/') + 'node_modules/mikro-orm-fullauth/'.length);
+         console.log(JSON.stringify({
+           import: rel(import.meta.resolve('mikro-orm-fullauth')),
+           require: rel(require.resolve('mikro-orm-fullauth')),
+           sameExports: Object.keys(esm).sort().join() === Object.keys(cjs).sort().join(),
+           cjsEntities: [...cjs.defineFullauthEntities(['base'])].length,
+         }));`,
+      ]),
+    ),
+  ) as unknown;
+const RESOLVED_ENTRIES = { import: 'dist/index.js', require: 'dist/cjs/index.js', sameExports: true, cjsEntities: 2 };
 
 describe.skipIf(skipPostgres)('the mikro-orm CLI in a host app, on PostgreSQL', () => {
   it('creates, applies, re-checks and reverts the fullauth tables', async () => {
@@ -220,3 +250,112 @@ const { rows } = await db.query("select tablename from pg_tables where schemanam
 console.log(rows.map((r) => r.tablename).join('\\n'));
 await db.close();
 `;
+
+describe('a CommonJS host app ("type": "commonjs", its TypeScript config compiled to CommonJS)', () => {
+  let cjs: HostApp;
+  beforeAll(() => {
+    cjs = createHostApp({ type: 'commonjs' });
+  });
+  afterAll(() => {
+    if (cjs) rmSync(cjs.dir, { recursive: true, force: true });
+  });
+
+  it('type-checks against the published CommonJS types; require() gets dist/cjs/, import() dist/', () => {
+    expectOk(cjs.run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json']));
+    expect(resolvedEntries(cjs)).toEqual(RESOLVED_ENTRIES);
+  });
+
+  it.skipIf(skipPostgres)('mikro-orm migration:create --initial and migration:up, then npx mikro-orm-fullauth check and diagram, on PostgreSQL', async () => {
+    const db = await createDatabase('host_cjs');
+    databases.push(db);
+    const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-cjs' };
+    const mikroOrm = (...args: string[]) => cjs.run('npx', ['--no-install', 'mikro-orm', ...args], env);
+    const fullauth = (...args: string[]) => cjs.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args], env);
+
+    expectOk(mikroOrm('migration:create', '--initial'));
+    expect(migrationFiles(join(cjs.dir, 'migrations-cjs'))).toHaveLength(1);
+    expectOk(mikroOrm('migration:up'));
+    expect((await readAllTables(db.url)).map((t) => t.name).sort()).toEqual([
+      'articles',
+      'fullauth_refresh_tokens',
+      'fullauth_roles',
+      'fullauth_user_roles',
+      'fullauth_users',
+    ]);
+    expect(expectOk(mikroOrm('migration:create'))).toMatch(/No changes required/);
+
+    // The config loaded dist/cjs/: the commands run with that copy, which built the entities.
+    expect(expectOk(fullauth('check'))).toContain('fullauth schema: OK (4 tables match)');
+    expect(expectOk(fullauth('diagram'))).toContain('fullauth_users ||--o{ fullauth_user_roles : "user_id"');
+    // A plain JavaScript config that require()s.
+    expect(expectOk(fullauth('check', '--config', './mikro-orm.plain.config.js'))).toContain('fullauth schema: OK (4 tables match)');
+
+    await db.sql('alter table fullauth_users alter column email type varchar(100)');
+    const drift = fullauth('check');
+    expect(drift.status).toBe(1);
+    expect(drift.output).toContain('fullauth_users: column differs: email');
+  });
+});
+
+/** A Node.js binary too old for MikroORM 7 (the machine's Node 20, outside npm scripts), if there is one. */
+const OLD_NODE = ['/usr/local/bin/node', '/usr/bin/node'].find((bin) => {
+  if (!existsSync(bin)) return false;
+  const version = spawnSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  return version.status === 0 && nodeVersionProblem(version.stdout.trim(), { version: '7.0.0' }) !== undefined;
+});
+
+describe('mikro-orm-fullauth checks the Node.js version before loading MikroORM', () => {
+  it(`refuses MikroORM 7 on Node.js older than ${MIKRO_ORM_7_NODE}, naming the version needed and how to get it`, () => {
+    const mikroOrm7 = { version: '7.2.1', engines: { node: '>= 22.17.0' } };
+    const problem = nodeVersionProblem('20.20.2', mikroOrm7);
+    expect(problem).toContain('MikroORM 7.2.1 (installed here) needs Node.js 22.17.0 or later; this is Node.js 20.20.2.');
+    expect(problem).toContain('npm install --save-dev node@22');
+    expect(problem).toContain('nvm install 22');
+    expect(problem).toContain('docs/install.md');
+    expect(nodeVersionProblem('v22.16.9', mikroOrm7)).toContain('this is Node.js 22.16.9.');
+    expect(nodeVersionProblem('22.9.0', mikroOrm7)).toBeDefined();
+    for (const ok of ['22.17.0', '22.23.3', '23.0.0', '24.1.0']) expect(nodeVersionProblem(ok, mikroOrm7)).toBeUndefined();
+    // A later MikroORM asking for more in its engines is held to that.
+    expect(nodeVersionProblem('22.23.3', { version: '8.0.0', engines: { node: '>= 24.0.0' } })).toContain('needs Node.js 24.0.0 or later');
+    // MikroORM 6 runs on Node.js 20; no MikroORM found: nothing to say here.
+    expect(nodeVersionProblem('20.20.2', { version: '6.6.16', engines: { node: '>= 18.12.0' } })).toBeUndefined();
+    expect(nodeVersionProblem('18.0.0', undefined)).toBeUndefined();
+  });
+
+  it.skipIf(!OLD_NODE)(
+    `a real run on ${OLD_NODE ? `the machine's ${OLD_NODE}` : 'an old Node.js (skipped: none found in /usr/local/bin, /usr/bin)'}: ` +
+      (MIKRO_ORM_6 ? 'MikroORM 6 runs' : 'MikroORM 7 is refused with exit 1, before it is loaded'),
+    () => {
+      const args = MIKRO_ORM_6 ? ['diagram', '--offline'] : ['check'];
+      const result = host.run(OLD_NODE!, ['node_modules/.bin/mikro-orm-fullauth', ...args]);
+      if (MIKRO_ORM_6) {
+        expect(expectOk(result)).toMatch(/^erDiagram\n/);
+        return;
+      }
+      expect(result.status, result.output).toBe(1);
+      expect(result.output).toMatch(/^mikro-orm-fullauth: MikroORM 7\.\d+\.\d+ \(installed here\) needs Node\.js 22\.17\.0 or later; this is Node\.js 2\d\.\d+\.\d+\.\n/);
+      expect(result.output).toContain('npm install --save-dev node@22');
+      expect(result.output).not.toMatch(/at |SyntaxError|ERR_/);
+    },
+  );
+});
+
+describe('mikro-orm-fullauth refuses options the command would not use', () => {
+  it('--include without --offline names --offline; --offline is for diagram only', () => {
+    expect(optionProblem('diagram', { include: 'role' })).toMatch(/--include chooses the groups of 'diagram --offline'.*Add --offline/);
+    expect(optionProblem('check', { include: 'role' })).toMatch(/Add --offline/);
+    expect(optionProblem('check', { offline: true })).toBe("--offline applies to the diagram command only, not to 'check'.");
+    expect(optionProblem('diagram', { offline: true, include: 'role' })).toBeUndefined();
+    expect(optionProblem('diagram', {})).toBeUndefined();
+
+    // In a host app: refused before the config is loaded (no DATABASE_URL needed), exit 1.
+    const fullauth = (...args: string[]) => host.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args]);
+    const include = fullauth('diagram', '--include', 'role');
+    expect(include.status).toBe(1);
+    expect(include.output).toBe(`mikro-orm-fullauth: ${optionProblem('diagram', { include: 'role' })}\n`);
+    expect(fullauth('status', '--offline').status).toBe(1);
+    const offline = expectOk(fullauth('diagram', '--offline', '--include', 'role'));
+    expect(offline).toContain('fullauth_roles {');
+    expect(offline).not.toContain('fullauth_permissions');
+  });
+});

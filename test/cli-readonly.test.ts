@@ -206,3 +206,29 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`the read-only commands on SQLite (node:sq
     expect(existsSync(file)).toBe(false);
   });
 });
+
+describe.skipIf(skipPostgres)('status on a config managed mode does not cover', () => {
+  it('says who migrates its tables (the host\'s Migrator) and exits 0, writing nothing', async () => {
+    const db = await createDatabase('readonly_perf');
+    cleanup.push(() => db.drop());
+    const { dir, remove } = tempDir('readonly-perf');
+    cleanup.push(remove);
+    const src = join(process.cwd(), 'src/index.js');
+    const config = join(dir, 'mikro-orm.config.ts');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      config,
+      `import { defineConfig } from '@mikro-orm/postgresql';\nimport { defineFullauthEntities } from ${JSON.stringify(src)};\n` +
+        `export default defineConfig({ clientUrl: process.env.DATABASE_URL, entities: [...defineFullauthEntities(undefined, { performanceIndexes: true })] });\n`,
+    );
+    const result = await runFullauthCli(['status', '--config', config], { DATABASE_URL: db.url });
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toContain('managed mode is not used with this config');
+    expect(result.output).toContain('npx mikro-orm migration:list');
+    expect(await userObjects(db)).toEqual({ tables: [], schemas: ['public'] });
+    // migrate still refuses: managed mode cannot create those indexes.
+    const migrate = await runFullauthCli(['migrate', '--config', config], { DATABASE_URL: db.url });
+    expect(migrate.status).toBe(1);
+    expect(migrate.output).toContain('performanceIndexes needs the host');
+  });
+});

@@ -1,7 +1,7 @@
 // Builds and packs this package, then installs the tarball into a separate host
 // application in a temporary folder, the way a user would, for the CLI tests.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,25 +20,50 @@ export interface HostApp {
   run(command: string, args: string[], env?: Record<string, string>): { status: number; output: string };
 }
 
-export function createHostApp(): HostApp {
-  const dir = mkdtempSync(join(tmpdir(), 'fullauth-host-'));
+export interface HostAppOptions {
+  /**
+   * The host's module system: `module` (the default: test/fixtures/host-app, an ES-module
+   * project) or `commonjs` (test/fixtures/host-app-cjs: "type": "commonjs" as npm init and
+   * NestJS make it, its TypeScript compiled to CommonJS, so the package is require()d).
+   */
+  type?: 'module' | 'commonjs';
+}
+
+/** The packed package, made once per test process (FULLAUTH_TEST_TARBALL: packed beforehand). */
+let packedTarball: string | undefined;
+function packedPackage(): string {
   // FULLAUTH_TEST_TARBALL: a package packed beforehand (the MikroORM 6 job packs it with the
   // root's MikroORM 7 toolchain, as it is published).
-  const packed = process.env.FULLAUTH_TEST_TARBALL;
-  if (packed) {
-    copyFileSync(packed, join(dir, 'mikro-orm-fullauth.tgz'));
-  } else {
+  if (process.env.FULLAUTH_TEST_TARBALL) return process.env.FULLAUTH_TEST_TARBALL;
+  if (!packedTarball || !existsSync(packedTarball)) {
+    const dir = mkdtempSync(join(tmpdir(), 'fullauth-pack-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
     execFileSync('npm', ['pack', '--pack-destination', dir], { cwd: ROOT, stdio: 'pipe' });
+    packedTarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
   }
-  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
-  cpSync(join(ROOT, 'test/fixtures/host-app'), dir, { recursive: true });
+  return packedTarball;
+}
+
+export function createHostApp({ type = 'module' }: HostAppOptions = {}): HostApp {
+  const dir = mkdtempSync(join(tmpdir(), type === 'commonjs' ? 'fullauth-host-cjs-' : 'fullauth-host-'));
+  copyFileSync(packedPackage(), join(dir, 'mikro-orm-fullauth.tgz'));
+  const tarball = 'mikro-orm-fullauth.tgz';
+  cpSync(join(ROOT, type === 'commonjs' ? 'test/fixtures/host-app-cjs' : 'test/fixtures/host-app'), dir, { recursive: true });
+  if (type === 'commonjs') {
+    // The fixture's TypeScript files open with `// @ts-nocheck` for the repository's own
+    // typecheck (ES modules, verbatimModuleSyntax); in the host app its tsc checks them.
+    for (const file of ['mikro-orm.config.ts', 'src/entities.ts', 'src/typecheck.ts']) {
+      const path = join(dir, file);
+      writeFileSync(path, readFileSync(path, 'utf8').replace(/^\/\/ @ts-nocheck[^\n]*\n/, ''));
+    }
+  }
   // SQLite through node:sqlite is a MikroORM 7 (and Node 22) configuration.
-  if (MIKRO_ORM_6) rmSync(join(dir, 'mikro-orm.sqlite.config.ts'));
-  // MikroORM 6's CLI loads a TypeScript config through ts-node unless told otherwise; an ESM
-  // host uses tsx instead (docs/getting-started.md): no ts-node, TS configs allowed, tsx loaded.
+  if (MIKRO_ORM_6 && type === 'module') rmSync(join(dir, 'mikro-orm.sqlite.config.ts'));
+  // MikroORM 6's CLI loads a TypeScript config through ts-node unless told otherwise; the host
+  // apps use tsx instead (docs/getting-started.md): no ts-node, TS configs allowed, tsx loaded.
   const cliSettings = MIKRO_ORM_6 ? { 'mikro-orm': { useTsNode: false, alwaysAllowTs: true } } : {};
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'host-app', private: true, type: 'module', ...cliSettings }, null, 2));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'host-app', private: true, type, ...cliSettings }, null, 2));
   const dependencies = [
     `./${tarball}`,
     ...['@mikro-orm/core', '@mikro-orm/postgresql', '@mikro-orm/mariadb', '@mikro-orm/migrations', '@mikro-orm/cli'].map(pkg),
