@@ -18,8 +18,8 @@ import { SQLITE_UNSUPPORTED } from './support/databases.js';
 let host: HostApp;
 const databases: (TestDatabase | TestMariaDb)[] = [];
 
-beforeAll(() => {
-  host = createHostApp();
+beforeAll(async () => {
+  host = await createHostApp();
 });
 afterAll(async () => {
   await Promise.all(databases.map((db) => db.drop()));
@@ -253,8 +253,8 @@ await db.close();
 
 describe('a CommonJS host app ("type": "commonjs", its TypeScript config compiled to CommonJS)', () => {
   let cjs: HostApp;
-  beforeAll(() => {
-    cjs = createHostApp({ type: 'commonjs' });
+  beforeAll(async () => {
+    cjs = await createHostApp({ type: 'commonjs' });
   });
   afterAll(() => {
     if (cjs) rmSync(cjs.dir, { recursive: true, force: true });

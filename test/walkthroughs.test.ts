@@ -17,8 +17,8 @@ const SKIP = MIKRO_ORM_6
 
 let host: HostApp;
 const databases: TestDatabase[] = [];
-beforeAll(() => {
-  if (!SKIP) host = createHostApp();
+beforeAll(async () => {
+  if (!SKIP) host = await createHostApp();
 });
 afterAll(async () => {
   await Promise.all(databases.map((db) => db.drop()));

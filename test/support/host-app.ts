@@ -1,11 +1,12 @@
 // Builds and packs this package, then installs the tarball into a separate host
 // application in a temporary folder, the way a user would, for the CLI tests.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { MIKRO_ORM_6 } from './compat.js';
+import { runCommand } from './spawn.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The version the tests run with (the root's devDependencies, or ci/mikro-orm-6's set). */
@@ -31,23 +32,29 @@ export interface HostAppOptions {
 
 /** The packed package, made once per test process (FULLAUTH_TEST_TARBALL: packed beforehand). */
 let packedTarball: string | undefined;
-function packedPackage(): string {
+async function packedPackage(): Promise<string> {
   // FULLAUTH_TEST_TARBALL: a package packed beforehand (the MikroORM 6 job packs it with the
   // root's MikroORM 7 toolchain, as it is published).
   if (process.env.FULLAUTH_TEST_TARBALL) return process.env.FULLAUTH_TEST_TARBALL;
   if (!packedTarball || !existsSync(packedTarball)) {
     const dir = mkdtempSync(join(tmpdir(), 'fullauth-pack-'));
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
-    execFileSync('npm', ['pack', '--pack-destination', dir], { cwd: ROOT, stdio: 'pipe' });
+    await mustRun('npm', ['run', 'build'], ROOT);
+    await mustRun('npm', ['pack', '--pack-destination', dir], ROOT);
     packedTarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
   }
   return packedTarball;
 }
 
-export function createHostApp({ type = 'module' }: HostAppOptions = {}): HostApp {
+/** Runs a setup command (asynchronously: a worker blocked for a minute misses vitest's RPC); fails with its output. */
+async function mustRun(command: string, args: string[], cwd: string): Promise<void> {
+  const result = await runCommand(command, args, { cwd, env: process.env, timeout: 600_000 });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.output}`);
+}
+
+export async function createHostApp({ type = 'module' }: HostAppOptions = {}): Promise<HostApp> {
   const dir = mkdtempSync(join(tmpdir(), type === 'commonjs' ? 'fullauth-host-cjs-' : 'fullauth-host-'));
-  copyFileSync(packedPackage(), join(dir, 'mikro-orm-fullauth.tgz'));
+  copyFileSync(await packedPackage(), join(dir, 'mikro-orm-fullauth.tgz'));
   const tarball = 'mikro-orm-fullauth.tgz';
   cpSync(join(ROOT, type === 'commonjs' ? 'test/fixtures/host-app-cjs' : 'test/fixtures/host-app'), dir, { recursive: true });
   if (type === 'commonjs') {
@@ -69,7 +76,7 @@ export function createHostApp({ type = 'module' }: HostAppOptions = {}): HostApp
     ...['@mikro-orm/core', '@mikro-orm/postgresql', '@mikro-orm/mariadb', '@mikro-orm/migrations', '@mikro-orm/cli'].map(pkg),
     ...['@electric-sql/pglite', 'kysely-pglite-dialect', 'tsx', 'typescript', '@types/node'].map(pkg),
   ];
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...dependencies], { cwd: dir, stdio: 'pipe' });
+  await mustRun('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...dependencies], dir);
 
   // A user's shell: no test-runner variables (MikroORM reads VITEST to guess TypeScript support).
   const baseEnv: Record<string, string> = {
@@ -81,6 +88,7 @@ export function createHostApp({ type = 'module' }: HostAppOptions = {}): HostApp
   };
   return {
     dir,
+    // Synchronous: each command takes seconds (the minute-long steps above are asynchronous).
     run(command, args, env = {}) {
       const result = spawnSync(command, args, { cwd: dir, env: { ...baseEnv, ...env }, encoding: 'utf8', timeout: 180_000 });
       return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
