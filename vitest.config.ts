@@ -1,8 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
+
+// One id per run, inherited by every worker: the host-app suites share one packed package per run.
+process.env.FULLAUTH_TEST_RUN ??= randomUUID();
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['./test/support/global-setup.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 600_000,

@@ -1,13 +1,13 @@
 // The real flow of a host application: `npm pack`, install the tarball into a separate
 // app, then the real `mikro-orm` CLI, on real PostgreSQL and on PGlite; the same in a
-// CommonJS host app; the Node.js check and option refusals of `mikro-orm-fullauth`.
+// CommonJS host app (test/cli-host-cjs.test.ts); the Node.js check and option refusals of `mikro-orm-fullauth`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
-import { createHostApp, type HostApp } from './support/host-app.js';
+import { RESOLVED_ENTRIES, createHostApp, expectOk, migrationFiles, resolvedEntries, type HostApp } from './support/host-app.js';
 import { MIKRO_ORM_6, describePglite } from './support/compat.js';
 import { MIKRO_ORM_7_NODE, nodeVersionProblem, optionProblem } from '../src/cli.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
@@ -26,16 +26,8 @@ afterAll(async () => {
   if (host) rmSync(host.dir, { recursive: true, force: true });
 });
 
-const migrationFiles = (path: string) =>
-  existsSync(path) ? readdirSync(path).filter((f) => /^Migration\d+.*\.ts$/.test(f)) : [];
-
 const cli = (args: string[], env: Record<string, string>) => host.run('npx', ['--no-install', 'mikro-orm', ...args], env);
 
-function expectOk(result: { status: number; output: string }): string {
-  expect(result.output, result.output).not.toMatch(/Error|error:/);
-  expect(result.status, result.output).toBe(0);
-  return result.output;
-}
 
 describe('the packed package in a host app', () => {
   it('type-checks the host code against the published types', () => {
@@ -47,28 +39,6 @@ describe('the packed package in a host app', () => {
   });
 });
 
-/** Where `import` and `require` of the package lead in a host app, and what they give. */
-const resolvedEntries = (app: HostApp) =>
-  JSON.parse(
-    expectOk(
-      app.run('node', [
-        '--input-type=module',
-        '-e',
-        `import { createRequire } from 'node:module';
-         const require = createRequire(process.cwd() + '/');
-         const esm = await import('mikro-orm-fullauth');
-         const cjs = require('mikro-orm-fullauth');
-         const rel = (p) => p.slice(p.indexOf('node_modules/mikro-orm-fullauth/') + 'node_modules/mikro-orm-fullauth/'.length);
-         console.log(JSON.stringify({
-           import: rel(import.meta.resolve('mikro-orm-fullauth')),
-           require: rel(require.resolve('mikro-orm-fullauth')),
-           sameExports: Object.keys(esm).sort().join() === Object.keys(cjs).sort().join(),
-           cjsEntities: [...cjs.defineFullauthEntities(['base'])].length,
-         }));`,
-      ]),
-    ),
-  ) as unknown;
-const RESOLVED_ENTRIES = { import: 'dist/index.js', require: 'dist/cjs/index.js', sameExports: true, cjsEntities: 2 };
 
 describe.skipIf(skipPostgres)('the mikro-orm CLI in a host app, on PostgreSQL', () => {
   it('creates, applies, re-checks and reverts the fullauth tables', async () => {
@@ -250,52 +220,6 @@ const { rows } = await db.query("select tablename from pg_tables where schemanam
 console.log(rows.map((r) => r.tablename).join('\\n'));
 await db.close();
 `;
-
-describe('a CommonJS host app ("type": "commonjs", its TypeScript config compiled to CommonJS)', () => {
-  let cjs: HostApp;
-  beforeAll(async () => {
-    cjs = await createHostApp({ type: 'commonjs' });
-  });
-  afterAll(() => {
-    if (cjs) rmSync(cjs.dir, { recursive: true, force: true });
-  });
-
-  it('type-checks against the published CommonJS types; require() gets dist/cjs/, import() dist/', () => {
-    expectOk(cjs.run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json']));
-    expect(resolvedEntries(cjs)).toEqual(RESOLVED_ENTRIES);
-  });
-
-  it.skipIf(skipPostgres)('mikro-orm migration:create --initial and migration:up, then npx mikro-orm-fullauth check and diagram, on PostgreSQL', async () => {
-    const db = await createDatabase('host_cjs');
-    databases.push(db);
-    const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-cjs' };
-    const mikroOrm = (...args: string[]) => cjs.run('npx', ['--no-install', 'mikro-orm', ...args], env);
-    const fullauth = (...args: string[]) => cjs.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args], env);
-
-    expectOk(mikroOrm('migration:create', '--initial'));
-    expect(migrationFiles(join(cjs.dir, 'migrations-cjs'))).toHaveLength(1);
-    expectOk(mikroOrm('migration:up'));
-    expect((await readAllTables(db.url)).map((t) => t.name).sort()).toEqual([
-      'articles',
-      'fullauth_refresh_tokens',
-      'fullauth_roles',
-      'fullauth_user_roles',
-      'fullauth_users',
-    ]);
-    expect(expectOk(mikroOrm('migration:create'))).toMatch(/No changes required/);
-
-    // The config loaded dist/cjs/: the commands run with that copy, which built the entities.
-    expect(expectOk(fullauth('check'))).toContain('fullauth schema: OK (4 tables match)');
-    expect(expectOk(fullauth('diagram'))).toContain('fullauth_users ||--o{ fullauth_user_roles : "user_id"');
-    // A plain JavaScript config that require()s.
-    expect(expectOk(fullauth('check', '--config', './mikro-orm.plain.config.js'))).toContain('fullauth schema: OK (4 tables match)');
-
-    await db.sql('alter table fullauth_users alter column email type varchar(100)');
-    const drift = fullauth('check');
-    expect(drift.status).toBe(1);
-    expect(drift.output).toContain('fullauth_users: column differs: email');
-  });
-});
 
 /** A Node.js binary too old for MikroORM 7 (the machine's Node 20, outside npm scripts), if there is one. */
 const OLD_NODE = ['/usr/local/bin/node', '/usr/bin/node'].find((bin) => {

@@ -1,10 +1,11 @@
 // Builds and packs this package, then installs the tarball into a separate host
 // application in a temporary folder, the way a user would, for the CLI tests.
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { expect } from 'vitest';
 import { MIKRO_ORM_6 } from './compat.js';
 import { runCommand } from './spawn.js';
 
@@ -30,21 +31,37 @@ export interface HostAppOptions {
   type?: 'module' | 'commonjs';
 }
 
-/** The packed package, made once per test process (FULLAUTH_TEST_TARBALL: packed beforehand). */
-let packedTarball: string | undefined;
+/**
+ * The packed package, made once per test run and shared by the suites that install it, which
+ * run in parallel worker processes: the first to get the run's folder (an atomic mkdir) builds
+ * and packs, the others wait for its marker. FULLAUTH_TEST_TARBALL: packed beforehand (the
+ * MikroORM 6 job packs it with the root's MikroORM 7 toolchain, as it is published).
+ */
 async function packedPackage(): Promise<string> {
-  // FULLAUTH_TEST_TARBALL: a package packed beforehand (the MikroORM 6 job packs it with the
-  // root's MikroORM 7 toolchain, as it is published).
   if (process.env.FULLAUTH_TEST_TARBALL) return process.env.FULLAUTH_TEST_TARBALL;
-  if (!packedTarball || !existsSync(packedTarball)) {
-    const dir = mkdtempSync(join(tmpdir(), 'fullauth-pack-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const dir = packDir();
+  const marker = join(dir, 'packed');
+  let mine = false;
+  try {
+    mkdirSync(dir);
+    mine = true;
+  } catch {
+    // another worker of this run packs it
+  }
+  if (mine) {
     await mustRun('npm', ['run', 'build'], ROOT);
     await mustRun('npm', ['pack', '--pack-destination', dir], ROOT);
-    packedTarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
+    writeFileSync(marker, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
   }
-  return packedTarball;
+  for (let waited = 0; !existsSync(marker); waited += 500) {
+    if (waited > 600_000) throw new Error(`Waited 10 minutes for another test worker to pack the package into ${dir}.`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return join(dir, readFileSync(marker, 'utf8'));
 }
+
+/** This run's packing folder (vitest.config.ts names the run; test/support/global-setup.ts removes it). */
+export const packDir = (): string => join(tmpdir(), `fullauth-pack-${process.env.FULLAUTH_TEST_RUN ?? `ppid-${process.ppid}`}`);
 
 /** Runs a setup command (asynchronously: a worker blocked for a minute misses vitest's RPC); fails with its output. */
 async function mustRun(command: string, args: string[], cwd: string): Promise<void> {
@@ -95,3 +112,39 @@ export async function createHostApp({ type = 'module' }: HostAppOptions = {}): P
     },
   };
 }
+
+// ---- checks shared by the host-app suites --------------------------------------------
+
+/** A command's output, after checking it succeeded without an error message. */
+export function expectOk(result: { status: number; output: string }): string {
+  expect(result.output, result.output).not.toMatch(/Error|error:/);
+  expect(result.status, result.output).toBe(0);
+  return result.output;
+}
+
+/** The migration files a host app's CLI wrote. */
+export const migrationFiles = (path: string) =>
+  existsSync(path) ? readdirSync(path).filter((f) => /^Migration\d+.*\.ts$/.test(f)) : [];
+
+export /** Where `import` and `require` of the package lead in a host app, and what they give. */
+const resolvedEntries = (app: HostApp) =>
+  JSON.parse(
+    expectOk(
+      app.run('node', [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module';
+         const require = createRequire(process.cwd() + '/');
+         const esm = await import('mikro-orm-fullauth');
+         const cjs = require('mikro-orm-fullauth');
+         const rel = (p) => p.slice(p.indexOf('node_modules/mikro-orm-fullauth/') + 'node_modules/mikro-orm-fullauth/'.length);
+         console.log(JSON.stringify({
+           import: rel(import.meta.resolve('mikro-orm-fullauth')),
+           require: rel(require.resolve('mikro-orm-fullauth')),
+           sameExports: Object.keys(esm).sort().join() === Object.keys(cjs).sort().join(),
+           cjsEntities: [...cjs.defineFullauthEntities(['base'])].length,
+         }));`,
+      ]),
+    ),
+  ) as unknown;
+export const RESOLVED_ENTRIES = { import: 'dist/index.js', require: 'dist/cjs/index.js', sameExports: true, cjsEntities: 2 };
