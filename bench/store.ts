@@ -115,15 +115,20 @@ function rawOperations(pool: pg.Pool) {
          where ur."user_id" = u."id" and r."name" = $2))) as "ok"`,
       [userId, name],
     );
-  const sessions = (userId: string) =>
-    pool.query(
-      `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at", max("expires_at") as "expires_at",
-              (array_agg("user_agent" order by "created_at" desc))[1] as "user_agent",
-              (array_agg("ip_address" order by "created_at" desc))[1] as "ip_address"
-       from "fullauth_refresh_tokens" where "user_id" = $1 and "revoked" = false and "expires_at" > $2
+  const sessions = (userId: string) => {
+    const now = new Date();
+    const live = `not "revoked" and "expires_at" > $1`;
+    return pool.query(
+      `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at",
+              (array_agg("expires_at" order by "created_at" desc) filter (where ${live}))[1] as "expires_at",
+              (array_agg("user_agent" order by "created_at" desc) filter (where ${live}))[1] as "user_agent",
+              (array_agg("ip_address" order by "created_at" desc) filter (where ${live}))[1] as "ip_address"
+       from "fullauth_refresh_tokens"
+       where "user_id" = $2 and "family_id" in (select "family_id" from "fullauth_refresh_tokens" where "user_id" = $2 and not "revoked" and "expires_at" > $1)
        group by "family_id" order by max("created_at") desc`,
-      [userId, new Date()],
+      [now, userId],
     );
+  };
   const changePassword = (userId: string, hash: string) =>
     inTransaction(async (client) => {
       await client.query(`update "fullauth_users" set "hashed_password" = $1 where "id" = $2`, [hash, userId]);
