@@ -11,8 +11,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 600_000,
-    // The host-app test installs packages; keep the machine's two cores for the rest.
-    maxWorkers: 2,
+    // Three workers on two cores: most suites wait on PostgreSQL or child processes, not the CPU.
+    maxWorkers: 3,
     // Each skipped test listed at the end, with the reason its title gives.
     reporters: ['default', './test/support/skip-reporter.ts'],
     poolOptions: {

@@ -312,7 +312,10 @@ interface SqlConnectionLike {
   ensureConnection(): Promise<void>;
   getClient?(): KyselyLike;
   getKnex?(): KnexLike;
+  getNativeClient?(): Promise<unknown>;
   transactional<T>(fn: (transaction: unknown) => Promise<T>): Promise<T>;
+  config?: { get(key: string): unknown };
+  options?: { onReserveConnection?: unknown };
 }
 
 /** Where a statement runs: a connection's pool, or one of its open transactions. */
@@ -321,6 +324,54 @@ export interface SqlSession {
   /** The open transaction (MikroORM 7: a Kysely transaction; 6: a knex one), or none for the pool. */
   transaction: unknown;
   platform: Platform;
+  /** A `pg` client of MikroORM's own pool holding a transaction of the store's (see `nativePool`). */
+  native?: PgClient;
+}
+
+interface PgResult {
+  rows: Record<string, unknown>[];
+  rowCount: number | null;
+  command?: string;
+}
+interface PgClient {
+  query(text: string, values?: readonly unknown[]): Promise<PgResult>;
+  release(error?: Error | boolean): void;
+}
+interface PgPool {
+  connect(): Promise<PgClient>;
+  query(text: string, values?: readonly unknown[]): Promise<PgResult>;
+  totalCount: number;
+}
+
+/**
+ * MikroORM 7's PostgreSQL connection keeps its `pg` pool (its type parsers included) behind a
+ * Kysely dialect. Statements outside a caller's transaction go to that pool directly: the same
+ * connections and row parsing, without Kysely's executor on every call (it costs a busy
+ * service a tenth of its throughput). Not when a host hook runs on every connection
+ * reservation (`onReserveConnection`, `sessionContext: 'connection'`), which only Kysely runs,
+ * and not for a Kysely instance or dialect of the host's own (PGlite), whose pool is not ours.
+ */
+async function nativePool(connection: SqlConnectionLike): Promise<PgPool | undefined> {
+  let pool = NATIVE_POOLS.get(connection);
+  if (pool === undefined) {
+    pool = findNativePool(connection);
+    NATIVE_POOLS.set(connection, pool);
+  }
+  return pool;
+}
+const NATIVE_POOLS = new WeakMap<object, Promise<PgPool | undefined>>();
+
+async function findNativePool(connection: SqlConnectionLike): Promise<PgPool | undefined> {
+  if (typeof connection.getNativeClient !== 'function' || typeof connection.getClient !== 'function') return undefined;
+  const config = connection.config;
+  const options = connection.options ?? {};
+  if (options.onReserveConnection || config?.get('onReserveConnection') || config?.get('sessionContext') === 'connection') return undefined;
+  try {
+    const pool = (await connection.getNativeClient()) as Partial<PgPool> | undefined;
+    return pool && typeof pool.connect === 'function' && typeof pool.query === 'function' && typeof pool.totalCount === 'number' ? (pool as PgPool) : undefined;
+  } catch {
+    return undefined; // the host's own Kysely instance or dialect
+  }
 }
 
 /** The session of an EntityManager: its transaction when it is in one. */
@@ -331,10 +382,30 @@ export function sessionOf(em: { getConnection(): unknown; getTransactionContext(
 /**
  * Runs `fn` in a new transaction of the connection itself: committed when `fn` resolves,
  * rolled back when it throws. Below the EntityManager (no fork, no unit of work to flush),
- * so a short transaction costs what BEGIN and COMMIT cost. The same call on both versions.
+ * so a short transaction costs what BEGIN and COMMIT cost: on a client of MikroORM's own `pg`
+ * pool where `nativePool` allows, else through the connection's `transactional()` (both versions).
  */
-export function inTransaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>): Promise<T> {
-  return (session.connection as SqlConnectionLike).transactional((transaction) => fn({ ...session, transaction }));
+export async function inTransaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>, postgres: boolean): Promise<T> {
+  const pool = postgres ? await nativePool(session.connection as SqlConnectionLike) : undefined;
+  if (!pool) return (session.connection as SqlConnectionLike).transactional((transaction) => fn({ ...session, transaction }));
+  const client = await pool.connect().catch((error: unknown) => {
+    throw session.platform.getExceptionConverter().convertException(error as Error);
+  });
+  try {
+    await client.query('begin');
+    const result = await fn({ ...session, native: client });
+    await client.query('commit');
+    client.release();
+    return result;
+  } catch (error) {
+    // A connection that cannot roll back is broken: it leaves the pool (release(true) destroys it).
+    const broken = await client.query('rollback').then(
+      () => false,
+      () => true,
+    );
+    client.release(broken);
+    throw error;
+  }
 }
 
 /**
@@ -342,12 +413,18 @@ export function inTransaction<T>(session: SqlSession, fn: (session: SqlSession) 
  * into the SQL text (MikroORM's `execute()` formats them in: a value of an unexpected type
  * would become SQL). `sql` marks values with `?`; PostgreSQL's `$n` are numbered here.
  * Driver errors come back as MikroORM's typed exceptions (`UniqueConstraintViolationException`, …).
- * - MikroORM 7: a compiled query on the Kysely client or transaction.
+ * - a store transaction on MikroORM's `pg` pool, or that pool directly (`nativePool`);
+ * - MikroORM 7: a compiled query on the Kysely client or transaction;
  * - MikroORM 6: `knex.raw(sql, bindings)`, which binds (knex numbers `?` itself).
  */
 export async function executeBound(session: SqlSession, sql: string, params: readonly unknown[], postgres: boolean): Promise<BoundResult> {
   const connection = session.connection as SqlConnectionLike;
   try {
+    const native = session.native ?? (postgres && !session.transaction ? await nativePool(connection) : undefined);
+    if (native) {
+      const result = await native.query(numberPlaceholders(sql), params);
+      return { rows: result.rows ?? [], affected: WRITES.has(result.command ?? '') ? (result.rowCount ?? 0) : 0 };
+    }
     await connection.ensureConnection();
     if (typeof connection.getClient === 'function') {
       const text = postgres ? numberPlaceholders(sql) : sql;
@@ -370,6 +447,9 @@ export async function executeBound(session: SqlSession, sql: string, params: rea
     throw session.platform.getExceptionConverter().convertException(error as Error);
   }
 }
+
+/** The statements whose row count is an affected count (a SELECT's is the rows it returned). */
+const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
 /** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators), kept per statement text. */
 function numberPlaceholders(sql: string): string {

@@ -190,7 +190,7 @@ export class FullauthStore {
   #transaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
     const session = sessionOf(this.#em);
     if (session.transaction) return fn(session);
-    return inTransaction(session, fn).catch((error: unknown) => {
+    return inTransaction(session, fn, true).catch((error: unknown) => {
       throw storeError(error);
     });
   }
