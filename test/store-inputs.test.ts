@@ -21,7 +21,7 @@ import {
   type FullauthGroup,
   type FullauthUser,
 } from '../src/index.js';
-import { describeTargets } from './support/compat.js';
+import { MIKRO_ORM_6, describeTargets } from './support/compat.js';
 import { recordDriverQueries } from './support/driver-log.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
@@ -448,5 +448,26 @@ describe.skipIf(skipPostgres)('rehashPassword on PostgreSQL', () => {
       expect((await store.findUserById(user.id))?.hashedPassword).toBe(`changed${i}`);
     }
     await expect(store.rehashPassword(user.id, loose<string>(null), 'x')).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+describe.skipIf(skipPostgres || MIKRO_ORM_6)(`the connection the store uses on PostgreSQL${MIKRO_ORM_6 ? ' (skipped on MikroORM 6: onReserveConnection is a MikroORM 7 option)' : ''}`, () => {
+  it('a host hook on every connection reservation (onReserveConnection) still runs for the store\'s statements', async () => {
+    const db = await createDatabase('inputs_reserve');
+    databases.push(db);
+    let reserved = 0;
+    const orm = await initOrm({ kind: 'postgres', url: db.url }, {
+      entities: [...defineFullauthEntities([])],
+      onReserveConnection: async () => {
+        reserved++;
+      },
+    });
+    orms.push(orm);
+    await orm.schema.create();
+    const store = createFullauthStore(orm.em);
+    const before = reserved;
+    const user = await store.createUser({ email: 'hook@x.io' });
+    await store.revokeAllForUser(user.id); // a transaction of the store's
+    expect(reserved - before).toBeGreaterThanOrEqual(2);
   });
 });
