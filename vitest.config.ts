@@ -11,8 +11,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 600_000,
-    // Three workers on two cores: most suites wait on PostgreSQL or child processes, not the CPU.
-    maxWorkers: 3,
+    // The machine has two cores (a third worker was slower, measured in CI).
+    maxWorkers: 2,
     // Each skipped test listed at the end, with the reason its title gives.
     reporters: ['default', './test/support/skip-reporter.ts'],
     poolOptions: {
