@@ -46,22 +46,29 @@ export function summarise(samples: readonly Sample[]): Figures {
 export const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
- * `a` against `b`: `rounds` rounds of `ops / rounds` calls each, the order alternating between
- * rounds so that drift on the machine hits both alike; the ratio (a's throughput over b's) is
- * the median of the rounds' ratios, so that a GC pause or a checkpoint in one round does not decide it.
+ * `a` against `b`: rounds of `n` calls each, the order alternating between rounds so that
+ * drift on the machine hits both alike; the ratio (a's throughput over b's) is the median of
+ * the rounds' ratios, so that a GC pause or a checkpoint in one round does not decide it.
+ * `n` starts at `ops / rounds` and grows until a round lasts `minRoundMs`: a round of a
+ * sub-0.1 ms operation over 16 clients would otherwise be a few dozen calls per client, which
+ * measures the scheduler and the collector more than the operation.
  */
 export async function compare(
-  { ops, rounds, workers }: { ops: number; rounds: number; workers: number },
+  { ops, rounds, workers, minRoundMs = 250 }: { ops: number; rounds: number; workers: number; minRoundMs?: number },
   a: (i: number, worker: number) => Promise<unknown>,
   b: (i: number, worker: number) => Promise<unknown>,
 ): Promise<{ a: Figures; b: Figures; ratio: number }> {
+  let n = Math.max(workers, Math.round(ops / rounds));
+  // Calibration (not counted): both sides once at the starting size.
+  const pilot = Math.min((await sample(n, workers, a)).wall, (await sample(n, workers, b)).wall);
+  if (pilot < minRoundMs) n = Math.min(n * 50, Math.ceil((n * minRoundMs) / Math.max(pilot, 1)));
   const sa: Sample[] = [];
   const sb: Sample[] = [];
   const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const first = round % 2 === 0 ? await sample(ops / rounds, workers, a) : undefined;
-    const y = await sample(ops / rounds, workers, b);
-    const x = first ?? (await sample(ops / rounds, workers, a));
+    const first = round % 2 === 0 ? await sample(n, workers, a) : undefined;
+    const y = await sample(n, workers, b);
+    const x = first ?? (await sample(n, workers, a));
     sa.push(x);
     sb.push(y);
     ratios.push(y.wall / x.wall);
