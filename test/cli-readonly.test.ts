@@ -219,16 +219,16 @@ describe.skipIf(skipPostgres)('status on a config managed mode does not cover', 
     writeFileSync(
       config,
       `import { defineConfig } from '@mikro-orm/postgresql';\nimport { defineFullauthEntities } from ${JSON.stringify(src)};\n` +
-        `export default defineConfig({ clientUrl: process.env.DATABASE_URL, entities: [...defineFullauthEntities(undefined, { performanceIndexes: true })] });\n`,
+        `export default defineConfig({ clientUrl: process.env.DATABASE_URL, entities: [...defineFullauthEntities(undefined, { user: { properties: { nickname: { type: 'string', nullable: true } } } })] });\n`,
     );
     const result = await runFullauthCli(['status', '--config', config], { DATABASE_URL: db.url });
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain('managed mode is not used with this config');
     expect(result.output).toContain('npx mikro-orm migration:list');
     expect(await userObjects(db)).toEqual({ tables: [], schemas: ['public'] });
-    // migrate still refuses: managed mode cannot create those indexes.
+    // migrate still refuses: managed mode cannot create the host's columns.
     const migrate = await runFullauthCli(['migrate', '--config', config], { DATABASE_URL: db.url });
     expect(migrate.status).toBe(1);
-    expect(migrate.output).toContain('performanceIndexes needs the host');
+    expect(migrate.output).toContain('user.properties is not covered');
   });
 });

@@ -14,13 +14,15 @@ import {
   type FullauthOptions,
 } from '../src/index.js';
 import { POSTGRESQL_MIGRATIONS } from '../src/managed/postgresql.js';
-import { missingMigrations } from '../scripts/managed-migrations.js';
+import { MYSQL_MIGRATIONS } from '../src/managed/mysql.js';
+import { regenerateMigrations } from '../scripts/managed-migrations.js';
+import { skipMariaDb } from './support/mariadb.js';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
-import { MariaDbDriver } from '@mikro-orm/mariadb';
-import { describePglite, itPglite, offlineOrm } from './support/compat.js';
+import { SqliteDriver } from '@mikro-orm/sql';
+import { describePglite, offlineOrm } from './support/compat.js';
 import { initOrm, type Target } from './support/orm.js';
-import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
+import { PG_ADMIN_URL, createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
 const databases: TestDatabase[] = [];
 const orms: MikroORM[] = [];
@@ -45,12 +47,23 @@ async function orm(target: Target, include?: FullauthGroup[], options: FullauthO
 }
 
 describe('the shipped migrations', () => {
-  itPglite('match the entity definitions (regenerating them would add nothing)', async () => {
-    expect(await missingMigrations(POSTGRESQL_MIGRATIONS)).toEqual([]);
+  it.skipIf(skipPostgres)('match the entity definitions on PostgreSQL (regenerating them, downs included, changes nothing)', async () => {
+    expect(await regenerateMigrations('postgresql', POSTGRESQL_MIGRATIONS, { postgresqlUrl: PG_ADMIN_URL })).toEqual(POSTGRESQL_MIGRATIONS);
   });
 
-  it('cover every group, in order', () => {
-    expect(POSTGRESQL_MIGRATIONS.map((m) => m.name)).toEqual(FULLAUTH_GROUPS.map((g) => `0001_${g}`));
+  it.skipIf(skipMariaDb)('match the entity definitions on MariaDB (regenerating them, downs included, changes nothing)', async () => {
+    expect(await regenerateMigrations('mysql', MYSQL_MIGRATIONS)).toEqual(MYSQL_MIGRATIONS);
+  });
+
+  it('cover every group, in order, then the performance indexes as version 0002, on every database', () => {
+    const names = [...FULLAUTH_GROUPS.map((g) => `0001_${g}`), '0002_base_performance', '0002_oauth_performance'];
+    expect(POSTGRESQL_MIGRATIONS.map((m) => m.name)).toEqual(names);
+    expect(MYSQL_MIGRATIONS.map((m) => m.name)).toEqual(names);
+    for (const m of [...POSTGRESQL_MIGRATIONS, ...MYSQL_MIGRATIONS]) {
+      expect(m.down?.length, m.name).toBeGreaterThan(0);
+      // A host table's foreign key to a fullauth table stops a down; it is never dropped with it.
+      expect(m.down!.filter((s) => / cascade$/i.test(s))).toEqual([]);
+    }
   });
 });
 
@@ -115,7 +128,7 @@ describe.skipIf(skipPostgres)('the fullauth migration stream on PostgreSQL', () 
     const a = await orm({ kind: 'postgres', url: db.url });
     const b = await orm({ kind: 'postgres', url: db.url });
     const [x, y] = await Promise.all([fullauthMigrator(a).up(), fullauthMigrator(b).up()]);
-    expect([...x, ...y].sort()).toEqual(POSTGRESQL_MIGRATIONS.map((m) => m.name).sort());
+    expect([...x, ...y].sort()).toEqual(POSTGRESQL_MIGRATIONS.filter((m) => !m.option).map((m) => m.name).sort());
   });
 
   it('leaves the fullauth tables to the stream and the rest to the host Migrator', async () => {
@@ -132,7 +145,32 @@ describe.skipIf(skipPostgres)('the fullauth migration stream on PostgreSQL', () 
   it('names what it cannot do', async () => {
     const db = await database('managed_errors');
     const bigint = await orm({ kind: 'postgres', url: db.url }, [], { idStrategy: 'bigint' });
-    expect(() => fullauthMigrator(bigint)).toThrow(/idStrategy 'bigint' is not covered/);
+    expect(() => fullauthMigrator(bigint)).toThrow(/idStrategy 'bigint' is not covered: the shipped SQL is fixed .* uuid keys/);
+    const extended = await orm({ kind: 'postgres', url: db.url }, [], { user: { properties: { nickname: { type: 'string', nullable: true } } } });
+    expect(() => fullauthMigrator(extended)).toThrow(/user\.properties is not covered: the host's columns .* nobody would create them/);
+    const plain = await orm({ kind: 'postgres', url: db.url }, []);
+    await expect(fullauthMigrator(plain).up({ to: '0009' })).rejects.toThrow(/to must be a version of the fullauth stream, got '0009'. Valid: 0000, 0001, 0002/);
+    await expect(fullauthMigrator(plain).down({ to: '0000' })).resolves.toEqual([]);
+    await fullauthMigrator(plain).up();
+    await expect(fullauthMigrator(plain).down({ to: '0000' })).rejects.toThrow(/Reverting 0001_base drops fullauth tables and every row in them\. Pass \{ to: '0000', dropTables: true \}/);
+    expect((await readAllTables(db.url)).map((t) => t.name)).toContain('fullauth_users');
+  });
+
+  it('applies the performance indexes as a managed step when the option is on, alone on an installed database', async () => {
+    const db = await database('managed_perf');
+    const target: Target = { kind: 'postgres', url: db.url };
+    expect(await fullauthMigrator(await orm(target, ['oauth'])).up()).toEqual(['0001_base', '0001_oauth']);
+    const perf = await orm(target, ['oauth'], { performanceIndexes: true });
+    expect((await checkFullauthSchema(perf)).differences.map((d) => `${d.kind} ${d.detail}`).sort()).toEqual([
+      'missing index index ix_fullauth_oauth_accounts_user_id (user_id)',
+      'missing index index ix_fullauth_refresh_tokens_expires_at (expires_at)',
+      'missing index index ix_fullauth_refresh_tokens_user_id (user_id)',
+    ]);
+    expect(await fullauthMigrator(perf).up()).toEqual(['0002_base_performance', '0002_oauth_performance']);
+    expect((await checkFullauthSchema(perf)).differences).toEqual([]);
+    // Back to version 1: the indexes go, the tables stay.
+    expect(await fullauthMigrator(perf).down({ to: 1 })).toEqual(['0002_oauth_performance', '0002_base_performance']);
+    expect((await checkFullauthSchema(await orm(target, ['oauth']))).differences).toEqual([]);
   });
 });
 
@@ -146,8 +184,10 @@ describePglite('the fullauth migration stream on PGlite', () => {
 
 describe('other dialects', () => {
   it('fail with a clear error', () => {
-    const mariadb = offlineOrm({ driver: MariaDbDriver, dbName: 'offline', entities: [...defineFullauthEntities([])] });
-    expect(() => fullauthMigrator(mariadb)).toThrow(FullauthConfigError);
-    expect(() => fullauthMigrator(mariadb)).toThrow(/shipped for PostgreSQL only \(PostgreSqlDriver\); this ORM uses MariaDbDriver/);
+    const sqlite = offlineOrm({ driver: SqliteDriver, dbName: ':memory:', entities: [...defineFullauthEntities([])] } as never);
+    expect(() => fullauthMigrator(sqlite)).toThrow(FullauthConfigError);
+    expect(() => fullauthMigrator(sqlite)).toThrow(
+      /Managed mode \(the shipped fullauth migration stream\) is not supported on SQLite; it works on PostgreSQL \(and PGlite\), MySQL \/ MariaDB\..* This ORM uses SqliteDriver; use the host's Migrator/,
+    );
   });
 });

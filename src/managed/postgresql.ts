@@ -12,6 +12,11 @@ export const POSTGRESQL_MIGRATIONS: readonly FullauthManagedMigration[] = [
       "create index \"ix___fa__refresh_tokens_family_id\" on \"__fa__refresh_tokens\" (\"family_id\")",
       "create unique index \"ix___fa__refresh_tokens_token\" on \"__fa__refresh_tokens\" (\"token\")",
       "alter table \"__fa__refresh_tokens\" add constraint \"__fa__refresh_tokens_user_id_fkey\" foreign key (\"user_id\") references \"__fa__users\" (\"id\") on update no action on delete cascade"
+    ],
+    "down": [
+      "alter table \"__fa__refresh_tokens\" drop constraint \"__fa__refresh_tokens_user_id_fkey\"",
+      "drop table if exists \"__fa__refresh_tokens\"",
+      "drop table if exists \"__fa__users\""
     ]
   },
   {
@@ -23,6 +28,11 @@ export const POSTGRESQL_MIGRATIONS: readonly FullauthManagedMigration[] = [
       "create table \"__fa__user_roles\" (\"user_id\" uuid not null, \"role_id\" uuid not null, primary key (\"user_id\", \"role_id\"))",
       "alter table \"__fa__user_roles\" add constraint \"__fa__user_roles_user_id_fkey\" foreign key (\"user_id\") references \"__fa__users\" (\"id\") on update no action on delete cascade",
       "alter table \"__fa__user_roles\" add constraint \"__fa__user_roles_role_id_fkey\" foreign key (\"role_id\") references \"__fa__roles\" (\"id\") on update no action on delete cascade"
+    ],
+    "down": [
+      "alter table \"__fa__user_roles\" drop constraint \"__fa__user_roles_role_id_fkey\"",
+      "drop table if exists \"__fa__roles\"",
+      "drop table if exists \"__fa__user_roles\""
     ]
   },
   {
@@ -34,6 +44,11 @@ export const POSTGRESQL_MIGRATIONS: readonly FullauthManagedMigration[] = [
       "create table \"__fa__role_permissions\" (\"role_id\" uuid not null, \"permission_id\" uuid not null, primary key (\"role_id\", \"permission_id\"))",
       "alter table \"__fa__role_permissions\" add constraint \"__fa__role_permissions_role_id_fkey\" foreign key (\"role_id\") references \"__fa__roles\" (\"id\") on update no action on delete cascade",
       "alter table \"__fa__role_permissions\" add constraint \"__fa__role_permissions_permission_id_fkey\" foreign key (\"permission_id\") references \"__fa__permissions\" (\"id\") on update no action on delete cascade"
+    ],
+    "down": [
+      "alter table \"__fa__role_permissions\" drop constraint \"__fa__role_permissions_permission_id_fkey\"",
+      "drop table if exists \"__fa__permissions\"",
+      "drop table if exists \"__fa__role_permissions\""
     ]
   },
   {
@@ -43,6 +58,9 @@ export const POSTGRESQL_MIGRATIONS: readonly FullauthManagedMigration[] = [
       "create table \"__fa__oauth_accounts\" (\"id\" uuid not null, \"provider\" varchar(50) not null, \"provider_user_id\" varchar(320) not null, \"user_id\" uuid not null, \"provider_email\" varchar(320) null, \"access_token\" text null, \"refresh_token\" text null, \"expires_at\" timestamptz null, \"created_at\" timestamptz not null, primary key (\"id\"))",
       "alter table \"__fa__oauth_accounts\" add constraint \"uq___fa__oauth_accounts_provider_user\" unique (\"provider\", \"provider_user_id\")",
       "alter table \"__fa__oauth_accounts\" add constraint \"__fa__oauth_accounts_user_id_fkey\" foreign key (\"user_id\") references \"__fa__users\" (\"id\") on update no action on delete cascade"
+    ],
+    "down": [
+      "drop table if exists \"__fa__oauth_accounts\""
     ]
   },
   {
@@ -53,6 +71,33 @@ export const POSTGRESQL_MIGRATIONS: readonly FullauthManagedMigration[] = [
       "create index \"ix___fa__passkeys_user_id\" on \"__fa__passkeys\" (\"user_id\")",
       "create unique index \"ix___fa__passkeys_credential_id\" on \"__fa__passkeys\" (\"credential_id\")",
       "alter table \"__fa__passkeys\" add constraint \"__fa__passkeys_user_id_fkey\" foreign key (\"user_id\") references \"__fa__users\" (\"id\") on update no action on delete cascade"
+    ],
+    "down": [
+      "drop table if exists \"__fa__passkeys\""
+    ]
+  },
+  {
+    "name": "0002_base_performance",
+    "group": "base",
+    "option": "performanceIndexes",
+    "up": [
+      "create index \"ix___fa__refresh_tokens_user_id\" on \"__fa__refresh_tokens\" (\"user_id\")",
+      "create index \"ix___fa__refresh_tokens_expires_at\" on \"__fa__refresh_tokens\" (\"expires_at\")"
+    ],
+    "down": [
+      "drop index \"ix___fa__refresh_tokens_expires_at\"",
+      "drop index \"ix___fa__refresh_tokens_user_id\""
+    ]
+  },
+  {
+    "name": "0002_oauth_performance",
+    "group": "oauth",
+    "option": "performanceIndexes",
+    "up": [
+      "create index \"ix___fa__oauth_accounts_user_id\" on \"__fa__oauth_accounts\" (\"user_id\")"
+    ],
+    "down": [
+      "drop index \"ix___fa__oauth_accounts_user_id\""
     ]
   }
 ];
