@@ -326,6 +326,8 @@ export interface SqlSession {
   platform: Platform;
   /** A `pg` client of MikroORM's own pool holding a transaction of the store's (see `nativePool`). */
   native?: PgClient;
+  /** A `mysql2` connection of MikroORM's own pool reserved for the store (see `nativeMysqlPool`). */
+  mysql?: MysqlConnection;
 }
 
 interface PgResult {
@@ -441,7 +443,12 @@ export async function executeBound(session: SqlSession, sql: string, params: rea
     }
     const query = connection.getKnex!().raw(sql, params);
     if (session.transaction) query.transacting(session.transaction);
-    const result = (await query) as { rows?: Record<string, unknown>[]; rowCount?: number | null };
+    const result = (await query) as { rows?: Record<string, unknown>[]; rowCount?: number | null } | [unknown, unknown];
+    if (Array.isArray(result)) {
+      // knex's mysql2 client: [rows, fields] for a read, [ResultSetHeader] for a write.
+      const [first] = result;
+      return Array.isArray(first) ? { rows: first as Record<string, unknown>[], affected: 0 } : { rows: [], affected: Number((first as { affectedRows?: number })?.affectedRows ?? 0) };
+    }
     return { rows: result.rows ?? [], affected: result.rowCount ?? 0 };
   } catch (error) {
     throw session.platform.getExceptionConverter().convertException(error as Error);
@@ -464,3 +471,135 @@ function numberPlaceholders(sql: string): string {
   return numbered;
 }
 const NUMBERED = new Map<string, string>();
+
+// ---------------------------------------------------------------------------------------------
+// MySQL / MariaDB: statements with server-side bind parameters, and connections of one's own
+
+interface MysqlHeader {
+  affectedRows?: number;
+}
+type MysqlCallback = (error: Error | null, result: unknown) => void;
+interface MysqlConnection {
+  execute(sql: string, values: readonly unknown[], callback: MysqlCallback): void;
+  query(sql: string, callback: MysqlCallback): void;
+  release(): void;
+  destroy(): void;
+}
+interface MysqlPool {
+  execute(sql: string, values: readonly unknown[], callback: MysqlCallback): void;
+  getConnection(callback: (error: Error | null, connection: MysqlConnection) => void): void;
+}
+
+/**
+ * MikroORM 7's MySQL and MariaDB connections keep a `mysql2` pool behind their Kysely dialect,
+ * whose `query()` formats values into the SQL text (escaped). The store's statements go to
+ * that pool's `execute()` instead: a prepared statement, the values sent apart from the text
+ * (and each statement prepared once per connection). Not when a host hook runs on every
+ * connection reservation, which only Kysely runs, nor for a dialect of the host's own.
+ */
+function nativeMysqlPool(connection: SqlConnectionLike): Promise<MysqlPool | undefined> {
+  let pool = MYSQL_POOLS.get(connection);
+  if (pool === undefined) {
+    pool = findNativeMysqlPool(connection);
+    MYSQL_POOLS.set(connection, pool);
+  }
+  return pool;
+}
+const MYSQL_POOLS = new WeakMap<object, Promise<MysqlPool | undefined>>();
+
+async function findNativeMysqlPool(connection: SqlConnectionLike): Promise<MysqlPool | undefined> {
+  if (typeof connection.getNativeClient !== 'function' || typeof connection.getClient !== 'function') return undefined;
+  const config = connection.config;
+  const options = connection.options ?? {};
+  if (options.onReserveConnection || config?.get('onReserveConnection') || config?.get('sessionContext') === 'connection') return undefined;
+  try {
+    const pool = (await connection.getNativeClient()) as Partial<MysqlPool> | undefined;
+    return pool && typeof pool.execute === 'function' && typeof pool.getConnection === 'function' ? (pool as MysqlPool) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function mysqlCall(target: MysqlPool | MysqlConnection, sql: string, params: readonly unknown[] | undefined): Promise<BoundResult> {
+  return new Promise((resolve, reject) => {
+    const done: MysqlCallback = (error, result) => {
+      if (error) return reject(error);
+      resolve(Array.isArray(result) ? { rows: result as Record<string, unknown>[], affected: 0 } : { rows: [], affected: Number((result as MysqlHeader)?.affectedRows ?? 0) });
+    };
+    if (params === undefined) (target as MysqlConnection).query(sql, done);
+    else target.execute(sql, params, done);
+  });
+}
+
+/**
+ * One statement on MySQL/MariaDB, its values bound: on the session's own `mysql2` connection
+ * or the pool's `execute()` where `nativeMysqlPool` allows, else as `executeBound()` sends it.
+ */
+export async function executeMysql(session: SqlSession, sql: string, params: readonly unknown[]): Promise<BoundResult> {
+  const native = session.mysql ?? (session.transaction ? undefined : await nativeMysqlPool(session.connection as SqlConnectionLike));
+  if (!native) return executeBound(session, sql, params, false);
+  try {
+    return await mysqlCall(native, sql, params);
+  } catch (error) {
+    throw session.platform.getExceptionConverter().convertException(error as Error);
+  }
+}
+
+/**
+ * Runs `fn` on one connection of the pool, reserved for it alone (for a transaction of the
+ * store's own, or a session-level lock): a `mysql2` connection where `nativeMysqlPool` allows
+ * (`mysql: true`), else Kysely's `connection()` (MikroORM 7). Returns undefined (without
+ * running `fn`) when neither exists (MikroORM 6): the caller uses `connection.transactional()`.
+ */
+export async function onOwnConnection<T>(session: SqlSession, mysql: boolean, fn: (session: SqlSession) => Promise<T>): Promise<{ result: T } | undefined> {
+  const connection = session.connection as SqlConnectionLike;
+  const pool = mysql ? await nativeMysqlPool(connection) : undefined;
+  if (pool) {
+    const own = await new Promise<MysqlConnection>((resolve, reject) =>
+      pool.getConnection((error, c) => (error ? reject(session.platform.getExceptionConverter().convertException(error)) : resolve(c))),
+    );
+    let broken = false;
+    try {
+      return { result: await fn({ ...session, transaction: undefined, mysql: own, markBroken: () => (broken = true) } as SqlSession) };
+    } finally {
+      if (broken) own.destroy();
+      else own.release();
+    }
+  }
+  await connection.ensureConnection();
+  if (typeof connection.getClient !== 'function') return undefined;
+  const client = connection.getClient() as KyselyLike & { connection?(): { execute<R>(fn: (db: unknown) => Promise<R>): Promise<R> } };
+  if (typeof client.connection !== 'function') return undefined;
+  return { result: await client.connection().execute((db) => fn({ ...session, transaction: db })) };
+}
+
+/**
+ * A transaction on a session from `onOwnConnection()`: the `begin` statements (each database
+ * its own), `fn`, then commit; rolled back when anything fails (a connection that cannot roll
+ * back is destroyed, not returned to the pool).
+ */
+export async function transactionOn<T>(session: SqlSession, begin: readonly string[], fn: (session: SqlSession) => Promise<T>): Promise<T> {
+  const run = async (sql: string) => {
+    if (!session.mysql) return executeBound(session, sql, [], false);
+    try {
+      return await mysqlCall(session.mysql, sql, undefined);
+    } catch (error) {
+      throw session.platform.getExceptionConverter().convertException(error as Error);
+    }
+  };
+  for (const sql of begin) await run(sql);
+  try {
+    const result = await fn(session);
+    await run('commit');
+    return result;
+  } catch (error) {
+    await run('rollback').catch(() => (session as { markBroken?: () => void }).markBroken?.());
+    throw error;
+  }
+}
+
+/** `connection.transactional()` with options (MikroORM 6 and 7), for a database without `onOwnConnection()`. */
+export function transactional<T>(session: SqlSession, options: { isolationLevel?: string }, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+  const connection = session.connection as SqlConnectionLike & { transactional<R>(fn: (trx: unknown) => Promise<R>, options: object): Promise<R> };
+  return connection.transactional((transaction) => fn({ ...session, transaction }), options);
+}

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   ForeignKeyConstraintViolationException,
   type EntityManager,
@@ -6,8 +5,8 @@ import {
   type Platform,
 } from '@mikro-orm/core';
 import { definitionOf } from '../build-schema.js';
-import { dialectOf, unsupportedOn } from '../dialects.js';
-import { executeBound, inTransaction, metadataByClassName, sessionOf, type BoundResult, type SqlSession } from '../orm-compat.js';
+import { dialectOf } from '../dialects.js';
+import { metadataByClassName, sessionOf, type BoundResult } from '../orm-compat.js';
 import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
@@ -19,7 +18,8 @@ import type { FullauthIdStrategy } from '../ids.js';
 import type { FullauthEntityName } from '../spec.js';
 import * as check from './arguments.js';
 import { LIMITS, INT4_MAX, checkHostValue, checkRoleMap, checkTransports } from './arguments.js';
-import { conflictOn, storeError } from './database-errors.js';
+import { storeError } from './database-errors.js';
+import { storeDialect, type Context, type Db, type Row, type StoreDialect, type TokenValues } from './dialects/index.js';
 import { normalizeEmail } from './email.js';
 import {
   ConflictError,
@@ -45,9 +45,6 @@ import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncRes
 
 export { normalizeEmail };
 
-type Row = Record<string, unknown>;
-/** Where the store's statements run: the pool, the caller's transaction, or one of the store's own. */
-type Context = SqlSession;
 
 /** A token lifetime beyond this (100 years) is a mistake, not a policy. */
 const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
@@ -62,6 +59,12 @@ export interface FullauthStoreOptions {
    * `uuid4().hex`. Default: opaque random tokens, for a service that shares with no one.
    */
   tokens?: FastapiFullauthTokens;
+  /**
+   * SQLite: how long (milliseconds) a write waits while another connection (or process) holds
+   * the database's write lock, before a `RetryableStoreError`. The store waits without
+   * blocking the event loop. Default 5000 (fastapi-fullauth's SQLite connections wait 5 s).
+   */
+  busyTimeout?: number;
 }
 
 export interface IssueTokenOptions {
@@ -74,6 +77,14 @@ export interface IssueTokenOptions {
   userAgent?: string | null;
   ipAddress?: string | null;
 }
+/** The id of a new row: made here (`id`, with its column and bound value) or by the database. */
+interface NewId {
+  id: string | undefined;
+  column: string;
+  value: string;
+  params: unknown[];
+}
+
 const ISSUE_KEYS = ['expiresIn', 'expiresAt', 'familyId', 'userAgent', 'ipAddress'] as const;
 const ROTATE_KEYS = ['expiresIn', 'expiresAt', 'userAgent', 'ipAddress'] as const;
 
@@ -103,20 +114,30 @@ export class FullauthStore {
   readonly #userExtras: ReadonlyMap<string, EntityProperty>;
   /** The unique index on the e-mail, to tell a taken e-mail from another clash. */
   readonly #emailIndex: string;
-  /** The advisory lock key that serialises changes of the role/permission map of these tables. */
+  /** The users table's own (unquoted) name, for the unique-key errors that name a column. */
+  readonly #usersName: string;
+  /** The name of the lock that serialises changes of the role/permission map of these tables. */
   readonly #roleMapLock: string;
+  /** What differs per database (./dialects/). */
+  readonly #d: StoreDialect;
+  /** How the dialect's procedures run statements (the store's own #rows, #affected, #transaction). */
+  readonly #db: Db;
 
   constructor(em: EntityManager, options: FullauthStoreOptions = {}) {
-    const { now, tokens } = check.options('createFullauthStore() options', options, ['now', 'tokens']);
+    const { now, tokens, busyTimeout } = check.options('createFullauthStore() options', options, ['now', 'tokens', 'busyTimeout']);
     if (now !== undefined && typeof now !== 'function') throw new InvalidArgumentError('options.now', 'must be a function returning a Date');
     if (tokens !== undefined && (typeof tokens !== 'object' || tokens === null || typeof tokens.verifyRefreshToken !== 'function')) {
       throw new InvalidArgumentError('options.tokens', 'must be made by fastapiFullauthTokens({ secretKey, … })');
     }
     this.#tokenFormat = tokens ? jwtRefreshTokens(tokens) : opaqueRefreshTokens;
     this.#jwt = tokens;
-    // Its statements are PostgreSQL's (single-statement rotation, ON CONFLICT, row locks).
     const dialect = dialectOf(em.getDriver().getPlatform());
-    if (dialect !== 'postgresql') throw unsupportedOn(dialect, 'The auth store (createFullauthStore)', ['postgresql']);
+    this.#d = storeDialect(dialect, { busyTimeout: busyTimeout === undefined ? 5000 : check.integer('options.busyTimeout', busyTimeout, 0, 3_600_000) });
+    this.#db = {
+      rows: (sql, params, context) => this.#rows(sql, params, context),
+      affected: (sql, params, context) => this.#affected(sql, params, context),
+      transaction: (fn) => this.#transaction(fn),
+    };
     this.#em = em;
     this.#platform = em.getPlatform();
     this.#now = now ? () => check.date('options.now()', now()) : () => new Date();
@@ -138,9 +159,10 @@ export class FullauthStore {
     }
     this.#userExtras = extras;
     this.#emailIndex = definitionOf(userMeta?.class)!.naming.index(userMeta!.tableName, 'email');
+    this.#usersName = userMeta!.tableName;
     this.#tables = tables;
     this.#idStrategy = strategy;
-    this.#roleMapLock = advisoryKey(`mikro-orm-fullauth:role-map:${tables.FullauthRole ?? ''}`);
+    this.#roleMapLock = `mikro-orm-fullauth:role-map:${tables.FullauthRole ?? ''}`;
   }
 
   #table(entity: FullauthEntityName, group: string): string {
@@ -160,9 +182,14 @@ export class FullauthStore {
   }
 
   /** `id` column and value for an insert: none when the database makes the id. */
-  #id(): { column: string; value: string; params: unknown[] } {
+  #id(): NewId {
     const id = applicationId(this.#idStrategy);
-    return id === undefined ? { column: '', value: '', params: [] } : { column: '"id", ', value: '?, ', params: [id] };
+    return id === undefined ? { id, column: '', value: '', params: [] } : { id, column: '"id", ', value: '?, ', params: [this.#d.key(id)] };
+  }
+
+  /** A key as its column stores it (uuid or hex, per database). */
+  #k(id: string): unknown {
+    return this.#d.key(id);
   }
 
   /**
@@ -172,13 +199,14 @@ export class FullauthStore {
    */
   async #execute(sql: string, params: readonly unknown[], em?: Context): Promise<BoundResult> {
     try {
-      return await executeBound(em ?? sessionOf(this.#em), sql, params, true);
+      return await this.#d.execute(em ?? sessionOf(this.#em), sql, params);
     } catch (error) {
       throw storeError(error);
     }
   }
   async #rows(sql: string, params: readonly unknown[] = [], em?: Context): Promise<Row[]> {
-    return (await this.#execute(sql, params, em)).rows;
+    const { rows } = await this.#execute(sql, params, em);
+    return rows.length === 0 ? rows : rows.map(this.#d.row);
   }
   async #affected(sql: string, params: readonly unknown[], em?: Context): Promise<number> {
     return (await this.#execute(sql, params, em)).affected;
@@ -190,18 +218,18 @@ export class FullauthStore {
   #transaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
     const session = sessionOf(this.#em);
     if (session.transaction) return fn(session);
-    return inTransaction(session, fn, true).catch((error: unknown) => {
+    return this.#d.transaction(session, fn).catch((error: unknown) => {
       throw storeError(error);
     });
   }
 
   /**
-   * Takes the user's row exclusively (`FOR NO KEY UPDATE`: inserts that reference the user
-   * still pass) until the transaction ends. The statements after it see every rotation that
-   * held the row before, and no rotation or issue proceeds until the revocation commits.
+   * Takes the user's row exclusively (PostgreSQL: `FOR NO KEY UPDATE`, inserts that reference
+   * the user still pass) until the transaction ends. The statements after it see every
+   * rotation that held the row before, and no rotation or issue proceeds until the revocation commits.
    */
   async #lockUser(em: Context, userId: string): Promise<{ isActive: boolean } | null> {
-    const [row] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? for no key update`, [userId], em);
+    const [row] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockForRevocation}`, [this.#k(userId)], em);
     return row ? { isActive: row.is_active === true } : null;
   }
 
@@ -229,18 +257,32 @@ export class FullauthStore {
     const isSuperuser = check.bool('isSuperuser', given.isSuperuser, false);
     const extras = this.#hostValues(given.extra);
     const id = this.#id();
-    const extraColumns = extras.map((e) => `, ${quoteIdentifier('postgresql', e.column)}`).join('');
+    const extraColumns = extras.map((e) => `, ${quoteIdentifier(this.#d.name, e.column)}`).join('');
     try {
-      const [row] = await this.#rows(
+      const row = await this.#insertRow(
+        this.#users,
+        id.id,
         `insert into ${this.#users} (${id.column}"email", "hashed_password", "is_active", "is_verified", "is_superuser", "created_at"${extraColumns})
-         values (${id.value}?, ?, ?, ?, ?, ?${extras.map(() => ', ?').join('')}) returning *`,
-        [...id.params, email, hashedPassword, isActive, isVerified, isSuperuser, this.#now(), ...extras.map((e) => e.value)],
+         values (${id.value}?, ?, ?, ?, ?, ?${extras.map(() => ', ?').join('')})`,
+        [...id.params, email, hashedPassword, isActive, isVerified, isSuperuser, this.#d.stamp(this.#now()), ...extras.map((e) => e.value)],
       );
-      return toUser(row!);
+      return toUser(row);
     } catch (error) {
-      if (error instanceof ConflictError && conflictOn(error, this.#emailIndex)) throw new DuplicateEmailError(email);
+      if (error instanceof ConflictError && this.#d.conflictOn(error, this.#emailIndex, this.#usersName, 'email')) throw new DuplicateEmailError(email);
       throw error;
     }
+  }
+
+  /**
+   * Inserts one row and returns it as stored: `returning *` where the database has it, else
+   * read back by its (application-made) id on the same connection or transaction.
+   */
+  async #insertRow(table: string, id: string | undefined, insert: string, params: readonly unknown[], em?: Context): Promise<Row> {
+    if (this.#d.insertReturning || id === undefined) return (await this.#rows(`${insert} returning *`, params, em))[0]!;
+    await this.#affected(insert, params, em);
+    const [row] = await this.#rows(`select * from ${table} where "id" = ?`, [this.#k(id)], em);
+    if (!row) throw new FullauthStoreError('The row just inserted could not be read back (deleted meanwhile).');
+    return row;
   }
 
   /** A checked, normalised e-mail: a string, not empty after normalising, within the column. */
@@ -291,7 +333,7 @@ export class FullauthStore {
   async findUserById(id: string): Promise<UserRecord | null> {
     if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a string id, got ${typeof id}`);
     if (!check.possibleId(this.#idStrategy, id)) return null;
-    const [row] = await this.#rows(`select * from ${this.#users} where "id" = ?`, [id]);
+    const [row] = await this.#rows(`select * from ${this.#users} where "id" = ?`, [this.#k(id)]);
     return row ? toUser(row) : null;
   }
 
@@ -301,7 +343,7 @@ export class FullauthStore {
     const hash = check.text('hashedPassword', hashedPassword);
     await this.#transaction(async (em) => {
       // The UPDATE takes the user's row exclusively, as #lockUser would.
-      const changed = await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ?`, [hash, id], em);
+      const changed = await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ?`, [hash, this.#k(id)], em);
       if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
       await this.#revokeUserTokens(em, id);
     });
@@ -317,7 +359,7 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const current = check.text('currentHash', currentHash);
     const next = check.text('newHash', newHash);
-    return (await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ? and "hashed_password" = ?`, [next, id, current])) > 0;
+    return (await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ? and "hashed_password" = ?`, [next, this.#k(id), current])) > 0;
   }
 
   /**
@@ -328,7 +370,7 @@ export class FullauthStore {
   async deactivateUser(userId: string): Promise<number> {
     const id = this.#userId(userId);
     return this.#transaction(async (em) => {
-      const changed = await this.#affected(`update ${this.#users} set "is_active" = false where "id" = ?`, [id], em);
+      const changed = await this.#affected(`update ${this.#users} set "is_active" = false where "id" = ?`, [this.#k(id)], em);
       if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
       return this.#revokeUserTokens(em, id);
     });
@@ -337,7 +379,7 @@ export class FullauthStore {
   /** Lets a deactivated user log in again (their old tokens stay revoked). */
   async reactivateUser(userId: string): Promise<void> {
     const id = this.#userId(userId);
-    const changed = await this.#affected(`update ${this.#users} set "is_active" = true where "id" = ?`, [id]);
+    const changed = await this.#affected(`update ${this.#users} set "is_active" = true where "id" = ?`, [this.#k(id)]);
     if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
   }
 
@@ -350,7 +392,7 @@ export class FullauthStore {
     const id = this.#userId(userId);
     try {
       // The DELETE locks the user's row: rotations under way finish first, later ones find no user.
-      return (await this.#affected(`delete from ${this.#users} where "id" = ?`, [id])) > 0;
+      return (await this.#affected(`delete from ${this.#users} where "id" = ?`, [this.#k(id)])) > 0;
     } catch (error) {
       const cause = error instanceof FullauthStoreError ? error.cause : undefined;
       if (cause instanceof ForeignKeyConstraintViolationException) {
@@ -395,18 +437,12 @@ export class FullauthStore {
     const rowId = this.#id();
     const newFamily = familyId === undefined ? this.#tokenFormat.newFamilyId() : familyId;
     const { token, expiresAt } = await this.#tokenFormat.issue(id, newFamily, now, requested);
-    const insert = (family: string, em?: Context) =>
-      this.#rows(
-        `with "owner" as (select "id" from ${this.#users} where "id" = ? and "is_active" for share)
-         insert into ${this.#tokens} (${rowId.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-         select ${rowId.value}?, "owner"."id", ?, ?, false, ?, ?, ? from "owner" returning "id"`,
-        [id, ...rowId.params, tokenDigest(token), family, expiresAt, userAgent, ipAddress, now],
-        em,
-      );
+    const values = this.#tokenValues(rowId, token, expiresAt, userAgent, ipAddress, now);
+    const insert = (family: string, em?: Context) => this.#d.issueToken(this.#db, { users: this.#users, tokens: this.#tokens }, this.#k(id), family, values, em);
     if (familyId === undefined) {
-      // A new login: one statement, the user's row shared and checked active (re-checked after any wait).
-      const [row] = await insert(newFamily);
-      if (row) return { token, id: String(row.id), userId: id, familyId: newFamily, expiresAt };
+      // A new login: the user's row shared and checked active (re-checked after any wait).
+      const rowIdMade = await insert(newFamily);
+      if (rowIdMade !== null) return { token, id: rowIdMade, userId: id, familyId: newFamily, expiresAt };
       throw await this.#whyNoToken(id);
     }
     // Continuing a session: the family is judged after the user's row is held, so that a
@@ -415,11 +451,11 @@ export class FullauthStore {
     // transaction fails (retryably) on a row revoked after its snapshot instead of reading
     // the old version.
     return this.#transaction(async (em) => {
-      const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? for share`, [id], em);
+      const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockShared}`, [this.#k(id)], em);
       if (!user) throw new NotFoundError(`No user with id ${id}.`);
       if (user.is_active !== true) throw new InactiveUserError(id);
       const family = await this.#rows(
-        `select "user_id", "revoked", "expires_at" from ${this.#tokens} where "family_id" = ? for share`,
+        `select "user_id", "revoked", "expires_at" from ${this.#tokens} where "family_id" = ? ${this.#d.lockShared}`,
         [familyId],
         em,
       );
@@ -428,15 +464,37 @@ export class FullauthStore {
       if (family.length === 0) throw new NotFoundError(`No login session (token family) '${familyId}'.`);
       if (family.some((row) => String(row.user_id) !== id)) throw new ForeignFamilyError(familyId);
       if (!family.some((row) => row.revoked !== true && date(row.expires_at)! > now)) throw new RevokedFamilyError(familyId);
-      const [row] = await insert(familyId, em);
-      if (!row) throw await this.#whyNoToken(id, em);
-      return { token, id: String(row.id), userId: id, familyId, expiresAt };
+      const rowIdMade = await insert(familyId, em);
+      if (rowIdMade === null) throw await this.#whyNoToken(id, em);
+      return { token, id: rowIdMade, userId: id, familyId, expiresAt };
     });
+  }
+
+  /** The values of a new refresh-token row, in the database's form. */
+  #tokenValues(
+    rowId: NewId,
+    token: string,
+    expiresAt: Date,
+    userAgent: string | null,
+    ipAddress: string | null,
+    now: Date,
+  ): TokenValues {
+    return {
+      id: rowId.id,
+      idColumn: rowId.column,
+      idValue: rowId.value,
+      idParams: rowId.params,
+      digest: tokenDigest(token),
+      expiresAt: this.#d.stamp(expiresAt),
+      userAgent,
+      ipAddress,
+      createdAt: this.#d.stamp(now),
+    };
   }
 
   /** Why no token was issued to the user: they do not exist, or are deactivated. */
   async #whyNoToken(userId: string, em?: Context): Promise<FullauthStoreError> {
-    const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ?`, [userId], em);
+    const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ?`, [this.#k(userId)], em);
     return user ? new InactiveUserError(userId) : new NotFoundError(`No user with id ${userId}.`);
   }
 
@@ -465,6 +523,8 @@ export class FullauthStore {
     // A JWT is verified first (signature, expiry with the leeway, type), as the Python side does.
     const named = await this.#tokenFormat.verify(token, now);
     const digest = tokenDigest(token);
+    // Joined with its user: a token whose user row is gone (an orphan, left by a database
+    // whose foreign keys were off) is no token.
     const [row] = await this.#rows(
       `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
        from ${this.#tokens} t join ${this.#users} u on u."id" = t."user_id" where t."token" = ?`,
@@ -496,11 +556,11 @@ export class FullauthStore {
   }
 
   /**
-   * Spends the token and inserts its successor in one statement, under the user's row shared
-   * (and only while the user is active): the compare-and-set UPDATE and the INSERT commit
-   * together or not at all, and only the caller whose UPDATE matched gets a row. A revocation
-   * holding the user's row makes this wait, and its committed `revoked = true` then fails the
-   * compare-and-set (PostgreSQL re-checks the WHERE on the newest row version).
+   * Spends the token and inserts its successor, under the user's row shared (and only while
+   * the user is active): the compare-and-set UPDATE and the INSERT commit together or not at
+   * all, and only the caller whose UPDATE matched gets a row. A revocation holding the user's
+   * row makes this wait, and its committed `revoked = true` then fails the compare-and-set.
+   * How each database makes it so: `spendAndIssue` in ./dialects/.
    */
   async #spendAndIssue(
     digest: string,
@@ -514,24 +574,16 @@ export class FullauthStore {
   ): Promise<IssuedRefreshToken | null> {
     // The successor is made first (a JWT names its user and family); it is only stored if the compare-and-set wins.
     const { token, expiresAt } = await this.#tokenFormat.issue(userId, familyId, now, requested);
-    const id = this.#id();
-    const [row] = await this.#rows(
-      `with "owner" as (select "id" from ${this.#users} where "id" = ? and "is_active" for share),
-       "spent" as (update ${this.#tokens} set "revoked" = true
-         where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = (select "id" from "owner")
-         returning "user_id", "family_id")
-       insert into ${this.#tokens} (${id.column}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-       select ${id.value}?, "user_id", "family_id", ?, false, ?, ?, ? from "spent" returning "id", "user_id", "family_id"`,
-      [userId, digest, cutoff, ...id.params, tokenDigest(token), expiresAt, userAgent, ipAddress, now],
-    );
-    return row ? { token, id: String(row.id), userId: String(row.user_id), familyId: String(row.family_id), expiresAt } : null;
+    const values = this.#tokenValues(this.#id(), token, expiresAt, userAgent, ipAddress, now);
+    const id = await this.#d.spendAndIssue(this.#db, { users: this.#users, tokens: this.#tokens }, this.#k(userId), digest, cutoff, values);
+    return id === null ? null : { token, id, userId, familyId, expiresAt };
   }
 
   /** Locks the users who own tokens of the family (one, unless rows were written around the store), in id order. */
   async #lockFamilyOwners(em: Context, familyId: string): Promise<{ isActive: boolean }[]> {
     const rows = await this.#rows(
       `select "is_active" from ${this.#users} where "id" in (select "user_id" from ${this.#tokens} where "family_id" = ?)
-       order by "id" for no key update`,
+       order by "id" ${this.#d.lockForRevocation}`,
       [familyId],
       em,
     );
@@ -541,7 +593,7 @@ export class FullauthStore {
   async #revokeUserTokens(em: Context, userId: string, exceptFamily?: string): Promise<number> {
     return this.#affected(
       `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false${exceptFamily === undefined ? '' : ' and "family_id" <> ?'}`,
-      exceptFamily === undefined ? [userId] : [userId, exceptFamily],
+      exceptFamily === undefined ? [this.#k(userId)] : [this.#k(userId), exceptFamily],
       em,
     );
   }
@@ -565,8 +617,8 @@ export class FullauthStore {
     const family = check.text('familyId', familyId, LIMITS.familyId);
     return this.#transaction(async (em) => {
       if (!(await this.#lockUser(em, id))) return false;
-      await this.#affected(`update ${this.#tokens} set "revoked" = true where "user_id" = ? and "family_id" = ? and "revoked" = false`, [id, family], em);
-      const [row] = await this.#rows(`select exists (select 1 from ${this.#tokens} where "user_id" = ? and "family_id" = ?) as "found"`, [id, family], em);
+      await this.#affected(`update ${this.#tokens} set "revoked" = true where "user_id" = ? and "family_id" = ? and "revoked" = false`, [this.#k(id), family], em);
+      const [row] = await this.#rows(`select exists (select 1 from ${this.#tokens} where "user_id" = ? and "family_id" = ?) as "found"`, [this.#k(id), family], em);
       return row?.found === true;
     });
   }
@@ -598,18 +650,7 @@ export class FullauthStore {
    */
   async listSessions(userId: string): Promise<SessionRecord[]> {
     const id = this.#userId(userId);
-    const now = this.#now();
-    const live = `not "revoked" and "expires_at" > ?`;
-    const rows = await this.#rows(
-      `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at",
-              (array_agg("expires_at" order by "created_at" desc) filter (where ${live}))[1] as "expires_at",
-              (array_agg("user_agent" order by "created_at" desc) filter (where ${live}))[1] as "user_agent",
-              (array_agg("ip_address" order by "created_at" desc) filter (where ${live}))[1] as "ip_address"
-       from ${this.#tokens}
-       where "user_id" = ? and "family_id" in (select "family_id" from ${this.#tokens} where "user_id" = ? and ${live})
-       group by "family_id" order by max("created_at") desc`,
-      [now, now, now, id, id, now],
-    );
+    const rows = await this.#d.listSessions(this.#db, { users: this.#users, tokens: this.#tokens }, this.#k(id), this.#now());
     return rows.map((r) => ({
       familyId: String(r.family_id),
       startedAt: date(r.started_at)!,
@@ -627,12 +668,9 @@ export class FullauthStore {
     const before = given.before === undefined ? this.#now() : check.date('options.before', given.before);
     let total = 0;
     for (;;) {
-      const deleted = await this.#affected(
-        // SKIP LOCKED: rows a revocation (or a deletion's cascade) holds are left for the next
-        // run instead of waited for in another order than theirs (which deadlocks).
-        `delete from ${this.#tokens} where "id" in (select "id" from ${this.#tokens} where "expires_at" < ? limit ? for update skip locked)`,
-        [before, batch],
-      );
+      // Rows a revocation (or a deletion's cascade) holds are left for the next run instead of
+      // waited for in another order than theirs (which deadlocks).
+      const deleted = await this.#d.purgeBatch(this.#db, { users: this.#users, tokens: this.#tokens }, before, batch);
       total += deleted;
       if (deleted < batch) return total;
     }
@@ -642,22 +680,31 @@ export class FullauthStore {
 
   async #ensureNamed(em: Context, table: string, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string; created: boolean }> {
     const id = this.#id();
-    const columns = Object.keys(extra).map((c) => `, ${quoteIdentifier('postgresql', c)}`).join('');
+    const columns = Object.keys(extra).map((c) => `, ${quoteIdentifier(this.#d.name, c)}`).join('');
     const marks = Object.keys(extra).map(() => ', ?').join('');
-    const inserted = await this.#rows(
-      `insert into ${table} (${id.column}"name"${columns}) values (${id.value}?${marks}) on conflict ("name") do nothing returning "id"`,
-      [...id.params, name, ...Object.values(extra)],
+    const inserted = await this.#d.insertIfAbsent(
+      this.#db,
       em,
+      `insert into ${table} (${id.column}"name"${columns}) values (${id.value}?${marks})`,
+      [...id.params, name, ...Object.values(extra)],
+      '("name")',
+      id.id === undefined ? '"id"' : '',
     );
-    if (inserted[0]) return { id: String(inserted[0].id), created: true };
+    if (inserted.inserted) return { id: id.id ?? String(inserted.rows[0]!.id), created: true };
     // A new statement sees the row a concurrent insert committed.
-    const [row] = await this.#rows(`select "id" from ${table} where "name" = ?`, [name], em);
+    const [row] = await this.#rows(`select "id" from ${table} where "name" = ?${this.#d.latestRead}`, [name], em);
     return { id: String(row!.id), created: false };
   }
 
-  /** Serialises changes of the role/permission map (sync, grant, revoke) until the transaction ends. */
-  async #lockRoleMap(em: Context): Promise<void> {
-    await this.#rows('select pg_advisory_xact_lock(?::bigint)', [this.#roleMapLock], em);
+  /**
+   * A transaction in which the role/permission map (sync, grant, revoke) changes: one at a
+   * time across every instance of the service (PostgreSQL: an advisory lock; see ./dialects/).
+   */
+  #roleMapTransaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
+    const session = sessionOf(this.#em);
+    return this.#d.roleMapTransaction(this.#db, session, !session.transaction, this.#roleMapLock, fn).catch((error: unknown) => {
+      throw storeError(error);
+    });
   }
 
   /** Gives a user a role, creating the role if it does not exist. Idempotent. */
@@ -668,7 +715,7 @@ export class FullauthStore {
     const name = check.text('roleName', roleName, LIMITS.role);
     await this.#transaction(async (em) => {
       const role = await this.#ensureNamed(em, roles, name);
-      await this.#rows(`insert into ${userRoles} ("user_id", "role_id") values (?, ?) on conflict do nothing`, [id, role.id], em);
+      await this.#d.insertIfAbsent(this.#db, em, `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`, [this.#k(id), this.#k(role.id)], '', '');
     });
   }
 
@@ -678,7 +725,7 @@ export class FullauthStore {
     const userRoles = this.#table('FullauthUserRole', 'role');
     const id = this.#userId(userId);
     const name = check.text('roleName', roleName, LIMITS.role);
-    return (await this.#affected(`delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where "name" = ?)`, [id, name])) > 0;
+    return (await this.#affected(`delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where "name" = ?)`, [this.#k(id), name])) > 0;
   }
 
   /** The names of a user's roles. */
@@ -688,7 +735,7 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const rows = await this.#rows(
       `select r."name" from ${roles} r join ${userRoles} ur on ur."role_id" = r."id" where ur."user_id" = ? order by r."name"`,
-      [id],
+      [this.#k(id)],
     );
     return rows.map((r) => String(r.name));
   }
@@ -699,21 +746,21 @@ export class FullauthStore {
     const role = check.text('roleName', roleName, LIMITS.role);
     const perm = check.text('permission', permission, LIMITS.permission);
     const text = check.text('description', description, LIMITS.description, { empty: true });
-    await this.#transaction(async (em) => {
-      await this.#lockRoleMap(em);
-      await this.#grant(em, role, perm, text);
-    });
+    await this.#roleMapTransaction((em) => this.#grant(em, role, perm, text));
   }
 
   async #grant(em: Context, roleName: string, permission: string, description = '') {
     const role = await this.#ensureNamed(em, this.#table('FullauthRole', 'role'), roleName);
     const perm = await this.#ensureNamed(em, this.#table('FullauthPermission', 'permission'), permission, { description });
-    const granted = await this.#affected(
-      `insert into ${this.#table('FullauthRolePermission', 'permission')} ("role_id", "permission_id") values (?, ?) on conflict do nothing`,
-      [role.id, perm.id],
+    const { inserted } = await this.#d.insertIfAbsent(
+      this.#db,
       em,
+      `insert into ${this.#table('FullauthRolePermission', 'permission')} ("role_id", "permission_id") values (?, ?)`,
+      [this.#k(role.id), this.#k(perm.id)],
+      '',
+      '',
     );
-    return { role, perm, granted: granted > 0 };
+    return { role, perm, granted: inserted };
   }
 
   /** Revokes a permission from a role. Returns whether the role had it. */
@@ -721,8 +768,7 @@ export class FullauthStore {
     const grants = this.#table('FullauthRolePermission', 'permission');
     const role = check.text('roleName', roleName, LIMITS.role);
     const perm = check.text('permission', permission, LIMITS.permission);
-    return this.#transaction(async (em) => {
-      await this.#lockRoleMap(em);
+    return this.#roleMapTransaction(async (em) => {
       return (await this.#affected(
         `delete from ${grants}
          where "role_id" = (select "id" from ${this.#table('FullauthRole', 'role')} where "name" = ?)
@@ -743,7 +789,7 @@ export class FullauthStore {
       `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
          select 1 from ${userRoles} ur join ${roles} r on r."id" = ur."role_id"
          where ur."user_id" = u."id" and r."name" = ?))) as "ok"`,
-      [id, name],
+      [this.#k(id), name],
     );
     return row?.ok === true;
   }
@@ -759,7 +805,7 @@ export class FullauthStore {
          join ${grants} rp on rp."role_id" = ur."role_id"
          join ${this.#table('FullauthPermission', 'permission')} p on p."id" = rp."permission_id"
          where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
-      [id, name],
+      [this.#k(id), name],
     );
     return row?.ok === true;
   }
@@ -776,8 +822,7 @@ export class FullauthStore {
     const roles = this.#table('FullauthRole', 'role');
     const wantedByRole = checkRoleMap(map);
     const result: RoleSyncResult = { createdRoles: [], createdPermissions: [], granted: [], revoked: [] };
-    await this.#transaction(async (em) => {
-      await this.#lockRoleMap(em);
+    await this.#roleMapTransaction(async (em) => {
       for (const [roleName, wanted] of wantedByRole) {
         const role = await this.#ensureNamed(em, roles, roleName);
         if (role.created) result.createdRoles.push(roleName);
@@ -786,14 +831,8 @@ export class FullauthStore {
           if (perm.created) result.createdPermissions.push(permission);
           if (granted) result.granted.push(`${roleName} → ${permission}`);
         }
-        const keep = wanted.length ? `and p."name" not in (${wanted.map(() => '?').join(', ')})` : '';
-        const removed = await this.#rows(
-          `delete from ${grants} rp using ${permissions} p
-           where rp."permission_id" = p."id" and rp."role_id" = ? ${keep} returning p."name"`,
-          [role.id, ...wanted],
-          em,
-        );
-        for (const r of removed) result.revoked.push(`${roleName} → ${String(r.name)}`);
+        const removed = await this.#d.revokeUnlisted(this.#db, em, grants, permissions, this.#k(role.id), wanted);
+        for (const name of removed) result.revoked.push(`${roleName} → ${name}`);
       }
     });
     return result;
@@ -820,23 +859,48 @@ export class FullauthStore {
     const accessToken = check.optionalText('accessToken', given.accessToken);
     const refreshToken = check.optionalText('refreshToken', given.refreshToken);
     const expiresAt = given.expiresAt === undefined || given.expiresAt === null ? null : check.date('expiresAt', given.expiresAt);
-    const id = this.#id();
-    const [inserted] = await this.#rows(
-      `insert into ${table} (${id.column}"provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
-       values (${id.value}?, ?, ?, ?, ?, ?, ?, ?) on conflict ("provider", "provider_user_id") do nothing returning *`,
-      [...id.params, provider, providerUserId, userId, providerEmail, accessToken, refreshToken, expiresAt, this.#now()],
-    );
-    if (inserted) return { account: toOAuth(inserted), created: true };
-    const existing = await this.findOAuthAccount(provider, providerUserId);
-    return { account: existing!, created: false };
+    for (let attempt = 0; ; attempt++) {
+      const id = this.#id();
+      const inserted = await this.#d.insertIfAbsent(
+        this.#db,
+        undefined,
+        `insert into ${table} (${id.column}"provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
+         values (${id.value}?, ?, ?, ?, ?, ?, ?, ?)`,
+        [...id.params, provider, providerUserId, this.#k(userId), providerEmail, accessToken, refreshToken, expiresAt === null ? null : this.#d.stamp(expiresAt), this.#d.stamp(this.#now())],
+        '("provider", "provider_user_id")',
+        this.#d.insertReturning ? '*' : '',
+      );
+      if (inserted.inserted) {
+        const row = inserted.rows[0] ?? (await this.#rows(`select * from ${table} where "id" = ?`, [this.#k(id.id!)]))[0];
+        if (row) return { account: toOAuth(row), created: true };
+      }
+      const existing = await this.findOAuthAccount(provider, providerUserId);
+      if (existing) return { account: existing, created: false };
+      if (attempt > 0) throw new ConflictError(`The ${provider} account ${providerUserId} could not be linked (changed concurrently); retry.`);
+      // The row in the way belongs to no user (an orphan) or was just deleted: an orphan goes, and the link is tried again.
+      await this.#deleteOrphans(table, '"provider" = ? and "provider_user_id" = ?', [provider, providerUserId]);
+    }
   }
 
+  /**
+   * Deletes the rows matching `where` whose user row is gone: orphans, which a database
+   * written with foreign keys off (fastapi-fullauth on SQLite) leaves behind a user's
+   * deletion, and which the store treats as absent. Returns whether any was deleted.
+   */
+  async #deleteOrphans(table: string, where: string, params: readonly unknown[]): Promise<boolean> {
+    return (await this.#affected(`delete from ${table} where ${where} and ${this.#orphan(table)}`, params)) > 0;
+  }
+  #orphan(table: string): string {
+    return `not exists (select 1 from ${this.#users} u where u."id" = ${table}."user_id")`;
+  }
+
+  /** The account, or null; an orphan row (its user is gone) is none. */
   async findOAuthAccount(provider: string, providerUserId: string): Promise<OAuthAccountRecord | null> {
     const table = this.#table('FullauthOAuthAccount', 'oauth');
-    const [row] = await this.#rows(`select * from ${table} where "provider" = ? and "provider_user_id" = ?`, [
-      check.text('provider', provider, LIMITS.provider),
-      check.text('providerUserId', providerUserId, LIMITS.providerUserId),
-    ]);
+    const [row] = await this.#rows(
+      `select a.* from ${table} a join ${this.#users} u on u."id" = a."user_id" where a."provider" = ? and a."provider_user_id" = ?`,
+      [check.text('provider', provider, LIMITS.provider), check.text('providerUserId', providerUserId, LIMITS.providerUserId)],
+    );
     return row ? toOAuth(row) : null;
   }
 
@@ -848,19 +912,20 @@ export class FullauthStore {
     const passkeys = this.#tables.FullauthPasskey;
     await this.#transaction(async (em) => {
       // Locking the user serialises concurrent unlinks of the same user.
-      const [user] = await this.#rows(`select "hashed_password" from ${this.#users} where "id" = ? for update`, [id], em);
+      const key = this.#k(id);
+      const [user] = await this.#rows(`select "hashed_password" from ${this.#users} where "id" = ? ${this.#d.lockExclusive}`, [key], em);
       if (!user) throw new NotFoundError(`No user with id ${id}.`);
       const [counts] = await this.#rows(
-        `select (select count(*) from ${accounts} where "user_id" = ?)::int as "accounts",
-                (select count(*) from ${accounts} where "user_id" = ? and "provider" = ?)::int as "linked"
-                ${passkeys ? `, (select count(*) from ${passkeys} where "user_id" = ?)::int as "passkeys"` : ''}`,
-        passkeys ? [id, id, name, id] : [id, id, name],
+        `select (select count(*) from ${accounts} where "user_id" = ?) as "accounts",
+                (select count(*) from ${accounts} where "user_id" = ? and "provider" = ?) as "linked"
+                ${passkeys ? `, (select count(*) from ${passkeys} where "user_id" = ?) as "passkeys"` : ''}`,
+        passkeys ? [key, key, name, key] : [key, key, name],
         em,
       );
       if (!counts || Number(counts.linked) === 0) throw new NotFoundError(`The user has no '${name}' account.`);
       const methods = (user.hashed_password ? 1 : 0) + Number(counts.accounts) + Number(counts.passkeys ?? 0);
       if (methods - Number(counts.linked) < 1) throw new LastLoginMethodError();
-      await this.#affected(`delete from ${accounts} where "user_id" = ? and "provider" = ?`, [id, name], em);
+      await this.#affected(`delete from ${accounts} where "user_id" = ? and "provider" = ?`, [key, name], em);
     });
   }
 
@@ -884,20 +949,34 @@ export class FullauthStore {
     const deviceName = given.deviceName === undefined ? '' : check.text('deviceName', given.deviceName, LIMITS.deviceName, { empty: true });
     const transports = checkTransports(given.transports);
     const backedUp = check.bool('backedUp', given.backedUp, false);
-    const id = this.#id();
-    const [row] = await this.#rows(
-      `insert into ${table} (${id.column}"user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at")
-       values (${id.value}?, ?, ?, ?, ?, ?, ?, ?, null) returning *`,
-      [...id.params, userId, credentialId, publicKey, signCount, deviceName, transports, backedUp, this.#now()],
-    ).catch((error: unknown) => {
-      throw error instanceof ConflictError ? new DuplicatePasskeyError(credentialId) : error;
-    });
-    return toPasskey(row!);
+    for (let attempt = 0; ; attempt++) {
+      const id = this.#id();
+      try {
+        const row = await this.#insertRow(
+          table,
+          id.id,
+          `insert into ${table} (${id.column}"user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at")
+           values (${id.value}?, ?, ?, ?, ?, ?, ?, ?, null)`,
+          [...id.params, this.#k(userId), credentialId, publicKey, signCount, deviceName, transports, backedUp, this.#d.stamp(this.#now())],
+        );
+        return toPasskey(row);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        // A credential held by an orphan row (its user is gone) is free: the orphan goes.
+        if (attempt > 0 || !this.#d.orphans || !(await this.#deleteOrphans(table, '"credential_id" = ?', [credentialId]))) {
+          throw new DuplicatePasskeyError(credentialId);
+        }
+      }
+    }
   }
 
+  /** The passkey, or null; an orphan row (its user is gone) is none. */
   async findPasskey(credentialId: string): Promise<PasskeyRecord | null> {
     const table = this.#table('FullauthPasskey', 'passkey');
-    const [row] = await this.#rows(`select * from ${table} where "credential_id" = ?`, [check.text('credentialId', credentialId, LIMITS.credentialId)]);
+    const [row] = await this.#rows(
+      `select k.* from ${table} k join ${this.#users} u on u."id" = k."user_id" where k."credential_id" = ?`,
+      [check.text('credentialId', credentialId, LIMITS.credentialId)],
+    );
     return row ? toPasskey(row) : null;
   }
 
@@ -911,13 +990,17 @@ export class FullauthStore {
     const table = this.#table('FullauthPasskey', 'passkey');
     const credential = check.text('credentialId', credentialId, LIMITS.credentialId);
     const count = check.integer('signCount', signCount, 0, INT4_MAX);
-    const [row] =
+    const now = this.#d.stamp(this.#now());
+    const owned = this.#d.orphans ? ` and ${this.#orphan(table).replace('not exists', 'exists')}` : '';
+    const update =
       count === 0
-        ? await this.#rows(`update ${table} set "last_used_at" = ? where "credential_id" = ? returning *`, [this.#now(), credential])
-        : await this.#rows(
-            `update ${table} set "sign_count" = ?, "last_used_at" = ? where "credential_id" = ? and "sign_count" < ? returning *`,
-            [count, this.#now(), credential, count],
-          );
+        ? { sql: `update ${table} set "last_used_at" = ? where "credential_id" = ?${owned}`, params: [now, credential] }
+        : { sql: `update ${table} set "sign_count" = ?, "last_used_at" = ? where "credential_id" = ? and "sign_count" < ?${owned}`, params: [count, now, credential, count] };
+    const [row] = this.#d.updateReturning
+      ? await this.#rows(`${update.sql} returning *`, update.params)
+      : (await this.#affected(update.sql, update.params)) > 0
+        ? await this.#rows(`select * from ${table} where "credential_id" = ?`, [credential])
+        : [];
     if (row) return toPasskey(row);
     const current = await this.findPasskey(credential);
     if (!current) throw new NotFoundError(`No passkey with credential id ${credential}.`);
@@ -966,11 +1049,6 @@ export class FullauthStore {
     if (!user.isActive) throw new InactiveUserError(user.id);
     return { user, claims };
   }
-}
-
-/** A bigint advisory-lock key from a name (the first 8 bytes of its sha256, signed). */
-function advisoryKey(name: string): string {
-  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
 }
 
 /** The store over an EntityManager whose ORM includes the fullauth entities. */

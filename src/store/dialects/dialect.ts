@@ -1,0 +1,151 @@
+// What the store needs from a database, and nothing more: one module per database implements
+// it (postgresql.ts, mysql.ts, sqlite.ts). The store (../store.ts) writes its plain statements
+// once, in standard SQL with identifiers in double quotes; what cannot be written once — how a
+// statement is sent, how values are stored, how a transaction starts, and the statements whose
+// safety rests on a database's own locking (issuing, rotating, purging, the role-map lock) —
+// lives in the dialect module. Adding a database is adding a file and a line in index.ts.
+import type { FullauthDialect } from '../../dialects.js';
+import type { BoundResult, SqlSession } from '../../orm-compat.js';
+
+export type Row = Record<string, unknown>;
+/** Where statements run: the pool, the caller's transaction, or one of the store's own. */
+export type Context = SqlSession;
+
+/** How the store runs statements: values bound, rows converted by the dialect, failures as store errors. */
+export interface Db {
+  rows(sql: string, params: readonly unknown[], em?: Context): Promise<Row[]>;
+  affected(sql: string, params: readonly unknown[], em?: Context): Promise<number>;
+  /** The caller's transaction when the store's EntityManager is in one, else a new one of the store's. */
+  transaction<T>(fn: (em: Context) => Promise<T>): Promise<T>;
+}
+
+/** The quoted names of the tables a procedure touches. */
+export interface TokenTables {
+  users: string;
+  tokens: string;
+}
+
+/** A refresh-token row to insert (values already in the database's form, see `StoreDialect.key`/`stamp`). */
+export interface TokenValues {
+  /** The new row's id (canonical), or undefined when the database makes it. */
+  id: string | undefined;
+  /** `"id", ` and `?, ` with its value, or empty when the database makes the id. */
+  idColumn: string;
+  idValue: string;
+  idParams: unknown[];
+  digest: string;
+  expiresAt: unknown;
+  userAgent: string | null;
+  ipAddress: string | null;
+  createdAt: unknown;
+}
+
+export interface StoreDialect {
+  readonly name: FullauthDialect;
+
+  // ---- how statements reach the database --------------------------------------------------
+
+  /** One statement, its values bound (`?` placeholders); outside a transaction on the pool. */
+  execute(session: SqlSession, sql: string, params: readonly unknown[]): Promise<BoundResult>;
+  /**
+   * A transaction of the store's own: committed when `fn` resolves, rolled back when it throws.
+   * Each database starts it so that a read followed by a write in it cannot interleave with a
+   * concurrent writer in a way the store did not plan for (see each module).
+   */
+  transaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * A transaction in which the role/permission map (roles, permissions, grants) changes, one
+   * such transaction at a time across every process: `ownTransaction` is false inside the
+   * caller's transaction.
+   */
+  roleMapTransaction<T>(db: Db, session: SqlSession, ownTransaction: boolean, lockName: string, fn: (em: Context) => Promise<T>): Promise<T>;
+
+  // ---- values --------------------------------------------------------------------------------
+
+  /** A uuid key (canonical, hyphenated) as its column stores it. */
+  key(id: string): unknown;
+  /** A timestamp to write, as its column stores it. (Dates compared in a WHERE are bound as they are.) */
+  stamp(date: Date): unknown;
+  /** A row read: keys, booleans and timestamps as JavaScript values (canonical uuids, booleans, Dates). */
+  row(row: Row): Row;
+  /** Whether a unique-key error is about this index (`column` of `table`, unquoted). */
+  conflictOn(error: { message: string; cause?: unknown }, index: string, table: string, column: string): boolean;
+
+  // ---- statements ----------------------------------------------------------------------------
+
+  /** The locking clause of a read that takes rows shared / exclusively until the transaction ends ('' where the transaction itself is exclusive). */
+  readonly lockShared: string;
+  readonly lockExclusive: string;
+  /** The exclusive lock a revocation takes on the user's row (PostgreSQL: one that still lets rows referencing it be inserted). */
+  readonly lockForRevocation: string;
+  /** Whether `insert … returning *` and `update … returning *` exist. */
+  readonly insertReturning: boolean;
+  readonly updateReturning: boolean;
+  /**
+   * Appended to a plain read that must see rows committed after the transaction's snapshot
+   * (MySQL's REPEATABLE READ reads a snapshot unless the read locks), or ''.
+   */
+  readonly latestRead: string;
+  /**
+   * Whether rows whose user is gone (orphans) can exist: on SQLite, fastapi-fullauth's
+   * connections run with foreign keys off, so its user deletions cascade nowhere. The store
+   * treats orphans as absent everywhere; where one is in the way of a new row, it is deleted.
+   */
+  readonly orphans: boolean;
+
+  /**
+   * `insert` (a complete `insert into t (…) values (…)` statement) unless a row with the same
+   * `conflict` columns exists. Returns the rows of `returning` (a column list, or '') when it inserted,
+   * or the affected count as `inserted`.
+   */
+  insertIfAbsent(db: Db, em: Context | undefined, insert: string, params: readonly unknown[], conflict: string, returning: string): Promise<{ inserted: boolean; rows: Row[] }>;
+
+  /**
+   * A token of a new login, or of a session being continued (`em`: inside the store's
+   * transaction, which already holds the user's row): inserted only while the user exists and
+   * is active, with the user's row held shared. Returns the new row's id, or null when nothing
+   * was inserted.
+   */
+  issueToken(db: Db, t: TokenTables, userKey: unknown, family: string, v: TokenValues, em?: Context): Promise<string | null>;
+
+  /**
+   * Rotation: spends the token (compare-and-set `revoked` false → true, only unexpired, only
+   * while its user is active, with the user's row held shared) and inserts its successor, both
+   * or neither. Returns the successor's id when this caller won, else null.
+   */
+  spendAndIssue(db: Db, t: TokenTables, userKey: unknown, digest: string, cutoff: Date, v: TokenValues): Promise<string | null>;
+
+  /**
+   * The user's live sessions (see `FullauthStore.listSessions`): family_id, started_at,
+   * last_used_at, and expires_at, user_agent, ip_address of the newest live token, newest first.
+   */
+  listSessions(db: Db, t: TokenTables, userKey: unknown, now: Date): Promise<Row[]>;
+
+  /** Deletes up to `batch` tokens that expired before `before`, passing over rows another transaction holds. */
+  purgeBatch(db: Db, t: TokenTables, before: Date, batch: number): Promise<number>;
+
+  /** Removes a role's grants of permissions not in `keep`; returns the removed permissions' names. */
+  revokeUnlisted(db: Db, em: Context, grants: string, permissions: string, roleKey: unknown, keep: readonly string[]): Promise<string[]>;
+}
+
+/** `YYYY-MM-DD HH:MM:SS` in UTC. */
+export function utcSeconds(date: Date): string {
+  const pad = (value: number, length = 2) => String(value).padStart(length, '0');
+  return (
+    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ` +
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`
+  );
+}
+
+/** `YYYY-MM-DD HH:MM:SS.ffffff` in UTC (the text SQLAlchemy writes; milliseconds and three zeros from a Date). */
+export function utcMicros(date: Date): string {
+  return `${utcSeconds(date)}.${String(date.getUTCMilliseconds()).padStart(3, '0')}000`;
+}
+
+/** The columns of the fullauth tables (and the store's aliases) that hold keys, booleans and timestamps. */
+export const KEY_COLUMNS = new Set(['id', 'user_id', 'role_id', 'permission_id']);
+export const BOOLEAN_COLUMNS = new Set(['is_active', 'is_verified', 'is_superuser', 'revoked', 'backed_up', 'ok', 'found']);
+export const DATE_COLUMNS = new Set(['created_at', 'expires_at', 'last_used_at', 'started_at']);
+
+/** Waits `ms` without blocking the event loop. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

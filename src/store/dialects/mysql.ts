@@ -1,0 +1,186 @@
+// The store on MySQL and MariaDB (InnoDB). The user's row is the lock of their tokens, as on
+// PostgreSQL, with InnoDB's row locks:
+// - the store's own transactions run at READ COMMITTED: locking reads and UPDATEs read the
+//   newest committed row (never a snapshot), and no gap or next-key locks are taken, so
+//   operations on different users never wait for (or deadlock with) each other;
+// - issuing takes the user's row `LOCK IN SHARE MODE` in the statement that checks
+//   `is_active` and inserts (INSERT … SELECT), so it waits for a revocation under way and
+//   then sees its outcome;
+// - rotation is one transaction: the user's row `LOCK IN SHARE MODE` (active?), the
+//   compare-and-set `UPDATE … SET revoked = true WHERE token = ? AND revoked = false` (its
+//   affected-row count elects the one winner: a concurrent rotation waits for the winner's
+//   row lock and then finds the token revoked), the successor's INSERT, COMMIT;
+// - every revocation first takes the user's row `FOR UPDATE` (or updates/deletes the user):
+//   it waits for the rotations holding the row shared, then its UPDATE sees their successors;
+//   a rotation that comes later waits for it and then finds its token revoked;
+// - changes of the role/permission map take a named lock (GET_LOCK) on the connection of their
+//   transaction, released after the COMMIT;
+// - the purge takes the users of its batch, then their expired tokens, `FOR UPDATE SKIP
+//   LOCKED` (MySQL 8.0, MariaDB 10.6): it never waits for a row a revocation holds, and holds
+//   no token a revocation could wait for (a batch covers at most 10,000 users);
+// - deadlocks (1213) and lock wait timeouts (1205) are `RetryableStoreError`s (nothing was written).
+// Values: uuids as 32 hex digits, timestamps as UTC text (written in whole seconds, as
+// MySQL's DATETIME keeps them; compared with their fraction), booleans as 0/1. Statements go to
+// mysql2's `execute()` (prepared, values apart from the text; see orm-compat.ts).
+import { createHash } from 'node:crypto';
+import { hexToUuid, parseUtc, uuidToHex } from '../../column-types.js';
+import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
+import { ConflictError, RetryableStoreError } from '../errors.js';
+import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
+import { listSessions, revokeUnlisted } from './shared.js';
+
+/** The store writes identifiers in double quotes; MySQL quotes them in backticks (unless ANSI_QUOTES). */
+const IDENTIFIER = /"([A-Za-z_][A-Za-z0-9_]*)"/g;
+const texts = new Map<string, string>();
+function text(sql: string): string {
+  let out = texts.get(sql);
+  if (out === undefined) {
+    out = sql.replace(IDENTIFIER, '`$1`');
+    if (texts.size >= 512) texts.clear();
+    texts.set(sql, out);
+  }
+  return out;
+}
+
+/** A value bound in a comparison: a Date as UTC text with its milliseconds (stored values have whole seconds). */
+const bound = (value: unknown): unknown =>
+  value instanceof Date ? `${utcSeconds(value)}.${String(value.getUTCMilliseconds()).padStart(3, '0')}` : value;
+
+const BEGIN = ['set transaction isolation level read committed', 'start transaction'];
+/** How long a role-map change waits for another (seconds), as InnoDB's default lock wait. */
+const ROLE_MAP_WAIT_SECONDS = 50;
+
+/** A transaction of the store's own at READ COMMITTED, on a connection reserved for it. */
+async function transaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+  const own = await onOwnConnection(session, true, (reserved) => transactionOn(reserved, BEGIN, fn));
+  return own ? own.result : transactional(session, { isolationLevel: 'read committed' }, fn);
+}
+
+/** GET_LOCK names are at most 64 characters. */
+const lockName = (name: string) => `fullauth:${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+
+export const mysql: StoreDialect = {
+  name: 'mysql',
+
+  execute: (session, sql, params) => executeMysql(session, text(sql), params.map(bound)),
+  transaction,
+  async roleMapTransaction(db, session, own, name, fn) {
+    const lock = lockName(name);
+    const locked = async (em: Context, body: () => Promise<unknown>) => {
+      const [row] = await db.rows('select get_lock(?, ?) as "ok"', [lock, ROLE_MAP_WAIT_SECONDS], em);
+      if (row?.ok !== true) throw new RetryableStoreError('Another change of the role/permission map held its lock too long; nothing was written, retry it.');
+      try {
+        return await body();
+      } finally {
+        await db.rows('select release_lock(?) as "released"', [lock], em);
+      }
+    };
+    // In the caller's transaction the lock is released when this call returns: the rows it
+    // wrote stay locked by InnoDB until the caller commits.
+    if (!own) return locked(session, () => fn(session)) as Promise<Awaited<ReturnType<typeof fn>>>;
+    const reserved = await onOwnConnection(session, true, (s) => locked(s, () => transactionOn(s, BEGIN, fn)));
+    if (reserved) return reserved.result as Awaited<ReturnType<typeof fn>>;
+    // MikroORM 6 (knex): the lock inside its transaction, released before its COMMIT.
+    return transactional(session, { isolationLevel: 'read committed' }, (em) => locked(em, () => fn(em))) as Promise<Awaited<ReturnType<typeof fn>>>;
+  },
+
+  key: (id) => uuidToHex(id),
+  stamp: (date) => utcSeconds(date),
+  row(row) {
+    for (const column in row) {
+      const value = row[column];
+      if (value === null || value === undefined) continue;
+      if (KEY_COLUMNS.has(column) && typeof value === 'string') row[column] = hexToUuid(value);
+      else if (BOOLEAN_COLUMNS.has(column)) row[column] = Number(value) === 1;
+      else if (DATE_COLUMNS.has(column) && typeof value === 'string') row[column] = parseUtc(value);
+    }
+    return row;
+  },
+  // MariaDB: "Duplicate entry '…' for key 'ix_…'"; MySQL 8: "… for key 'table.ix_…'".
+  conflictOn: (error, index) => error.message.includes(`'${index}'`) || error.message.includes(`.${index}'`),
+
+  lockShared: 'lock in share mode',
+  lockExclusive: 'for update',
+  lockForRevocation: 'for update',
+  // MariaDB has INSERT … RETURNING, MySQL has not: one statement text for both.
+  insertReturning: false,
+  updateReturning: false,
+  // A locking read: the newest committed row, also inside a caller's REPEATABLE READ transaction.
+  latestRead: ' lock in share mode',
+  // InnoDB enforces foreign keys (a host that turns foreign_key_checks off is on its own).
+  orphans: false,
+
+  async insertIfAbsent(db, em, insert, params) {
+    // A duplicate key is an error that leaves the transaction usable (unlike PostgreSQL's);
+    // INSERT IGNORE would also swallow a missing user (a foreign-key failure).
+    try {
+      return { inserted: (await db.affected(insert, params, em)) > 0, rows: [] };
+    } catch (error) {
+      if (error instanceof ConflictError) return { inserted: false, rows: [] };
+      throw error;
+    }
+  },
+
+  async issueToken(db, t, userKey, family, v, em) {
+    const inserted = await db.affected(
+      `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+       select ${v.idValue}?, "id", ?, ?, false, ?, ?, ? from ${t.users} where "id" = ? and "is_active" lock in share mode`,
+      [...v.idParams, v.digest, family, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, userKey],
+      em,
+    );
+    return inserted > 0 ? v.id! : null;
+  },
+
+  spendAndIssue(db, t, userKey, digest, cutoff, v) {
+    return db.transaction(async (em) => {
+      const [owner] = await db.rows(`select "id" from ${t.users} where "id" = ? and "is_active" lock in share mode`, [userKey], em);
+      if (!owner) return null;
+      const spent = await db.affected(
+        `update ${t.tokens} set "revoked" = true where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = ?`,
+        [digest, cutoff, userKey],
+        em,
+      );
+      if (spent === 0) return null;
+      await db.affected(
+        `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+         select ${v.idValue}?, "user_id", "family_id", ?, false, ?, ?, ? from ${t.tokens} where "token" = ?`,
+        [...v.idParams, v.digest, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, digest],
+        em,
+      );
+      return v.id!;
+    });
+  },
+
+  listSessions,
+
+  purgeBatch(db, { users, tokens }, before, batch) {
+    // The users first, as every revocation takes them: a revocation scanning a user's tokens
+    // holds their index entries while it waits for a row, so a purge holding that row and
+    // deleting its index entries would deadlock with it. The users whose row another
+    // transaction holds (a revocation, a rotation, a deletion) are passed over (SKIP LOCKED),
+    // then their expired tokens, and so the purge never waits.
+    return db.transaction(async (em) => {
+      const owners = await db.rows(`select distinct "user_id" from ${tokens} where "expires_at" < ? limit ?`, [before, Math.min(batch, 10_000)], em);
+      if (owners.length === 0) return 0;
+      const ownerKeys = owners.map((r) => uuidToHex(String(r.user_id)));
+      const held = await db.rows(
+        `select "id" from ${users} where "id" in (${ownerKeys.map(() => '?').join(', ')}) order by "id" for update skip locked`,
+        ownerKeys,
+        em,
+      );
+      if (held.length === 0) return 0;
+      const heldKeys = held.map((r) => uuidToHex(String(r.id)));
+      const rows = await db.rows(
+        `select "id" from ${tokens} where "expires_at" < ? and "user_id" in (${heldKeys.map(() => '?').join(', ')}) limit ? for update skip locked`,
+        [before, ...heldKeys, batch],
+        em,
+      );
+      if (rows.length === 0) return 0;
+      return db.affected(`delete from ${tokens} where "id" in (${rows.map(() => '?').join(', ')})`, rows.map((r) => uuidToHex(String(r.id))), em);
+    });
+  },
+
+  revokeUnlisted: (db, em, grants, permissions, roleKey, keep) => revokeUnlisted(db, em, grants, permissions, roleKey, keep, uuidToHex),
+};
+
+export type { Row };

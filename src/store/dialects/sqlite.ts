@@ -1,0 +1,146 @@
+// The store on SQLite (node:sqlite through MikroORM 7's NodeSqliteDialect). SQLite has no row
+// locks: one connection writes at a time (the database's write lock), and that is the lock of
+// everything here.
+// - every transaction of the store's own starts with BEGIN IMMEDIATE, which takes the write
+//   lock at once: its reads and writes run as if alone, so a read followed by a write (is the
+//   user active? is the token unspent?) cannot interleave with another connection's writes,
+//   in this process or any other on the same file;
+// - single statements run on their own (autocommit) are atomic: a statement that read an old
+//   snapshot cannot write (SQLite refuses it with SQLITE_BUSY), so none writes on stale reads;
+// - rotation is one such transaction: the user active?, the compare-and-set UPDATE of
+//   `revoked` (its change count elects the one winner), the successor's INSERT;
+// - revocations are transactions too: a rotation either committed before (its successor is
+//   revoked) or starts after (its compare-and-set fails);
+// - while another connection holds the write lock, SQLite answers SQLITE_BUSY ("database is
+//   locked"): the store waits and tries again, asynchronously (the event loop keeps running),
+//   up to `busyTimeout` (default 5 s, as fastapi-fullauth's SQLite connections wait), then
+//   raises `RetryableStoreError`. A busy statement or rolled-back transaction wrote nothing.
+// - WAL mode (`pragma journal_mode = wal`, kept in the file) lets reads run beside the writer.
+// - orphans: fastapi-fullauth's SQLite connections run with foreign keys off, so its user
+//   deletions leave tokens, OAuth accounts and passkeys behind; the store treats them as absent.
+// Values as SQLAlchemy stores them: uuids as 32 hex digits, timestamps as UTC text with
+// microseconds (`2026-01-01 00:00:00.123000`; compared as text), booleans as 1/0.
+import { LockWaitTimeoutException } from '@mikro-orm/core';
+import { hexToUuid, parseUtc, uuidToHex } from '../../column-types.js';
+import { executeBound, onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
+import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, sleep, utcMicros, type StoreDialect } from './dialect.js';
+import { listSessions, revokeUnlisted } from './shared.js';
+
+/** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
+const bound = (value: unknown): unknown => (value instanceof Date ? utcMicros(value) : typeof value === 'boolean' ? (value ? 1 : 0) : value);
+
+const isBusy = (error: unknown): boolean =>
+  error instanceof LockWaitTimeoutException || (error instanceof Error && /database is locked|SQLITE_BUSY/i.test(error.message));
+
+export interface SqliteStoreOptions {
+  /** How long (ms) a write waits for another connection's write lock before `RetryableStoreError`. */
+  busyTimeout: number;
+}
+
+export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
+  /** Runs `attempt` again while the database is locked by another connection, waiting a little longer each time. */
+  async function whileBusy<T>(attempt: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + busyTimeout;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
+      }
+      await sleep(wait / 2 + Math.random() * wait);
+    }
+  }
+
+  return {
+    name: 'sqlite',
+
+    execute(session, sql, params): Promise<BoundResult> {
+      const values = params.map(bound);
+      // Inside a transaction a busy statement is the transaction's to handle (the caller's, or ours below).
+      if (session.transaction) return executeBound(session, sql, values, false);
+      return whileBusy(() => executeBound(session, sql, values, false));
+    },
+    transaction(session, fn) {
+      // The whole transaction is tried again when the write lock was taken (at BEGIN IMMEDIATE,
+      // or at COMMIT in rollback-journal mode): it was rolled back and wrote nothing.
+      return whileBusy(async () => {
+        const own = await onOwnConnection(session, false, (reserved) => transactionOn(reserved, ['begin immediate'], fn));
+        return own ? own.result : transactional(session, {}, fn);
+      });
+    },
+    // The write lock taken by BEGIN IMMEDIATE already serialises every change of the map.
+    roleMapTransaction: (db, _session, _own, _name, fn) => db.transaction(fn),
+
+    key: (id) => uuidToHex(id),
+    stamp: (date) => utcMicros(date),
+    row(row) {
+      for (const column in row) {
+        const value = row[column];
+        if (value === null || value === undefined) continue;
+        if (KEY_COLUMNS.has(column) && typeof value === 'string') row[column] = hexToUuid(value);
+        else if (BOOLEAN_COLUMNS.has(column)) row[column] = Number(value) === 1;
+        else if (DATE_COLUMNS.has(column) && typeof value === 'string') row[column] = parseUtc(value);
+      }
+      return row;
+    },
+    // "UNIQUE constraint failed: fullauth_users.email" names the columns, not the index.
+    conflictOn: (error, index, table, column) => error.message.includes(`${table}.${column}`) || error.message.includes(index),
+
+    lockShared: '',
+    lockExclusive: '',
+    lockForRevocation: '',
+    insertReturning: true,
+    updateReturning: true,
+    latestRead: '',
+    orphans: true,
+
+    async insertIfAbsent(db, em, insert, params, conflict, returning) {
+      const sql = `${insert} on conflict ${conflict} do nothing${returning ? ` returning ${returning}` : ''}`;
+      if (returning) {
+        const rows = await db.rows(sql, params, em);
+        return { inserted: rows.length > 0, rows };
+      }
+      return { inserted: (await db.affected(sql, params, em)) > 0, rows: [] };
+    },
+
+    async issueToken(db, t, userKey, family, v, em) {
+      // One statement: atomic on its own, and inside the store's BEGIN IMMEDIATE when continuing a session.
+      const inserted = await db.affected(
+        `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+         select ${v.idValue}?, "id", ?, ?, false, ?, ?, ? from ${t.users} where "id" = ? and "is_active"`,
+        [...v.idParams, v.digest, family, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, userKey],
+        em,
+      );
+      return inserted > 0 ? v.id! : null;
+    },
+
+    spendAndIssue(db, t, userKey, digest, cutoff, v) {
+      return db.transaction(async (em) => {
+        const [owner] = await db.rows(`select "id" from ${t.users} where "id" = ? and "is_active"`, [userKey], em);
+        if (!owner) return null;
+        const spent = await db.affected(
+          `update ${t.tokens} set "revoked" = true where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = ?`,
+          [digest, cutoff, userKey],
+          em,
+        );
+        if (spent === 0) return null;
+        await db.affected(
+          `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+           select ${v.idValue}?, "user_id", "family_id", ?, false, ?, ?, ? from ${t.tokens} where "token" = ?`,
+          [...v.idParams, v.digest, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, digest],
+          em,
+        );
+        return v.id!;
+      });
+    },
+
+    listSessions,
+
+    purgeBatch: (db, { tokens }, before, batch) =>
+      db.affected(`delete from ${tokens} where "id" in (select "id" from ${tokens} where "expires_at" < ? limit ?)`, [before, batch]),
+
+    revokeUnlisted: (db, em, grants, permissions, roleKey, keep) => revokeUnlisted(db, em, grants, permissions, roleKey, keep, uuidToHex),
+  };
+}
+
+export type { SqlSession };

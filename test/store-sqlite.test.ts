@@ -1,0 +1,132 @@
+// The auth store on SQLite (node:sqlite, WAL): the behaviour of test/store.test.ts, the races of
+// test/store-races.test.ts across four connections (four ORMs on one file) and across
+// processes, the orphan rows fastapi-fullauth's SQLite leaves behind, and the microsecond
+// timestamps it writes.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidRefreshTokenError, RefreshTokenReuseError, type IssuedRefreshToken } from '../src/index.js';
+import { SQLITE_UNSUPPORTED } from './support/databases.js';
+import { runCommand } from './support/spawn.js';
+import { functionalSuite, raceSuite } from './support/store-suites.js';
+import { cleanUp, hex, storeTarget } from './support/store-targets.js';
+
+const describeSqlite = SQLITE_UNSUPPORTED ? (title: string, fn: () => void) => describe.skip(`${title} (${SQLITE_UNSUPPORTED})`, fn) : describe;
+
+describeSqlite('the store on SQLite', () => functionalSuite('sqlite'));
+describeSqlite('the store on SQLite, raced across 4 connections', () => raceSuite('sqlite', 'on SQLite (4 connections on one file)'));
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** Starts the processes, waits until each has connected, then releases them together. */
+async function processes(file: string, jobs: { mode: string; input: object }[]) {
+  const running = jobs.map((job, i) =>
+    runCommand(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', join(ROOT, 'test/store-sqlite-child.ts'), file, job.mode, String(i), JSON.stringify(job.input)], {
+      cwd: ROOT,
+      timeout: 300_000,
+    }),
+  );
+  for (const start = Date.now(); !jobs.every((_, i) => existsSync(`${file}.ready.${i}`)); ) {
+    if (Date.now() - start > 240_000) throw new Error('the child processes did not start');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  writeFileSync(`${file}.go`, '');
+  const results = await Promise.all(running);
+  return results.map((r) => {
+    if (r.status !== 0) throw new Error(`child process failed:\n${r.output}`);
+    return JSON.parse(r.stdout) as { rotated: IssuedRefreshToken[]; revoked: number; errors: Record<string, number> };
+  });
+}
+
+describeSqlite('the store on SQLite across processes', () => {
+  afterEach(cleanUp);
+
+  it('50 parallel rotations of one token from 5 processes: exactly one winner, and the family revoked', async () => {
+    const { store, file, live } = await storeTarget('sqlite', [], { orms: 1 });
+    const user = await store.createUser({ email: 'procs@x.io' });
+    const { token, familyId } = await store.issueRefreshToken(user.id);
+    const results = await processes(file!, Array.from({ length: 5 }, () => ({ mode: 'rotate-one', input: { token, count: 10 } })));
+    expect(results.flatMap((r) => r.rotated)).toHaveLength(1);
+    const errors = results.flatMap((r) => Object.entries(r.errors));
+    expect(errors.every(([name]) => name === 'RefreshTokenReuseError')).toBe(true);
+    expect(errors.reduce((n, [, count]) => n + count, 0)).toBe(49);
+    expect(await live('family_id = ?', [familyId])).toBe(0);
+  });
+
+  it('revokeAllForUser in one process ∥ rotations in another, 200 users: 0 live tokens, no successor rotates', async () => {
+    const { store, file, live } = await storeTarget('sqlite', [], { orms: 1 });
+    const users: string[] = [];
+    const tokens: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const user = await store.createUser({ email: `p${i}@x.io` });
+      users.push(user.id);
+      tokens.push((await store.issueRefreshToken(user.id)).token);
+    }
+    const [rotating, revoking] = await processes(file!, [
+      { mode: 'rotate', input: { tokens } },
+      { mode: 'revoke', input: { users } },
+    ]);
+    expect(revoking!.revoked).toBe(200);
+    expect(Object.keys(rotating!.errors).every((name) => name === 'RefreshTokenReuseError')).toBe(true);
+    expect(rotating!.rotated.length + Object.values(rotating!.errors).reduce((n, c) => n + c, 0)).toBe(200);
+    expect(await live('1 = 1', [])).toBe(0);
+    for (const successor of rotating!.rotated) await expect(store.rotateRefreshToken(successor.token)).rejects.toThrow(RefreshTokenReuseError);
+  });
+});
+
+describeSqlite('the store on SQLite beside fastapi-fullauth', () => {
+  afterEach(cleanUp);
+
+  it('treats orphan rows (their user deleted with foreign keys off) as absent', async () => {
+    const { store, sql, file } = await storeTarget('sqlite', ['oauth', 'passkey'], { orms: 1 });
+    const gone = await store.createUser({ email: 'gone@x.io', hashedPassword: 'h' });
+    const { token } = await store.issueRefreshToken(gone.id);
+    await store.linkOAuthAccount({ userId: gone.id, provider: 'github', providerUserId: '42' });
+    await store.registerPasskey({ userId: gone.id, credentialId: 'cred', publicKey: 'pk' });
+    // As fastapi-fullauth's SQLite connections delete a user: foreign keys off, nothing cascades.
+    const { DatabaseSync } = await import('node:sqlite');
+    const python = new DatabaseSync(file!, { enableForeignKeyConstraints: false, timeout: 5000 } as never);
+    python.prepare('delete from fullauth_users where id = ?').run(hex(gone.id));
+    python.close();
+    expect(Number((await sql('select count(*) as n from fullauth_refresh_tokens'))[0]!.n)).toBe(1);
+
+    await expect(store.rotateRefreshToken(token)).rejects.toThrow(InvalidRefreshTokenError);
+    expect(await store.findOAuthAccount('github', '42')).toBeNull();
+    expect(await store.findPasskey('cred')).toBeNull();
+    await expect(store.recordPasskeyUse('cred', 5)).rejects.toThrow(/No passkey/);
+    expect(await store.listSessions(gone.id)).toEqual([]);
+
+    // The orphan is no obstacle: the provider account and the credential can be taken again.
+    const ann = await store.createUser({ email: 'ann@x.io' });
+    const linked = await store.linkOAuthAccount({ userId: ann.id, provider: 'github', providerUserId: '42' });
+    expect(linked).toMatchObject({ created: true, account: { userId: ann.id } });
+    expect((await store.registerPasskey({ userId: ann.id, credentialId: 'cred', publicKey: 'pk2' })).userId).toBe(ann.id);
+    expect(Number((await sql('select count(*) as n from fullauth_oauth_accounts'))[0]!.n)).toBe(1);
+  });
+
+  it("keeps the other side's microsecond timestamps and reads them", async () => {
+    const { store, sql } = await storeTarget('sqlite', [], { orms: 1 });
+    const user = await store.createUser({ email: 'py@x.io' });
+    // Rows as SQLAlchemy writes them: UTC text with microseconds.
+    const family = 'a'.repeat(32);
+    for (const [id, created, revoked] of [
+      ['1'.repeat(32), '2026-01-01 10:00:00.123456', 1],
+      ['2'.repeat(32), '2026-01-01 10:00:00.123789', 0],
+    ] as const) {
+      await sql(
+        `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at) values (?, ?, ?, ?, '2999-01-01 00:00:00.000001', ?, ?)`,
+        [id, `digest-${id}`, hex(user.id), family, revoked, created],
+      );
+    }
+    const [session] = await store.listSessions(user.id);
+    expect(session).toMatchObject({ familyId: family, startedAt: new Date('2026-01-01T10:00:00.123Z'), lastUsedAt: new Date('2026-01-01T10:00:00.123Z') });
+    await store.issueRefreshToken(user.id);
+    await store.revokeFamily(family);
+    await store.revokeAllForUser(user.id);
+    const rows = await sql('select id, created_at, expires_at from fullauth_refresh_tokens where family_id = ? order by id', [family]);
+    expect(rows.map((r) => [r.created_at, r.expires_at])).toEqual([
+      ['2026-01-01 10:00:00.123456', '2999-01-01 00:00:00.000001'],
+      ['2026-01-01 10:00:00.123789', '2999-01-01 00:00:00.000001'],
+    ]);
+  });
+});

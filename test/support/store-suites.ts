@@ -1,0 +1,450 @@
+// The store's behaviour and its proofs under concurrency, as test/store.test.ts and
+// test/store-races.test.ts give them on PostgreSQL, for MariaDB and SQLite (called by
+// test/store-mysql.test.ts and test/store-sqlite.test.ts). On SQLite the calls of a race go to
+// different ORMs on one file (different connections); test/store-sqlite.test.ts adds processes.
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  DuplicateEmailError,
+  DuplicatePasskeyError,
+  ExpiredRefreshTokenError,
+  FullauthStoreError,
+  GroupNotIncludedError,
+  InactiveUserError,
+  InvalidRefreshTokenError,
+  LastLoginMethodError,
+  NotFoundError,
+  PasskeySignCountError,
+  RefreshTokenReuseError,
+  RevokedFamilyError,
+  createFullauthStore,
+  tokenDigest,
+  type FullauthStore,
+  type IssuedRefreshToken,
+} from '../../src/index.js';
+import { cleanUp, hex, storeTarget, type StoreKind } from './store-targets.js';
+
+const RUNS = 200;
+
+export function functionalSuite(kind: StoreKind): void {
+  afterEach(cleanUp);
+
+  it('creates users with a normalised e-mail and refuses duplicates', async () => {
+    const { store } = await storeTarget(kind);
+    const user = await store.createUser({ email: '  Ann@Example.COM ', hashedPassword: 'h' });
+    expect(user).toMatchObject({ email: 'ann@example.com', isActive: true, isVerified: false, isSuperuser: false, hashedPassword: 'h' });
+    expect(user.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    expect(await store.findUserByEmail('ANN@example.com')).toEqual(user);
+    expect(await store.findUserById(user.id)).toEqual(user);
+    await expect(store.createUser({ email: 'ann@EXAMPLE.com' })).rejects.toThrow(DuplicateEmailError);
+  });
+
+  it('issues, rotates, detects reuse, revokes and lists sessions', async () => {
+    const now = { value: new Date('2026-01-01T00:00:00Z') };
+    const { orm, sql } = await storeTarget(kind);
+    const store = createFullauthStore(orm.em, { now: () => now.value });
+    const user = await store.createUser({ email: 'rt@x.io', hashedPassword: 'h' });
+    const first = await store.issueRefreshToken(user.id, { expiresIn: 3600, userAgent: 'x'.repeat(600), ipAddress: '1'.repeat(60) });
+    const [stored] = await sql('select * from fullauth_refresh_tokens');
+    expect(stored!).toMatchObject({ token: tokenDigest(first.token), family_id: first.familyId, user_id: hex(user.id) });
+    expect(Number(stored!.revoked)).toBe(0);
+    expect((stored!.user_agent as string).length).toBe(512);
+    expect((stored!.ip_address as string).length).toBe(45);
+    expect(JSON.stringify(stored)).not.toContain(first.token);
+
+    const second = await store.rotateRefreshToken(first.token);
+    expect(second.familyId).toBe(first.familyId);
+    expect(second.userId).toBe(user.id);
+    const other = await store.issueRefreshToken(user.id);
+    const sessions = await store.listSessions(user.id);
+    expect(sessions.map((s) => s.familyId).sort()).toEqual([first.familyId, other.familyId].sort());
+    expect(sessions.find((s) => s.familyId === first.familyId)).toMatchObject({ userAgent: null, startedAt: now.value });
+
+    await expect(store.rotateRefreshToken(first.token)).rejects.toThrow(RefreshTokenReuseError);
+    await expect(store.rotateRefreshToken(second.token)).rejects.toThrow(RefreshTokenReuseError);
+    expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([other.familyId]);
+    await expect(store.rotateRefreshToken('nope')).rejects.toThrow(InvalidRefreshTokenError);
+
+    now.value = new Date(now.value.getTime() + 31 * 24 * 3600 * 1000);
+    await expect(store.rotateRefreshToken(other.token)).rejects.toThrow(ExpiredRefreshTokenError);
+    expect(await store.listSessions(user.id)).toEqual([]);
+
+    const a = await store.issueRefreshToken(user.id);
+    await store.issueRefreshToken(user.id);
+    expect(await store.revokeAllExceptFamily(user.id, a.familyId)).toBe(2);
+    expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([a.familyId]);
+    const continued = await store.issueRefreshToken(user.id, { familyId: a.familyId });
+    expect(continued.familyId).toBe(a.familyId);
+    expect(await store.revokeSession(user.id, a.familyId)).toBe(true);
+    await expect(store.issueRefreshToken(user.id, { familyId: a.familyId })).rejects.toThrow(RevokedFamilyError);
+    expect(await store.revokeFamily(a.familyId)).toBe(0);
+    await store.issueRefreshToken(user.id);
+    await store.changePassword(user.id, 'new-hash');
+    expect(await store.listSessions(user.id)).toEqual([]);
+    expect((await store.findUserById(user.id))?.hashedPassword).toBe('new-hash');
+    expect(await store.rehashPassword(user.id, 'new-hash', 'newer')).toBe(true);
+    expect(await store.rehashPassword(user.id, 'new-hash', 'newest')).toBe(false);
+    expect(await store.purgeExpiredTokens({ batchSize: 2 })).toBe(3);
+  });
+
+  it('deactivates, reactivates and deletes users', async () => {
+    const { store, live } = await storeTarget(kind);
+    const user = await store.createUser({ email: 'off@x.io' });
+    const { token } = await store.issueRefreshToken(user.id);
+    expect(await store.deactivateUser(user.id)).toBe(1);
+    await expect(store.rotateRefreshToken(token)).rejects.toThrow(InactiveUserError);
+    await expect(store.issueRefreshToken(user.id)).rejects.toThrow(InactiveUserError);
+    await store.reactivateUser(user.id);
+    const next = await store.issueRefreshToken(user.id);
+    expect(await store.deleteUser(user.id)).toBe(true);
+    expect(await store.deleteUser(user.id)).toBe(false);
+    await expect(store.rotateRefreshToken(next.token)).rejects.toThrow(InvalidRefreshTokenError);
+    expect(await live('user_id = ?', [hex(user.id)])).toBe(0);
+  });
+
+  it('assigns roles, grants permissions, checks them with the superuser bypass, and syncs a map', async () => {
+    const { store } = await storeTarget(kind, ['permission']);
+    const ann = await store.createUser({ email: 'ann@x.io' });
+    const root = await store.createUser({ email: 'root@x.io', isSuperuser: true });
+    await store.assignRole(ann.id, 'editor');
+    await store.assignRole(ann.id, 'editor');
+    expect(await store.listRoles(ann.id)).toEqual(['editor']);
+    await store.grantPermission('editor', 'articles:write');
+    await store.grantPermission('editor', 'articles:write');
+    expect(await store.hasRole(ann.id, 'editor')).toBe(true);
+    expect(await store.hasRole(ann.id, 'admin')).toBe(false);
+    expect(await store.hasPermission(ann.id, 'articles:write')).toBe(true);
+    expect(await store.hasPermission(ann.id, 'articles:delete')).toBe(false);
+    expect(await store.hasPermission(root.id, 'anything:at-all')).toBe(true);
+    expect(await store.hasRole(root.id, 'whatever')).toBe(true);
+
+    const map = { editor: ['articles:read', 'articles:write'], admin: ['users:manage'] };
+    expect(await store.syncRoles(map)).toEqual({
+      createdRoles: ['admin'],
+      createdPermissions: ['users:manage', 'articles:read'],
+      granted: ['admin → users:manage', 'editor → articles:read'],
+      revoked: [],
+    });
+    expect(await store.syncRoles(map)).toEqual({ createdRoles: [], createdPermissions: [], granted: [], revoked: [] });
+    expect(await store.syncRoles({ editor: ['articles:read'] })).toMatchObject({ revoked: ['editor → articles:write'] });
+    expect(await store.hasPermission(ann.id, 'articles:write')).toBe(false);
+    expect(await store.revokePermission('editor', 'articles:read')).toBe(true);
+    expect(await store.revokePermission('editor', 'articles:read')).toBe(false);
+    expect(await store.removeRole(ann.id, 'editor')).toBe(true);
+    expect(await store.hasRole(ann.id, 'editor')).toBe(false);
+    await store.deactivateUser(root.id);
+    expect(await store.hasPermission(root.id, 'anything:at-all')).toBe(false);
+  });
+
+  it('links OAuth accounts idempotently and never unlinks the last way to log in', async () => {
+    const { store } = await storeTarget(kind, ['oauth', 'passkey']);
+    const user = await store.createUser({ email: 'o@x.io' });
+    const expiresAt = new Date('2030-01-01T00:00:00Z');
+    const first = await store.linkOAuthAccount({ userId: user.id, provider: 'github', providerUserId: '42', providerEmail: 'o@x.io', expiresAt });
+    const again = await store.linkOAuthAccount({ userId: user.id, provider: 'github', providerUserId: '42' });
+    expect(first.created).toBe(true);
+    expect(first.account).toMatchObject({ userId: user.id, providerEmail: 'o@x.io', expiresAt });
+    expect(again).toEqual({ account: first.account, created: false });
+    expect(await store.findOAuthAccount('github', '42')).toEqual(first.account);
+    await expect(store.unlinkOAuthAccount(user.id, 'github')).rejects.toThrow(LastLoginMethodError);
+    await store.linkOAuthAccount({ userId: user.id, provider: 'google', providerUserId: 'g1' });
+    await store.unlinkOAuthAccount(user.id, 'github');
+    await expect(store.unlinkOAuthAccount(user.id, 'google')).rejects.toThrow(LastLoginMethodError);
+    await store.registerPasskey({ userId: user.id, credentialId: 'c1', publicKey: 'pk' });
+    await store.unlinkOAuthAccount(user.id, 'google');
+    expect(await store.findOAuthAccount('google', 'g1')).toBeNull();
+    await expect(store.unlinkOAuthAccount(user.id, 'google')).rejects.toThrow(NotFoundError);
+  });
+
+  it('records passkey uses with a sign count that only grows', async () => {
+    const { store } = await storeTarget(kind, ['passkey']);
+    const user = await store.createUser({ email: 'pk@x.io' });
+    const key = await store.registerPasskey({ userId: user.id, credentialId: 'cred', publicKey: 'pk', transports: ['internal', 'hybrid'], backedUp: true });
+    expect(key).toMatchObject({ userId: user.id, signCount: 0, transports: 'internal,hybrid', deviceName: '', lastUsedAt: null, backedUp: true });
+    expect((await store.recordPasskeyUse('cred', 5)).signCount).toBe(5);
+    await expect(store.recordPasskeyUse('cred', 5)).rejects.toThrow(PasskeySignCountError);
+    await expect(store.recordPasskeyUse('cred', 3)).rejects.toThrow(/stored 5, reported 3/);
+    expect((await store.recordPasskeyUse('cred', 0)).signCount).toBe(5);
+    expect((await store.findPasskey('cred'))?.signCount).toBe(5);
+    await expect(store.recordPasskeyUse('nope', 1)).rejects.toThrow(NotFoundError);
+  });
+
+  it('turns every database failure into a typed store error', async () => {
+    const { store } = await storeTarget(kind, ['oauth', 'passkey']);
+    const user = await store.createUser({ email: 'typed@x.io' });
+    const missing = '01900000-0000-7000-8000-000000000000';
+    await expect(store.issueRefreshToken(missing)).rejects.toThrow(NotFoundError);
+    await expect(store.linkOAuthAccount({ userId: missing, provider: 'github', providerUserId: '1' })).rejects.toThrow(NotFoundError);
+    await expect(store.registerPasskey({ userId: missing, credentialId: 'x', publicKey: 'pk' })).rejects.toThrow(NotFoundError);
+    await store.registerPasskey({ userId: user.id, credentialId: 'same', publicKey: 'pk' });
+    await expect(store.registerPasskey({ userId: user.id, credentialId: 'same', publicKey: 'pk' })).rejects.toThrow(DuplicatePasskeyError);
+    expect(await store.findUserById('not-a-uuid')).toBeNull();
+    await expect(store.hasRole('not-a-uuid', 'x')).rejects.toThrow(GroupNotIncludedError);
+    await expect(store.revokeAllForUser('not-a-uuid')).rejects.toBeInstanceOf(FullauthStoreError);
+  });
+
+  it("joins the caller's transaction", async () => {
+    const { orm, store } = await storeTarget(kind, ['role']);
+    await orm.em
+      .fork()
+      .transactional(async (em) => {
+        const inTransaction = createFullauthStore(em);
+        const user = await inTransaction.createUser({ email: 'tx@x.io' });
+        await inTransaction.issueRefreshToken(user.id);
+        await inTransaction.assignRole(user.id, 'editor');
+        expect(await inTransaction.listRoles(user.id)).toEqual(['editor']);
+        expect(await inTransaction.findUserByEmail('tx@x.io')).not.toBeNull();
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    expect(await store.findUserByEmail('tx@x.io')).toBeNull();
+  });
+}
+
+/** Only the errors a serial order could give: a revoked (reused) token, or one of a deactivated or deleted user. */
+function expectSerialRefusal(result: PromiseSettledResult<unknown>) {
+  if (result.status === 'fulfilled') return;
+  expect(result.reason).toBeInstanceOf(FullauthStoreError);
+  if (![RefreshTokenReuseError, InactiveUserError, InvalidRefreshTokenError].some((E) => result.reason instanceof E)) throw result.reason;
+}
+
+/** After the revocation returned: the rotated successor (if any) can never be rotated again. */
+async function expectDead(store: FullauthStore, rotated: PromiseSettledResult<IssuedRefreshToken>) {
+  if (rotated.status !== 'fulfilled') return 0;
+  const again = await Promise.allSettled([store.rotateRefreshToken(rotated.value.token)]);
+  expect(again[0]!.status).toBe('rejected');
+  return 1;
+}
+
+export function raceSuite(kind: StoreKind, where: string): void {
+  afterEach(cleanUp);
+
+  /** Two stores on different connections (SQLite: different ORMs on the file; MariaDB: one pool). */
+  async function setup(include: Parameters<typeof storeTarget>[1] = []) {
+    const target = await storeTarget(kind, include);
+    const [a, b = a] = target.stores;
+    return { ...target, a: a!, b: b! };
+  }
+
+  describe(`revocation against rotation ${where} (${RUNS} races each)`, () => {
+    it('revokeAllForUser ∥ rotateRefreshToken: 0 live tokens, every time', async () => {
+      const { a, b, live } = await setup();
+      const user = await a.createUser({ email: 'all@x.io' });
+      let survivors = 0;
+      let rotatedFirst = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const { token } = await a.issueRefreshToken(user.id);
+        const [rotated, revoked] = await Promise.allSettled([a.rotateRefreshToken(token), b.revokeAllForUser(user.id)]);
+        expect(revoked.status).toBe('fulfilled');
+        expectSerialRefusal(rotated);
+        rotatedFirst += await expectDead(a, rotated);
+        survivors += (await live('user_id = ?', [hex(user.id)])) > 0 ? 1 : 0;
+      }
+      expect(survivors).toBe(0);
+      expect(rotatedFirst).toBeGreaterThan(0);
+    });
+
+    it('changePassword ∥ rotateRefreshToken: 0 live tokens, and the attacker cannot rotate afterwards', async () => {
+      const { a, b, live } = await setup();
+      const user = await a.createUser({ email: 'pw@x.io', hashedPassword: 'old' });
+      let survivors = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const { token } = await a.issueRefreshToken(user.id);
+        const [rotated, changed] = await Promise.allSettled([a.rotateRefreshToken(token), b.changePassword(user.id, `h${i}`)]);
+        expect(changed.status).toBe('fulfilled');
+        expectSerialRefusal(rotated);
+        if (rotated.status === 'fulfilled') {
+          const twice = await Promise.allSettled([a.rotateRefreshToken(rotated.value.token), b.rotateRefreshToken(rotated.value.token)]);
+          expect(twice.every((r) => r.status === 'rejected')).toBe(true);
+        }
+        survivors += (await live('user_id = ?', [hex(user.id)])) > 0 ? 1 : 0;
+      }
+      expect(survivors).toBe(0);
+    });
+
+    it('revokeFamily (logout) ∥ rotateRefreshToken: 0 live tokens in the family', async () => {
+      const { a, b, live } = await setup();
+      const user = await a.createUser({ email: 'fam@x.io' });
+      let survivors = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const { token, familyId } = await a.issueRefreshToken(user.id);
+        const [rotated, revoked] = await Promise.allSettled([a.rotateRefreshToken(token), b.revokeFamily(familyId)]);
+        expect(revoked.status).toBe('fulfilled');
+        expectSerialRefusal(rotated);
+        await expectDead(a, rotated);
+        survivors += (await live('family_id = ?', [familyId])) > 0 ? 1 : 0;
+      }
+      expect(survivors).toBe(0);
+    });
+
+    it('revokeFamily ∥ issueRefreshToken into that family: 0 live tokens in the family', async () => {
+      const { a, b, live } = await setup();
+      const user = await a.createUser({ email: 'continue@x.io' });
+      let survivors = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const { familyId } = await a.issueRefreshToken(user.id);
+        const [issued, revoked] = await Promise.allSettled([a.issueRefreshToken(user.id, { familyId }), b.revokeFamily(familyId)]);
+        expect(revoked.status).toBe('fulfilled');
+        if (issued.status === 'rejected') expect(issued.reason).toBeInstanceOf(RevokedFamilyError);
+        survivors += (await live('family_id = ?', [familyId])) > 0 ? 1 : 0;
+      }
+      expect(survivors).toBe(0);
+    });
+
+    it('a replayed spent token (reuse detection) ∥ rotation of its successor: 0 live tokens in the family', async () => {
+      const { a, b, live } = await setup();
+      const user = await a.createUser({ email: 'reuse@x.io' });
+      let survivors = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const first = await a.issueRefreshToken(user.id);
+        const second = await a.rotateRefreshToken(first.token);
+        const [replayed, rotated] = await Promise.allSettled([b.rotateRefreshToken(first.token), a.rotateRefreshToken(second.token)]);
+        expect(replayed.status).toBe('rejected');
+        expect((replayed as PromiseRejectedResult).reason).toBeInstanceOf(RefreshTokenReuseError);
+        expectSerialRefusal(rotated);
+        await expectDead(a, rotated);
+        survivors += (await live('family_id = ?', [first.familyId])) > 0 ? 1 : 0;
+      }
+      expect(survivors).toBe(0);
+    });
+
+    it('deactivateUser ∥ rotateRefreshToken: 0 live tokens, and the user cannot refresh or log in afterwards', async () => {
+      const { a, b, live } = await setup();
+      const user = await a.createUser({ email: 'off@x.io' });
+      let survivors = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const { token } = await a.issueRefreshToken(user.id);
+        const [rotated, deactivated] = await Promise.allSettled([a.rotateRefreshToken(token), b.deactivateUser(user.id)]);
+        expect(deactivated.status).toBe('fulfilled');
+        expectSerialRefusal(rotated);
+        if (rotated.status === 'fulfilled') await expect(a.rotateRefreshToken(rotated.value.token)).rejects.toBeInstanceOf(InactiveUserError);
+        await expect(a.issueRefreshToken(user.id)).rejects.toBeInstanceOf(InactiveUserError);
+        survivors += (await live('user_id = ?', [hex(user.id)])) > 0 ? 1 : 0;
+        await b.reactivateUser(user.id);
+      }
+      expect(survivors).toBe(0);
+    });
+
+    it('deleteUser ∥ rotateRefreshToken: no token of the user is left', async () => {
+      const { a, b, sql } = await setup();
+      let left = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const user = await a.createUser({ email: `gone${i}@x.io` });
+        const { token } = await a.issueRefreshToken(user.id);
+        const [rotated, deleted] = await Promise.allSettled([a.rotateRefreshToken(token), b.deleteUser(user.id)]);
+        expect(deleted).toEqual({ status: 'fulfilled', value: true });
+        expectSerialRefusal(rotated);
+        await expectDead(a, rotated);
+        left += Number((await sql('select count(*) as n from fullauth_refresh_tokens where user_id = ?', [hex(user.id)]))[0]!.n);
+      }
+      expect(left).toBe(0);
+    });
+
+    it('purgeExpiredTokens ∥ revocations: nothing refused', async () => {
+      const { a, b } = await setup();
+      const failures: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const victim = (await a.createUser({ email: `v${i}@x.io` })).id;
+        for (let j = 0; j < 10; j++) await a.issueRefreshToken(victim, { expiresAt: new Date(Date.now() + 1000) });
+        const purgeAt = new Date(Date.now() + 5000);
+        const revoke = [() => b.revokeAllForUser(victim), () => b.deactivateUser(victim), () => b.deleteUser(victim)][i % 3]!;
+        const results = await Promise.allSettled([revoke(), a.purgeExpiredTokens({ batchSize: 3, before: purgeAt })]);
+        for (const r of results) if (r.status === 'rejected') failures.push(String(r.reason));
+      }
+      expect(failures).toEqual([]);
+    });
+  });
+
+  describe(`the store under concurrency ${where}`, () => {
+    it('50 parallel rotations of one token, 10 times: exactly one winner, and the family revoked', async () => {
+      const { stores, live } = await setup();
+      const user = await stores[0]!.createUser({ email: 'fifty@x.io' });
+      for (let i = 0; i < 10; i++) {
+        const { token, familyId } = await stores[0]!.issueRefreshToken(user.id);
+        const results = await Promise.allSettled(Array.from({ length: 50 }, (_, n) => stores[n % stores.length]!.rotateRefreshToken(token)));
+        const lost = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as unknown);
+        for (const reason of lost) if (!(reason instanceof RefreshTokenReuseError)) throw reason;
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(await live('family_id = ?', [familyId])).toBe(0);
+      }
+    });
+
+    it('20 parallel sign-ups with the same e-mail in different cases: exactly one user', async () => {
+      const { stores, sql } = await setup();
+      const emails = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'Same@Example.com' : ` same@example.COM${' '.repeat(i % 3)}`));
+      const results = await Promise.allSettled(emails.map((email, n) => stores[n % stores.length]!.createUser({ email })));
+      const lost = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as unknown);
+      for (const reason of lost) if (!(reason instanceof DuplicateEmailError)) throw reason;
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(Number((await sql('select count(*) as n from fullauth_users'))[0]!.n)).toBe(1);
+    });
+
+    it('parallel OAuth links: one row, every caller gets it', async () => {
+      const { stores, sql } = await setup(['oauth']);
+      const user = await stores[0]!.createUser({ email: 'link@x.io' });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, n) => stores[n % stores.length]!.linkOAuthAccount({ userId: user.id, provider: 'github', providerUserId: '7' })),
+      );
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.account.id)).size).toBe(1);
+      expect(Number((await sql('select count(*) as n from fullauth_oauth_accounts'))[0]!.n)).toBe(1);
+    });
+
+    it('parallel passkey uses: the sign count never decreases', async () => {
+      const { stores, sql, kind: k } = await setup(['passkey']);
+      const user = await stores[0]!.createUser({ email: 'sc@x.io' });
+      await stores[0]!.registerPasskey({ userId: user.id, credentialId: 'c', publicKey: 'pk' });
+      // The database records every change of the count, in commit order.
+      await sql('create table sign_audit (old_count int, new_count int)');
+      await sql(
+        k === 'mariadb'
+          ? 'create trigger audit_sign after update on fullauth_passkeys for each row insert into sign_audit values (old.sign_count, new.sign_count)'
+          : 'create trigger audit_sign after update on fullauth_passkeys for each row begin insert into sign_audit values (old.sign_count, new.sign_count); end',
+      );
+      const counts = Array.from({ length: 40 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+      const results = await Promise.allSettled(counts.map((count, n) => stores[n % stores.length]!.recordPasskeyUse('c', count)));
+      const accepted = results.filter((r) => r.status === 'fulfilled').length;
+      const lost = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as unknown);
+      for (const reason of lost) if (!(reason instanceof PasskeySignCountError)) throw reason;
+      expect((await stores[0]!.findPasskey('c'))?.signCount).toBe(40);
+      const audit = await sql('select * from sign_audit');
+      expect(audit).toHaveLength(accepted);
+      expect(audit.filter((a) => Number(a.new_count) <= Number(a.old_count))).toEqual([]);
+    });
+
+    it('parallel unlinks never remove the last way to log in', async () => {
+      const { a, b } = await setup(['oauth']);
+      const user = await a.createUser({ email: 'two@x.io' });
+      await a.linkOAuthAccount({ userId: user.id, provider: 'a', providerUserId: '1' });
+      await a.linkOAuthAccount({ userId: user.id, provider: 'b', providerUserId: '1' });
+      const results = await Promise.allSettled([a.unlinkOAuthAccount(user.id, 'a'), b.unlinkOAuthAccount(user.id, 'b')]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(LastLoginMethodError);
+    });
+
+    it('concurrent syncRoles from several instances: every sync succeeds and one map is applied whole, 10 rounds', async () => {
+      const target = await storeTarget(kind, ['permission'], { orms: 4, pool: 2 });
+      const state = async () => {
+        const rows = await target.sql(
+          `select r.name as role, p.name as perm from fullauth_roles r join fullauth_role_permissions rp on rp.role_id = r.id
+           join fullauth_permissions p on p.id = rp.permission_id order by 1, 2`,
+        );
+        const map: Record<string, string[]> = {};
+        for (const row of rows) (map[String(row.role)] ??= []).push(String(row.perm));
+        return map;
+      };
+      const applied = (now: Record<string, string[]>, map: Record<string, string[]>) =>
+        Object.entries(map).every(([role, perms]) => JSON.stringify(now[role] ?? []) === JSON.stringify([...perms].sort()));
+      for (let round = 0; round < 10; round++) {
+        const maps = target.stores.map((_, i) => ({
+          editor: i % 2 ? ['articles:read', 'articles:write'] : ['articles:read'],
+          admin: i % 2 ? ['users:manage'] : ['users:manage', 'articles:delete', `round:${round}`],
+          [`role${i}`]: [`perm${i}`, 'articles:read'],
+        }));
+        const results = await Promise.allSettled(target.stores.map((store, i) => store.syncRoles(maps[i]!)));
+        expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+        const now = await state();
+        expect(maps.some((map) => applied(now, map))).toBe(true);
+      }
+    });
+  });
+}

@@ -1,0 +1,98 @@
+// The auth store on MariaDB and SQLite for test/store-mysql.test.ts and test/store-sqlite.test.ts:
+// each test gets its own database (MariaDB: a database created and dropped; SQLite: a file
+// in WAL mode in a scratch folder, removed afterwards) and, on SQLite, several ORMs on that
+// file (several connections) so that races cross connections.
+import { join } from 'node:path';
+import { createFullauthStore, defineFullauthEntities, type FullauthGroup, type FullauthOptions, type FullauthStore } from '../../src/index.js';
+import { initOtherOrm, removeDirs, scratchDir, sqliteExec } from './databases.js';
+import { createMariaDb, type TestMariaDb } from './mariadb.js';
+
+export type StoreKind = 'mariadb' | 'sqlite';
+type Orm = Awaited<ReturnType<typeof initOtherOrm>>;
+
+export interface StoreTarget {
+  kind: StoreKind;
+  /** The first ORM, and its store. */
+  orm: Orm;
+  store: FullauthStore;
+  /** One store per ORM (SQLite: one connection each; MariaDB: one pool each). */
+  stores: FullauthStore[];
+  /** SQLite: the database file. */
+  file?: string;
+  /** Rows of a statement run beside the ORMs (its own connection), values bound. */
+  sql(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** How many unrevoked tokens match `where` (ids are hex in these databases: use `hex()`). */
+  live(where: string, params: unknown[]): Promise<number>;
+}
+
+export const hex = (id: string) => id.replace(/-/g, '');
+
+const open: { orms: Orm[]; dbs: TestMariaDb[]; dirs: string[] } = { orms: [], dbs: [], dirs: [] };
+
+/** Closes every ORM and drops every database made since the last call. */
+export async function cleanUp(): Promise<void> {
+  await Promise.all(open.orms.splice(0).map((orm) => orm.close()));
+  await Promise.all(open.dbs.splice(0).map((db) => db.drop()));
+  removeDirs(open.dirs.splice(0));
+}
+
+export async function storeTarget(
+  kind: StoreKind,
+  include: FullauthGroup[] | undefined = [],
+  options: { entities?: FullauthOptions; orms?: number; pool?: number; store?: Parameters<typeof createFullauthStore>[1] } = {},
+): Promise<StoreTarget> {
+  const entities = [...defineFullauthEntities(include, options.entities)];
+  const count = options.orms ?? (kind === 'sqlite' ? 4 : 1);
+  if (kind === 'mariadb') {
+    const db = await createMariaDb('store');
+    open.dbs.push(db);
+    const orms: Orm[] = [];
+    for (let i = 0; i < count; i++) {
+      const orm = await initOtherOrm({ kind: 'mariadb', url: db.url }, { entities, pool: { max: options.pool ?? 20 } } as never);
+      open.orms.push(orm);
+      orms.push(orm);
+    }
+    await orms[0]!.schema.create();
+    const stores = orms.map((orm) => createFullauthStore(orm.em, options.store));
+    const sql = (text: string, params: unknown[] = []) => db.sql(text, params);
+    return {
+      kind,
+      orm: orms[0]!,
+      store: stores[0]!,
+      stores,
+      sql,
+      live: async (where, params) => Number((await sql(`select count(*) as n from fullauth_refresh_tokens where revoked = 0 and ${where}`, params))[0]!.n),
+    };
+  }
+  const dir = scratchDir('store-sqlite', open.dirs);
+  const file = join(dir, 'fullauth.db');
+  // WAL: readers run beside the writer; kept in the file for every later connection.
+  await sqliteExec(file, 'pragma journal_mode = wal');
+  const orms: Orm[] = [];
+  for (let i = 0; i < count; i++) {
+    const orm = await initOtherOrm({ kind: 'sqlite', file }, { entities } as never);
+    open.orms.push(orm);
+    orms.push(orm);
+  }
+  await orms[0]!.schema.create();
+  const stores = orms.map((orm) => createFullauthStore(orm.em, options.store));
+  const sql = async (text: string, params: unknown[] = []) => {
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(file, { timeout: 5000 } as never);
+    try {
+      const statement = db.prepare(text);
+      return /^\s*(select|with|pragma)/i.test(text) ? (statement.all(...(params as never[])) as Record<string, unknown>[]) : (statement.run(...(params as never[])), []);
+    } finally {
+      db.close();
+    }
+  };
+  return {
+    kind,
+    orm: orms[0]!,
+    store: stores[0]!,
+    stores,
+    file,
+    sql,
+    live: async (where, params) => Number((await sql(`select count(*) as n from fullauth_refresh_tokens where revoked = 0 and ${where}`, params))[0]!.n),
+  };
+}
