@@ -25,9 +25,11 @@ Commands:
                      exits 1 on any difference (for CI)
   diagram            print a Mermaid ER diagram of the included tables
   migrate            apply the pending fullauth migrations (managed mode)
+  sql                print the SQL of the pending fullauth migrations without applying it
+                     (managed mode; for a DBA to review and run)
   status             list applied and pending fullauth migrations (managed mode)
 
-check, status and diagram only read: they never create a database, schema or table
+check, status, sql and diagram only read: they never create a database, schema or table
 (a missing database is an error naming it).
 
 Options:
@@ -35,7 +37,10 @@ Options:
   --offline          diagram: no config, the default groups (with --include to choose)
   --include <groups> diagram --offline: comma-separated groups (${groups.join(', ')});
                      with a config, its entities decide the groups
-  --migrations-table <name>  migrate, status: the tracking table (default fullauth_migrations)
+  --migrations-table <name>  migrate, status, sql: the tracking table (default fullauth_migrations)
+  --from <version>   sql: every migration after this version (0000: from nothing), without
+                     reading the database; default: what the database has not applied
+  --to <version>     sql: up to this version (default: the newest)
   -h, --help         this help
 `;
 
@@ -83,8 +88,21 @@ function installedMikroOrm(): { version?: string; engines?: { node?: string } } 
 }
 
 /** What is refused before any config is loaded: options that the command would not use. */
-export function optionProblem(command: string, values: { offline?: boolean; include?: string }): string | undefined {
+export function optionProblem(
+  command: string,
+  values: { offline?: boolean; include?: string; from?: string; to?: string; 'migrations-table'?: string },
+): string | undefined {
   if (values.offline && command !== 'diagram') return `--offline applies to the diagram command only, not to '${command}'.`;
+  for (const option of ['from', 'to'] as const) {
+    if (values[option] === undefined) continue;
+    if (command !== 'sql') return `--${option} applies to the sql command only, not to '${command}'.`;
+    if (!/^\d{1,4}$/.test(values[option]!)) {
+      return `--${option} must be a version of the fullauth stream such as 0001 (0000: before the first migration), got '${values[option]}'.`;
+    }
+  }
+  if (values['migrations-table'] !== undefined && !['migrate', 'status', 'sql'].includes(command)) {
+    return `--migrations-table applies to migrate, status and sql, not to '${command}'.`;
+  }
   if (values.include !== undefined && !(command === 'diagram' && values.offline)) {
     return (
       `--include chooses the groups of 'diagram --offline' (no config, no database); with a config the groups are ` +
@@ -109,6 +127,8 @@ async function main(argv: string[]): Promise<number> {
       offline: { type: 'boolean' },
       include: { type: 'string' },
       'migrations-table': { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -117,8 +137,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(help(FULLAUTH_GROUPS));
     return command || values.help ? 0 : 1;
   }
-  if (!['check', 'diagram', 'migrate', 'status'].includes(command)) {
-    process.stderr.write(`Unknown command '${command}'. Valid commands: check, diagram, migrate, status.\n\n${help(FULLAUTH_GROUPS)}`);
+  if (!['check', 'diagram', 'migrate', 'sql', 'status'].includes(command)) {
+    process.stderr.write(`Unknown command '${command}'. Valid commands: check, diagram, migrate, sql, status.\n\n${help(FULLAUTH_GROUPS)}`);
     return 1;
   }
   const refused = optionProblem(command, values);
@@ -141,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
   const { loadCliOrm } = await import('./orm-compat.js');
   const orm = await loadCliOrm(values.config, { readOnly: command !== 'migrate' });
   try {
-    return await run(command, orm, { tableName }, await commandModules());
+    return await run(command, orm, { tableName }, await commandModules(), { from: values.from, to: values.to });
   } finally {
     await orm.close();
   }
@@ -187,9 +207,22 @@ async function commandModules(): Promise<CommandModules> {
   return { check, presence, diagram, metadata, managed, compat };
 }
 
-/** check, status and diagram only read; check and status need the database, which must exist. */
-async function run(command: string, orm: MikroORM, migratorOptions: FullauthMigratorOptions, m: CommandModules): Promise<number> {
+/** check, status, sql and diagram only read; check, status and sql (without --from) need the database, which must exist. */
+async function run(
+  command: string,
+  orm: MikroORM,
+  migratorOptions: FullauthMigratorOptions,
+  m: CommandModules,
+  versions: { from?: string; to?: string } = {},
+): Promise<number> {
   switch (command) {
+    case 'sql': {
+      // Read-only. With --from the database is not read at all; without it, it must exist.
+      const migrator = m.managed.fullauthMigrator(orm, migratorOptions);
+      if (versions.from === undefined) await m.presence.assertDatabaseExists(orm);
+      process.stdout.write(await migrator.sql(versions));
+      return 0;
+    }
     case 'check': {
       await m.presence.assertDatabaseExists(orm);
       const report = await m.check.checkFullauthSchema(orm);
