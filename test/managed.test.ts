@@ -2,6 +2,7 @@
 // enabled later, a later package version on top, naming and schema, drift against the entities.
 import { EntitySchema } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   FULLAUTH_GROUPS,
@@ -129,6 +130,33 @@ describe.skipIf(skipPostgres)('the fullauth migration stream on PostgreSQL', () 
     const b = await orm({ kind: 'postgres', url: db.url });
     const [x, y] = await Promise.all([fullauthMigrator(a).up(), fullauthMigrator(b).up()]);
     expect([...x, ...y].sort()).toEqual(POSTGRESQL_MIGRATIONS.filter((m) => !m.option).map((m) => m.name).sort());
+  });
+
+  it('waits while another session holds the advisory lock, then applies', async () => {
+    const db = await database('managed_lock');
+    const holder = new pg.Client(db.url);
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(hashtext('"fullauth_migrations"'))`);
+      const running = fullauthMigrator(await orm({ kind: 'postgres', url: db.url }, [])).up();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect((await readAllTables(db.url)).map((t) => t.name)).toEqual([]);
+      await holder.query('commit');
+      expect(await running).toEqual(['0001_base']);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('reverts the performance indexes in a schema of their own', async () => {
+    const db = await database('managed_schema_perf');
+    const options: FullauthOptions = { schema: 'identity', performanceIndexes: true };
+    const o = await orm({ kind: 'postgres', url: db.url }, ['oauth'], options);
+    expect(await fullauthMigrator(o).up()).toEqual(['0001_base', '0001_oauth', '0002_base_performance', '0002_oauth_performance']);
+    expect((await checkFullauthSchema(o)).differences).toEqual([]);
+    expect(await fullauthMigrator(o).down({ to: 1 })).toEqual(['0002_oauth_performance', '0002_base_performance']);
+    expect((await checkFullauthSchema(await orm({ kind: 'postgres', url: db.url }, ['oauth'], { schema: 'identity' }))).differences).toEqual([]);
   });
 
   it('leaves the fullauth tables to the stream and the rest to the host Migrator', async () => {
