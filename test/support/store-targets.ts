@@ -81,7 +81,7 @@ export async function storeTarget(
     const db = new DatabaseSync(file, { timeout: 5000 } as never);
     try {
       const statement = db.prepare(text);
-      return /^\s*(select|with|pragma)/i.test(text) ? (statement.all(...(params as never[])) as Record<string, unknown>[]) : (statement.run(...(params as never[])), []);
+      return /^\s*(select|with|pragma|explain)/i.test(text) ? (statement.all(...(params as never[])) as Record<string, unknown>[]) : (statement.run(...(params as never[])), []);
     } finally {
       db.close();
     }
