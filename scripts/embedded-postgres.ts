@@ -3,17 +3,18 @@
 // for several statements at once; MikroORM's schema generator sends its DDL batched
 // (`orm.schema.create()`), so parameterless batches go through PGlite's `exec` instead.
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import type { CompiledQuery, DatabaseConnection, Dialect, QueryResult } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 
 const isBatch = (sql: string): boolean => /;\s*\n\s*\S/.test(sql.trim());
 const patched = new WeakSet<DatabaseConnection>();
 
-/** `dataDir` omitted: in memory. */
-export function embeddedPostgres(dataDir?: string): Dialect {
+/** `dataDir` omitted: in memory. `options`: PGlite's own (the tests start from a dumped fresh cluster: `loadDataDir`). */
+export function embeddedPostgres(dataDir?: string, options?: PGliteOptions): Dialect {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = new PGlite(dataDir);
+  // (`new PGlite(undefined, options)` would drop the options: the one-argument form takes them.)
+  const pglite = options ? (dataDir ? new PGlite(dataDir, options) : new PGlite(options)) : new PGlite(dataDir);
   const dialect = new PGliteDialect(pglite);
   const createDriver = dialect.createDriver.bind(dialect);
   dialect.createDriver = () => {

@@ -22,21 +22,21 @@ describe('a CommonJS host app ("type": "commonjs", its TypeScript config compile
     if (cjs) rmSync(cjs.dir, { recursive: true, force: true });
   });
 
-  it('type-checks against the published CommonJS types; require() gets dist/cjs/, import() dist/', () => {
-    expectOk(cjs.run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json']));
-    expect(resolvedEntries(cjs)).toEqual(RESOLVED_ENTRIES);
+  it('type-checks against the published CommonJS types; require() gets dist/cjs/, import() dist/', async () => {
+    await expectOk(cjs.bin('tsc', ['-p', 'tsconfig.json']));
+    expect(await resolvedEntries(cjs)).toEqual(RESOLVED_ENTRIES);
   });
 
   it.skipIf(skipPostgres)('mikro-orm migration:create --initial and migration:up, then npx mikro-orm-fullauth check and diagram, on PostgreSQL', async () => {
     const db = await createDatabase('host_cjs');
     databases.push(db);
     const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-cjs' };
-    const mikroOrm = (...args: string[]) => cjs.run('npx', ['--no-install', 'mikro-orm', ...args], env);
-    const fullauth = (...args: string[]) => cjs.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args], env);
+    const mikroOrm = (...args: string[]) => cjs.bin('mikro-orm', args, env);
+    const fullauth = (...args: string[]) => cjs.bin('mikro-orm-fullauth', args, env);
 
-    expectOk(mikroOrm('migration:create', '--initial'));
+    await expectOk(mikroOrm('migration:create', '--initial'));
     expect(migrationFiles(join(cjs.dir, 'migrations-cjs'))).toHaveLength(1);
-    expectOk(mikroOrm('migration:up'));
+    await expectOk(mikroOrm('migration:up'));
     expect((await readAllTables(db.url)).map((t) => t.name).sort()).toEqual([
       'articles',
       'fullauth_refresh_tokens',
@@ -44,16 +44,16 @@ describe('a CommonJS host app ("type": "commonjs", its TypeScript config compile
       'fullauth_user_roles',
       'fullauth_users',
     ]);
-    expect(expectOk(mikroOrm('migration:create'))).toMatch(/No changes required/);
+    expect(await expectOk(mikroOrm('migration:create'))).toMatch(/No changes required/);
 
     // The config loaded dist/cjs/: the commands run with that copy, which built the entities.
-    expect(expectOk(fullauth('check'))).toContain('fullauth schema: OK (4 tables match)');
-    expect(expectOk(fullauth('diagram'))).toContain('fullauth_users ||--o{ fullauth_user_roles : "user_id"');
+    expect(await expectOk(fullauth('check'))).toContain('fullauth schema: OK (4 tables match)');
+    expect(await expectOk(fullauth('diagram'))).toContain('fullauth_users ||--o{ fullauth_user_roles : "user_id"');
     // A plain JavaScript config that require()s.
-    expect(expectOk(fullauth('check', '--config', './mikro-orm.plain.config.js'))).toContain('fullauth schema: OK (4 tables match)');
+    expect(await expectOk(fullauth('check', '--config', './mikro-orm.plain.config.js'))).toContain('fullauth schema: OK (4 tables match)');
 
     await db.sql('alter table fullauth_users alter column email type varchar(100)');
-    const drift = fullauth('check');
+    const drift = await fullauth('check');
     expect(drift.status).toBe(1);
     expect(drift.output).toContain('fullauth_users: column differs: email');
   });

@@ -26,16 +26,16 @@ afterAll(async () => {
   if (host) rmSync(host.dir, { recursive: true, force: true });
 });
 
-const cli = (args: string[], env: Record<string, string>) => host.run('npx', ['--no-install', 'mikro-orm', ...args], env);
+const cli = (args: string[], env: Record<string, string>) => host.bin('mikro-orm', args, env);
 
 
 describe('the packed package in a host app', () => {
-  it('type-checks the host code against the published types', () => {
-    expectOk(host.run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json']));
+  it('type-checks the host code against the published types', async () => {
+    await expectOk(host.bin('tsc', ['-p', 'tsconfig.json']));
   });
 
-  it('resolves dist/ for import and dist/cjs/ for require', () => {
-    expect(resolvedEntries(host)).toEqual(RESOLVED_ENTRIES);
+  it('resolves dist/ for import and dist/cjs/ for require', async () => {
+    expect(await resolvedEntries(host)).toEqual(RESOLVED_ENTRIES);
   });
 });
 
@@ -47,9 +47,9 @@ describe.skipIf(skipPostgres)('the mikro-orm CLI in a host app, on PostgreSQL', 
     const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-pg' };
     const path = join(host.dir, 'migrations-pg');
 
-    expectOk(cli(['migration:create', '--initial'], env));
+    await expectOk(cli(['migration:create', '--initial'], env));
     expect(migrationFiles(path)).toHaveLength(1);
-    expectOk(cli(['migration:up'], env));
+    await expectOk(cli(['migration:up'], env));
 
     const tables = await readAllTables(db.url);
     expect(tables.map((t) => t.name).sort()).toEqual([
@@ -64,11 +64,11 @@ describe.skipIf(skipPostgres)('the mikro-orm CLI in a host app, on PostgreSQL', 
     await contract.sql(fastapiFullauthDdl(['base', 'role']));
     expect(tables.filter((t) => t.name.startsWith('fullauth_'))).toEqual(await readAllTables(contract.url));
 
-    expect(expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
+    expect(await expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
     expect(migrationFiles(path)).toHaveLength(1);
-    expectOk(cli(['migration:check'], env));
+    await expectOk(cli(['migration:check'], env));
 
-    expectOk(cli(['migration:down'], env));
+    await expectOk(cli(['migration:down'], env));
     expect((await readAllTables(db.url)).map((t) => t.name)).toEqual([]);
   });
 
@@ -78,8 +78,8 @@ describe.skipIf(skipPostgres)('the mikro-orm CLI in a host app, on PostgreSQL', 
     await db.sql(fastapiFullauthDdl(['base', 'role']));
     const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-adopt', HOST_FULLAUTH_ONLY: '1' };
 
-    expect(expectOk(cli(['schema:update', '--dump'], env))).toMatch(/Schema is up-to-date/);
-    expect(expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
+    expect(await expectOk(cli(['schema:update', '--dump'], env))).toMatch(/Schema is up-to-date/);
+    expect(await expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
     expect(migrationFiles(join(host.dir, 'migrations-adopt'))).toEqual([]);
   });
 });
@@ -89,27 +89,27 @@ describe.skipIf(skipPostgres)('npx mikro-orm-fullauth in a host app, on PostgreS
     const db = await createDatabase('host_managed');
     databases.push(db);
     const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-managed', HOST_MANAGED: '1' };
-    const fullauth = (...args: string[]) => host.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args], env);
+    const fullauth = (...args: string[]) => host.bin('mikro-orm-fullauth', args, env);
 
-    expect(expectOk(fullauth('migrate'))).toContain('Applied 0001_base, 0001_role');
-    expect(expectOk(fullauth('status'))).toBe('applied  0001_base\napplied  0001_role\n');
-    expect(expectOk(fullauth('migrate'))).toContain('fullauth migrations: up to date');
-    expect(expectOk(fullauth('check'))).toContain('fullauth schema: OK (4 tables match)');
+    expect(await expectOk(fullauth('migrate'))).toContain('Applied 0001_base, 0001_role');
+    expect(await expectOk(fullauth('status'))).toBe('applied  0001_base\napplied  0001_role\n');
+    expect(await expectOk(fullauth('migrate'))).toContain('fullauth migrations: up to date');
+    expect(await expectOk(fullauth('check'))).toContain('fullauth schema: OK (4 tables match)');
 
     // The host's own Migrator sees only the host's tables.
-    expectOk(cli(['migration:create'], env));
+    await expectOk(cli(['migration:create'], env));
     const [file] = migrationFiles(join(host.dir, 'migrations-managed'));
     const code = readFileSync(join(host.dir, 'migrations-managed', file!), 'utf8');
     expect(code).toContain('create table "articles"');
     expect(code).not.toMatch(/create table "fullauth_/);
-    expectOk(cli(['migration:up'], env));
+    await expectOk(cli(['migration:up'], env));
 
     await db.sql('alter table fullauth_users alter column email type varchar(100)');
-    const drift = fullauth('check');
+    const drift = await fullauth('check');
     expect(drift.status).toBe(1);
     expect(drift.output).toContain('fullauth_users: column differs: email: type is "varchar(100)", expected "varchar(320)"');
 
-    const diagram = expectOk(fullauth('diagram'));
+    const diagram = await expectOk(fullauth('diagram'));
     expect(diagram).toMatch(/^erDiagram\n/);
     expect(diagram).toContain('fullauth_users ||--o{ fullauth_user_roles : "user_id"');
     expect(diagram).not.toContain('articles');
@@ -120,39 +120,39 @@ describe.skipIf(skipPostgres)('npx mikro-orm-fullauth in a host app, on PostgreS
     databases.push(db);
     const missing = `${db.name}_typo`;
     const fullauth = (url: string, ...args: string[]) =>
-      host.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args], { DATABASE_URL: url, HOST_MANAGED: '1' });
+      host.bin('mikro-orm-fullauth', args, { DATABASE_URL: url, HOST_MANAGED: '1' });
 
     const typo = db.url.replace(`/${db.name}`, `/${missing}`);
     for (const command of ['check', 'status']) {
-      const result = fullauth(typo, command);
+      const result = await fullauth(typo, command);
       expect(result.status, result.output).toBe(1);
       expect(result.output).toContain(`mikro-orm-fullauth: database '${missing}' does not exist.`);
     }
-    expect(expectOk(fullauth(typo, 'diagram'))).toMatch(/^erDiagram\n/);
+    expect(await expectOk(fullauth(typo, 'diagram'))).toMatch(/^erDiagram\n/);
     const exists = await db.sql(`select count(*)::int as n from pg_database where datname = '${missing}'`);
     expect(exists.rows[0].n).toBe(0);
 
-    expect(expectOk(fullauth(db.url, 'status'))).toBe('pending  0001_base\npending  0001_role\n');
-    expect(fullauth(db.url, 'check').output).toContain('fullauth_users: missing table');
+    expect(await expectOk(fullauth(db.url, 'status'))).toBe('pending  0001_base\npending  0001_role\n');
+    expect((await fullauth(db.url, 'check')).output).toContain('fullauth_users: missing table');
     expect(await readAllTables(db.url)).toEqual([]);
   });
 });
 
 describePglite('the mikro-orm CLI in a host app, on PGlite', () => {
-  it('creates, applies, re-checks and reverts the fullauth tables', () => {
+  it('creates, applies, re-checks and reverts the fullauth tables', async () => {
     const env = { HOST_DB: 'pglite', HOST_PGLITE_DIR: join(host.dir, 'pgdata'), HOST_MIGRATIONS: './migrations-pglite' };
     const path = join(host.dir, 'migrations-pglite');
-    const tables = () =>
-      expectOk(host.run('node', ['--input-type=module', '-e', LIST_TABLES], env)).trim().split('\n').filter(Boolean);
+    const tables = async () =>
+      (await expectOk(host.run('node', ['--input-type=module', '-e', LIST_TABLES], env))).trim().split('\n').filter(Boolean);
 
-    expectOk(cli(['migration:create', '--initial'], env));
+    await expectOk(cli(['migration:create', '--initial'], env));
     expect(migrationFiles(path)).toHaveLength(1);
-    expectOk(cli(['migration:up'], env));
-    expect(tables()).toEqual(['articles', 'fullauth_refresh_tokens', 'fullauth_roles', 'fullauth_user_roles', 'fullauth_users']);
-    expect(expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
-    expectOk(cli(['migration:check'], env));
-    expectOk(cli(['migration:down'], env));
-    expect(tables()).toEqual([]);
+    await expectOk(cli(['migration:up'], env));
+    expect(await tables()).toEqual(['articles', 'fullauth_refresh_tokens', 'fullauth_roles', 'fullauth_user_roles', 'fullauth_users']);
+    expect(await expectOk(cli(['migration:create'], env))).toMatch(/No changes required/);
+    await expectOk(cli(['migration:check'], env));
+    await expectOk(cli(['migration:down'], env));
+    expect(await tables()).toEqual([]);
   });
 });
 
@@ -163,9 +163,9 @@ describe.skipIf(skipMariaDb)('the mikro-orm CLI in a host app, on MariaDB', () =
     const env = { DATABASE_URL: db.url, HOST_MIGRATIONS: './migrations-mariadb' };
     const config = ['--config', './mikro-orm.mariadb.config.ts'];
 
-    expectOk(cli(['migration:create', '--initial', ...config], env));
+    await expectOk(cli(['migration:create', '--initial', ...config], env));
     expect(migrationFiles(join(host.dir, 'migrations-mariadb'))).toHaveLength(1);
-    expectOk(cli(['migration:up', ...config], env));
+    await expectOk(cli(['migration:up', ...config], env));
     const contract = await createMariaDb('host_contract');
     databases.push(contract);
     await contract.sql(fastapiFullauthDdl(['base', 'role'], 'mysql'));
@@ -173,11 +173,11 @@ describe.skipIf(skipMariaDb)('the mikro-orm CLI in a host app, on MariaDB', () =
     expect(ours.map((t) => t.name).sort()).toEqual(['articles', 'fullauth_refresh_tokens', 'fullauth_roles', 'fullauth_user_roles', 'fullauth_users']);
     expect(ours.filter((t) => t.name.startsWith('fullauth_'))).toEqual(await readMySqlTables(contract));
 
-    expect(expectOk(cli(['migration:create', ...config], env))).toMatch(/No changes required/);
-    expect(expectOk(host.run('npx', ['--no-install', 'mikro-orm-fullauth', 'check', ...config], env))).toContain(
+    expect(await expectOk(cli(['migration:create', ...config], env))).toMatch(/No changes required/);
+    expect(await expectOk(host.bin('mikro-orm-fullauth', ['check', ...config], env))).toContain(
       'fullauth schema: OK (4 tables match)',
     );
-    expectOk(cli(['migration:down', ...config], env));
+    await expectOk(cli(['migration:down', ...config], env));
     expect(await readMySqlTables(db)).toEqual([]);
   });
 });
@@ -188,8 +188,8 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`the mikro-orm CLI in a host app, on SQLit
     const env = { HOST_SQLITE_FILE: file, HOST_MIGRATIONS: './migrations-sqlite' };
     const config = ['--config', './mikro-orm.sqlite.config.ts'];
 
-    expectOk(cli(['migration:create', '--initial', ...config], env));
-    expectOk(cli(['migration:up', ...config], env));
+    await expectOk(cli(['migration:create', '--initial', ...config], env));
+    await expectOk(cli(['migration:up', ...config], env));
     expect((await readSqliteTables(file)).map((t) => t.name)).toEqual([
       'articles',
       'fullauth_refresh_tokens',
@@ -197,19 +197,19 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`the mikro-orm CLI in a host app, on SQLit
       'fullauth_user_roles',
       'fullauth_users',
     ]);
-    expect(expectOk(cli(['migration:create', ...config], env))).toMatch(/No changes required/);
-    expect(expectOk(host.run('npx', ['--no-install', 'mikro-orm-fullauth', 'check', ...config], env))).toContain(
+    expect(await expectOk(cli(['migration:create', ...config], env))).toMatch(/No changes required/);
+    expect(await expectOk(host.bin('mikro-orm-fullauth', ['check', ...config], env))).toContain(
       'fullauth schema: OK (4 tables match)',
     );
-    expectOk(cli(['migration:down', ...config], env));
+    await expectOk(cli(['migration:down', ...config], env));
     expect(await readSqliteTables(file)).toEqual([]);
 
     const adopted = join(host.dir, 'adopted.sqlite');
     const create = `import { DatabaseSync } from 'node:sqlite'; const db = new DatabaseSync(process.env.HOST_SQLITE_FILE); db.exec(process.env.DDL); db.close();`;
     const adoptEnv = { HOST_SQLITE_FILE: adopted, HOST_MIGRATIONS: './migrations-sqlite-adopt', HOST_FULLAUTH_ONLY: '1' };
-    expectOk(host.run('node', ['--input-type=module', '-e', create], { ...adoptEnv, DDL: fastapiFullauthDdl(['base', 'role'], 'sqlite') }));
-    expect(expectOk(cli(['schema:update', '--dump', ...config], adoptEnv))).toMatch(/Schema is up-to-date/);
-    expect(expectOk(cli(['migration:create', ...config], adoptEnv))).toMatch(/No changes required/);
+    await expectOk(host.run('node', ['--input-type=module', '-e', create], { ...adoptEnv, DDL: fastapiFullauthDdl(['base', 'role'], 'sqlite') }));
+    expect(await expectOk(cli(['schema:update', '--dump', ...config], adoptEnv))).toMatch(/Schema is up-to-date/);
+    expect(await expectOk(cli(['migration:create', ...config], adoptEnv))).toMatch(/No changes required/);
   });
 });
 
@@ -249,11 +249,11 @@ describe('mikro-orm-fullauth checks the Node.js version before loading MikroORM'
   it.skipIf(!OLD_NODE)(
     `a real run on ${OLD_NODE ? `the machine's ${OLD_NODE}` : 'an old Node.js (skipped: none found in /usr/local/bin, /usr/bin)'}: ` +
       (MIKRO_ORM_6 ? 'MikroORM 6 runs' : 'MikroORM 7 is refused with exit 1, before it is loaded'),
-    () => {
+    async () => {
       const args = MIKRO_ORM_6 ? ['diagram', '--offline'] : ['check'];
-      const result = host.run(OLD_NODE!, ['node_modules/.bin/mikro-orm-fullauth', ...args]);
+      const result = await host.run(OLD_NODE!, ['node_modules/.bin/mikro-orm-fullauth', ...args]);
       if (MIKRO_ORM_6) {
-        expect(expectOk(result)).toMatch(/^erDiagram\n/);
+        expect(await expectOk(result)).toMatch(/^erDiagram\n/);
         return;
       }
       expect(result.status, result.output).toBe(1);
@@ -265,7 +265,7 @@ describe('mikro-orm-fullauth checks the Node.js version before loading MikroORM'
 });
 
 describe('mikro-orm-fullauth refuses options the command would not use', () => {
-  it('--include without --offline names --offline; --offline is for diagram only', () => {
+  it('--include without --offline names --offline; --offline is for diagram only', async () => {
     expect(optionProblem('diagram', { include: 'role' })).toMatch(/--include chooses the groups of 'diagram --offline'.*Add --offline/);
     expect(optionProblem('check', { include: 'role' })).toMatch(/Add --offline/);
     expect(optionProblem('check', { offline: true })).toBe("--offline applies to the diagram command only, not to 'check'.");
@@ -273,12 +273,12 @@ describe('mikro-orm-fullauth refuses options the command would not use', () => {
     expect(optionProblem('diagram', {})).toBeUndefined();
 
     // In a host app: refused before the config is loaded (no DATABASE_URL needed), exit 1.
-    const fullauth = (...args: string[]) => host.run('npx', ['--no-install', 'mikro-orm-fullauth', ...args]);
-    const include = fullauth('diagram', '--include', 'role');
+    const fullauth = (...args: string[]) => host.bin('mikro-orm-fullauth', args);
+    const include = await fullauth('diagram', '--include', 'role');
     expect(include.status).toBe(1);
     expect(include.output).toBe(`mikro-orm-fullauth: ${optionProblem('diagram', { include: 'role' })}\n`);
-    expect(fullauth('status', '--offline').status).toBe(1);
-    const offline = expectOk(fullauth('diagram', '--offline', '--include', 'role'));
+    expect((await fullauth('status', '--offline')).status).toBe(1);
+    const offline = await expectOk(fullauth('diagram', '--offline', '--include', 'role'));
     expect(offline).toContain('fullauth_roles {');
     expect(offline).not.toContain('fullauth_permissions');
   });

@@ -2,12 +2,14 @@
 // blocks written to their paths, ```sh run commands; test/support/walkthrough.ts) runs in
 // order in a fresh app folder with the packed package installed (test/support/host-app.ts),
 // against a fresh PostgreSQL database. Each command must exit 0; then the outcome is checked.
+// A page that goes on from another (store.md after getting-started.md) continues in that
+// page's app and database once its test walked it.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIKRO_ORM_6 } from './support/compat.js';
 import { createHostApp, type HostApp } from './support/host-app.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
-import { createWalkthroughApp, describeStep, readWalkthrough, runWalkthrough, type StepResult } from './support/walkthrough.js';
+import { createWalkthroughApp, describeStep, readWalkthrough, runWalkthrough, walkthroughChain, type StepResult, type WalkState } from './support/walkthrough.js';
 
 const SKIP = MIKRO_ORM_6
   ? ' (skipped on MikroORM 6: the pages are written for MikroORM 7, its method names and CLI without ts-node settings)'
@@ -31,14 +33,30 @@ async function database(label: string): Promise<TestDatabase> {
   return db;
 }
 
-/** Runs a page in its own app folder and database; every command must succeed. */
+/** Pages walked to the end (every command succeeded), by page: where a page that goes on from them can continue. */
+const walked = new Map<string, { pages: string[]; db: TestDatabase; state: WalkState }>();
+
+/**
+ * Runs a page in its own app folder and database; every command must succeed. A page that goes
+ * on from another (`<!-- walkthrough: after … -->`) continues in that page's folder and
+ * database when this file walked it already (its tests ran and checked it), else it walks that
+ * page first itself.
+ */
 async function walk(page: string): Promise<{ db: TestDatabase; results: StepResult[]; output: (command: RegExp) => string }> {
   const name = page.replace(/^docs\/|\.md$/g, '');
-  const db = await database(`walk_${name}`);
-  const dir = createWalkthroughApp(host, name);
-  const results = await runWalkthrough(host, dir, page, db.url, async () => (await database(`walk_${name}_2`)).url);
+  const { after } = readWalkthrough(page);
+  const previous = after ? walked.get(after) : undefined;
+  if (after) walked.delete(after); // this walk changes its folder and database
+  const db = previous?.db ?? (await database(`walk_${name}`));
+  const dir = previous?.state.dir ?? createWalkthroughApp(host, name);
+  const state: WalkState = { dir, url: db.url };
+  const results = await runWalkthrough(host, dir, page, previous?.state.url ?? db.url, async () => (await database(`walk_${name}_2`)).url, {
+    continued: previous?.pages ?? [],
+    state,
+  });
   const failed = results.find((r) => r.status !== 0);
   if (failed) throw new Error(describeStep(failed));
+  walked.set(page, { pages: walkthroughChain(page).map((w) => w.page), db, state });
   const output = (command: RegExp): string => {
     const found = results.filter((r) => r.step.kind === 'run' && command.test(r.step.command));
     expect(found, `no step runs ${command}`).not.toHaveLength(0);

@@ -1,10 +1,10 @@
-// Once per vitest run, in the main process: the run's packing folder (test/support/host-app.ts;
-// vitest.config.ts names the run) removed at the end.
+// Once per vitest run, in the main process: the run's folder (test/support/run-shared.ts: the
+// packed package, the host apps' install, a fresh PGlite cluster; vitest.config.ts names the
+// run) removed at the end.
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { packDir } from './run-shared.js';
 
 export default function setup(): () => void {
-  const dir = join(tmpdir(), `fullauth-pack-${process.env.FULLAUTH_TEST_RUN}`);
+  const dir = packDir();
   return () => rmSync(dir, { recursive: true, force: true });
 }

@@ -5,8 +5,10 @@ import { spawn } from 'node:child_process';
 
 export interface CommandResult {
   status: number;
+  /** stdout and stderr as they arrived. */
   output: string;
   stdout: string;
+  stderr: string;
 }
 
 export function runCommand(
@@ -17,12 +19,16 @@ export function runCommand(
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
+    let stderr = '';
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       output += chunk;
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      output += chunk;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? 180_000);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -30,7 +36,7 @@ export function runCommand(
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ status: code ?? (signal ? -1 : 0), output, stdout });
+      resolve({ status: code ?? (signal ? -1 : 0), output, stdout, stderr });
     });
     child.stdin.end(options.input ?? '');
   });

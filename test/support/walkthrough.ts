@@ -103,10 +103,19 @@ export function createWalkthroughApp(host: HostApp, name: string): string {
   return dir;
 }
 
+/** Where a walk ended: its app folder and the database its last steps used. */
+export interface WalkState {
+  dir: string;
+  url: string;
+}
+
 /**
  * Runs the steps of `page` (and of the pages it continues) in order in `dir`: files are
  * written, commands run through bash with `DATABASE_URL` set. Stops at the first failing
  * command. `newDatabase` gives the URL of another empty database (`new database`).
+ * `continued`: the pages of the chain already walked, in this `dir`, ending on the database
+ * `databaseUrl` (a page that goes on from a page walked just before: only its own steps run).
+ * `state`, when given, is updated to where the walk ended.
  */
 export async function runWalkthrough(
   host: HostApp,
@@ -114,10 +123,17 @@ export async function runWalkthrough(
   page: string,
   databaseUrl: string,
   newDatabase: () => Promise<string>,
+  { continued = [], state }: { continued?: readonly string[]; state?: WalkState } = {},
 ): Promise<StepResult[]> {
   const results: StepResult[] = [];
   let url = databaseUrl;
-  for (const walkthrough of walkthroughChain(page)) {
+  const chain = walkthroughChain(page);
+  const done = chain.findIndex((w) => !continued.includes(w.page));
+  if (continued.length > 0 && done !== continued.length) {
+    throw new Error(`${page} goes on from ${chain.map((w) => w.page).join(', ')}, not from ${continued.join(', ')}`);
+  }
+  if (state) Object.assign(state, { dir, url });
+  for (const walkthrough of chain.slice(continued.length)) {
     for (const step of walkthrough.steps) {
       if (step.kind === 'file') {
         const path = join(dir, step.path);
@@ -127,10 +143,13 @@ export async function runWalkthrough(
       }
       if (step.kind === 'new-database') {
         url = await newDatabase();
+        if (state) state.url = url;
         continue;
       }
-      // npm_config_yes=false: `npx` runs the app's own binaries and never downloads one.
-      const { status, output } = host.run('bash', ['-c', `cd '${dir}' && ${step.command}`], {
+      // npm_config_yes=false: `npx` runs the app's own binaries and never downloads one. A
+      // page's `npx <bin>` runs through npx the first time for each binary, then straight from
+      // node_modules/.bin (the same binary; HostApp.binCommand()).
+      const { status, output } = await host.run('bash', ['-c', `cd '${dir}' && ${viaBin(host, step.command)}`], {
         DATABASE_URL: url,
         npm_config_yes: 'false',
       });
@@ -139,6 +158,15 @@ export async function runWalkthrough(
     }
   }
   return results;
+}
+
+/** `npx <bin> …` started as HostApp.binCommand() says (npx the first time for each binary); any other command as it is. */
+function viaBin(host: HostApp, command: string): string {
+  const npx = /^npx\s+(?:--no-install\s+)?([\w@./-]+)(?=\s|$)/.exec(command);
+  if (!npx) return command;
+  const start = host.binCommand(npx[1]!);
+  // The first time: the page's own command, as the reader types it.
+  return start.startsWith('npx ') ? command : `${start}${command.slice(npx[0].length)}`;
 }
 
 /** A readable account of a failed step. */
