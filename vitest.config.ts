@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
+import Sequencer from './test/support/sequencer.js';
 
 // One id per run, inherited by every worker: the host-app suites share one packed package per run.
 process.env.FULLAUTH_TEST_RUN ??= randomUUID();
@@ -13,6 +14,8 @@ export default defineConfig({
     hookTimeout: 600_000,
     // The machine has two cores (a third worker was slower, measured in CI).
     maxWorkers: 2,
+    // The host-app suites staggered, not started side by side (test/support/sequencer.ts).
+    sequence: { sequencer: Sequencer },
     // Each skipped test listed at the end, with the reason its title gives.
     reporters: ['default', './test/support/skip-reporter.ts'],
     poolOptions: {
