@@ -3,6 +3,7 @@ import { dialectOf } from './dialects.js';
 import { FullauthDestructiveChangeError, QUOTED, findDestructiveStatements } from './guard.js';
 import { requireHere } from './orm-compat.js';
 import { knownFullauthTables, registeredHooks } from './schema-hooks.js';
+import { installSqliteFastapiDdl, type SqliteSchemaHelperLike } from './sqlite/ddl.js';
 
 type MigrationsModule = typeof import('@mikro-orm/migrations');
 type SqlDriver = ConstructorParameters<MigrationsModule['TSMigrationGenerator']>[0];
@@ -28,6 +29,13 @@ export class FullauthMigrationGenerator implements IMigrationGenerator {
     const Generator = options.emit === 'js' || options.emit === 'cjs' ? JSMigrationGenerator : TSMigrationGenerator;
     this.#inner = new Generator(driver as SqlDriver, namingStrategy, options);
     this.#driver = driver;
+    // Made by the Migrator before any diff: on SQLite, the diffs it computes then write (and
+    // read back) the fullauth tables as fastapi-fullauth's SQLAlchemy does, with or without
+    // fullauthSchemaHooks() (see sqlite/ddl.ts).
+    const platform = driver.getPlatform() as unknown as { getSchemaHelper?(): SqliteSchemaHelperLike };
+    if (dialectOf(platform) === 'sqlite' && platform.getSchemaHelper) {
+      installSqliteFastapiDdl(platform.getSchemaHelper(), (table) => knownFullauthTables(driver.getMetadata() as MetadataStorage).names.has(table));
+    }
   }
 
   generate(diff: MigrationDiff, path?: string, name?: string): Promise<[string, string]> {

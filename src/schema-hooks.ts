@@ -9,6 +9,7 @@ import { afterDiscovery, discoverOffline, driverOf, registerSchemaGenerator, set
 import { assertOptionalBoolean, readOptions, rejectUnknownKeys, type ReadOptions } from './read-options.js';
 import { FULLAUTH_ENTITY_NAMES } from './spec.js';
 import { addSqliteInlineUniques, queryRows, type TableLike as SqliteTable } from './sqlite-constraints.js';
+import { installSqliteFastapiDdl, type SqliteSchemaHelperLike } from './sqlite/ddl.js';
 
 /** Every option may be left out or set to `null`: both mean "the default". */
 export interface FullauthSchemaHooksOptions {
@@ -179,6 +180,11 @@ function installGuardedSchemaGenerator(orm: MikroORM, hooks: HooksOptions): void
     throw new FullauthConfigError('fullauthSchemaHooks() needs an SQL driver (PostgreSQL, MySQL, MariaDB, SQLite).');
   }
   const Base = platform.getSchemaGenerator(driver).constructor as SchemaGeneratorClass;
+  if (dialectOf(platform) === 'sqlite') {
+    // The DDL fastapi-fullauth's SQLAlchemy writes and reads back (see sqlite/ddl.ts).
+    const helper = (platform as unknown as { getSchemaHelper(): SqliteSchemaHelperLike }).getSchemaHelper();
+    installSqliteFastapiDdl(helper, (table) => knownFullauthTables(driver.getMetadata() as MetadataStorage, hooks.migrationsTable).names.has(table));
+  }
 
   class FullauthGuardedSchemaGenerator extends Base {
     #lastFrom: DatabaseSchema | undefined;

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 
-interface IndexLike {
+export interface IndexLike {
   keyName: string;
   columnNames: string[];
   unique: boolean;
@@ -26,11 +26,20 @@ export const queryRows =
 
 const INLINE_UNIQUE = /constraint\s+[`"[]?(\w+)[`"\]]?\s+unique\s*\(([^)]*)\)/gi;
 
+/** The named unique constraints declared inside a CREATE TABLE statement, as index entries. */
+export function parseInlineUniques(createTableSql: string): Array<IndexLike & { composite: boolean; constraint: true }> {
+  return [...createTableSql.matchAll(INLINE_UNIQUE)].map(([, name, columns]) => {
+    const columnNames = columns!.split(',').map((column) => column.trim().replace(/^[`"[]|[`"\]]$/g, ''));
+    return { keyName: name!, columnNames, unique: true, constraint: true, primary: false, composite: columnNames.length > 1 };
+  });
+}
+
 /**
- * fastapi-fullauth declares `uq_oauth_provider_user` inside CREATE TABLE; SQLite keeps it as
- * an automatic index without the name, which MikroORM's introspection skips, so its diff
- * would add the unique index a second time. Reads the named inline unique constraints back
- * from the table's SQL and puts them into the introspected schema under their names.
+ * fastapi-fullauth declares `uq_oauth_provider_user` inside CREATE TABLE (and so does this
+ * package's SQLite DDL, see sqlite/ddl.ts); SQLite keeps it as an automatic index without the
+ * name, which MikroORM's introspection skips, so its diff would add the unique index a second
+ * time. Reads the named inline unique constraints back from the table's SQL and puts them
+ * into the introspected schema under their names.
  */
 export async function addSqliteInlineUniques(schema: { getTables(): TableLike[] }, tables: ReadonlySet<string>, query: QueryRows): Promise<void> {
   for (const table of schema.getTables()) {
@@ -39,10 +48,8 @@ export async function addSqliteInlineUniques(schema: { getTables(): TableLike[] 
     const sql = typeof row?.sql === 'string' ? row.sql : '';
     // MikroORM 7 hands out a copy (set it back); MikroORM 6 its own list.
     const indexes = table.getIndexes();
-    for (const [, name, columns] of sql.matchAll(INLINE_UNIQUE)) {
-      if (indexes.some((index) => index.keyName === name)) continue;
-      const columnNames = columns!.split(',').map((column) => column.trim().replace(/^[`"[]|[`"\]]$/g, ''));
-      indexes.push({ keyName: name!, columnNames, unique: true, constraint: true, primary: false, composite: columnNames.length > 1 });
+    for (const unique of parseInlineUniques(sql)) {
+      if (!indexes.some((index) => index.keyName === unique.keyName)) indexes.push(unique);
     }
     table.setIndexes?.(indexes);
   }

@@ -1,0 +1,208 @@
+// One SQLite file shared with a Python fastapi-fullauth service: its Alembic autogenerate
+// (SQLAlchemy's reflection of the file, compared with fastapi-fullauth's models) proposes no
+// change on the tables this package creates, through the mikro-orm CLI as a user runs it;
+// and our diff proposes none on the tables SQLAlchemy creates. fastapi-fullauth itself is not
+// installable here (no PyPI): test/fixtures/python/alembic_sqlite.py declares its models as
+// ../shared/schema-contract.md states them, with Debian's SQLAlchemy and Alembic.
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defineFullauthEntities, fullauthSchemaHooks, resolveGroups, type FullauthGroup } from '../src/index.js';
+import { readSqliteTables } from './support/catalogs.js';
+import { CLI_ENV } from './support/compat.js';
+import { SQLITE_UNSUPPORTED, initOtherOrm, removeDirs, scratchDir } from './support/databases.js';
+import { GROUP_VARIANTS } from './support/fixture.js';
+import { ROOT } from './support/fullauth-cli.js';
+import { PYTHON, pythonUnavailable } from './support/python.js';
+import { runCommand } from './support/spawn.js';
+
+const skip = SQLITE_UNSUPPORTED ?? pythonUnavailable(['sqlalchemy', 'alembic']);
+
+const dirs: string[] = [];
+afterAll(() => removeDirs(dirs));
+
+interface Comparison {
+  /** Each change Alembic's autogenerate would write into a migration. */
+  changes: string[];
+  reflected: Record<
+    string,
+    {
+      foreign_keys: { constrained_columns: string[]; referred_table: string; referred_columns: string[]; ondelete: string | null }[];
+      unique_constraints: { name: string | null; column_names: string[] }[];
+      indexes: { name: string; column_names: string[]; unique: boolean }[];
+    }
+  >;
+}
+
+async function python<T>(request: Record<string, unknown>): Promise<T> {
+  const script = join(ROOT, 'test/fixtures/python/alembic_sqlite.py');
+  const result = await runCommand(PYTHON, [script], { input: JSON.stringify(request), timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`alembic_sqlite.py ${String(request.op)} failed:\n${result.output}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** What fastapi-fullauth's Alembic autogenerate proposes on `file` for the models of `groups`. */
+const alembicCompare = (file: string, groups: readonly FullauthGroup[]) => python<Comparison>({ op: 'compare', file, groups });
+
+/** The `mikro-orm` CLI in the repository, in a user's environment. */
+async function mikroOrm(args: string[], configFile: string, env: Record<string, string>): Promise<string> {
+  const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
+  const result = await runCommand(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'node_modules/@mikro-orm/cli/cli.js'), ...args, '--config', configFile],
+    { cwd: ROOT, env: { ...userEnv, ...CLI_ENV, NO_COLOR: '1', FORCE_COLOR: '0', ...env } },
+  );
+  if (result.status !== 0) throw new Error(`mikro-orm ${args.join(' ')} exited ${result.status}:\n${result.output}`);
+  return result.output;
+}
+
+/**
+ * A user's SQLite config (docs/sqlite.md), with or without the schema hooks; without the
+ * migration snapshot, so that every `migration:create` compares with the database itself.
+ */
+function writeSqliteConfig(dir: string, { hooks, groups }: { hooks: boolean; groups?: string }): string {
+  const file = join(dir, 'mikro-orm.config.ts');
+  const src = JSON.stringify(join(ROOT, 'src/index.js'));
+  writeFileSync(
+    file,
+    `import { Migrator } from '@mikro-orm/migrations';
+import { NodeSqliteDialect, SqliteDriver, defineConfig } from '@mikro-orm/sql';
+import { defineFullauthEntities, fullauthMigrations, fullauthSchemaHooks } from ${src};
+
+const file = process.env.APP_SQLITE!;
+export default defineConfig({
+  driver: SqliteDriver,
+  dbName: file,
+  driverOptions: new NodeSqliteDialect(file),
+  entities: [...defineFullauthEntities(${groups ?? ''})],
+  extensions: [Migrator${hooks ? ', fullauthSchemaHooks()' : ''}],
+  migrations: fullauthMigrations({ path: process.env.APP_MIGRATIONS!, snapshot: false }),
+});
+`,
+  );
+  return file;
+}
+
+const ALL = resolveGroups(undefined);
+const tableNames = async (file: string) => (await readSqliteTables(file)).map((t) => t.name);
+
+describe.skipIf(!!skip)(`SQLite shared with fastapi-fullauth: Alembic autogenerate on our tables${skip ? ` (${skip})` : ''}`, () => {
+  it('mikro-orm CLI (migration:create --initial, up): Alembic proposes nothing; our diff neither; migration:down reverts', async () => {
+    const dir = scratchDir('alembic-cli', dirs);
+    const config = writeSqliteConfig(dir, { hooks: true });
+    const env = { APP_SQLITE: join(dir, 'app.sqlite'), APP_MIGRATIONS: join(dir, 'migrations') };
+
+    await mikroOrm(['migration:create', '--initial'], config, env);
+    const [migration] = readdirSync(env.APP_MIGRATIONS).filter((f) => f.endsWith('.ts'));
+    const code = readFileSync(join(env.APP_MIGRATIONS, migration!), 'utf8');
+    // The DDL SQLAlchemy writes: foreign key targets without backticks, the named unique key in the table.
+    expect(code).toContain('references fullauth_users (id) on update no action on delete cascade');
+    expect(code).toContain('constraint uq_oauth_provider_user unique (provider, provider_user_id)');
+    expect(code).not.toMatch(/references `/);
+    expect(code).not.toMatch(/create unique index \S*uq_oauth_provider_user/);
+
+    await mikroOrm(['migration:up'], config, env);
+    const compared = await alembicCompare(env.APP_SQLITE, ALL);
+    expect(compared.changes).toEqual([]);
+    // What SQLAlchemy reads back: every foreign key with its ON DELETE CASCADE, the named constraint.
+    const fks = Object.values(compared.reflected).flatMap((t) => t.foreign_keys);
+    expect(fks).toHaveLength(7);
+    expect(fks.every((fk) => fk.ondelete === 'CASCADE')).toBe(true);
+    expect(compared.reflected.fullauth_oauth_accounts!.unique_constraints).toEqual([
+      { name: 'uq_oauth_provider_user', column_names: ['provider', 'provider_user_id'] },
+    ]);
+
+    // MikroORM's own comparison of the result: nothing to do (no perpetual diff).
+    expect(await mikroOrm(['migration:create'], config, env)).toMatch(/No changes required/);
+    expect(await mikroOrm(['schema:update', '--dump'], config, env)).toMatch(/Schema is up-to-date/);
+
+    await mikroOrm(['migration:down'], config, env);
+    expect(await tableNames(env.APP_SQLITE)).toEqual([]);
+    await mikroOrm(['migration:up'], config, env);
+    expect((await alembicCompare(env.APP_SQLITE, ALL)).changes).toEqual([]);
+  });
+
+  it('mikro-orm CLI schema:create --run: Alembic proposes nothing', async () => {
+    const dir = scratchDir('alembic-schema', dirs);
+    const config = writeSqliteConfig(dir, { hooks: true });
+    const env = { APP_SQLITE: join(dir, 'app.sqlite'), APP_MIGRATIONS: join(dir, 'migrations') };
+    await mikroOrm(['schema:create', '--run'], config, env);
+    expect(await tableNames(env.APP_SQLITE)).toHaveLength(8);
+    expect((await alembicCompare(env.APP_SQLITE, ALL)).changes).toEqual([]);
+    expect(await mikroOrm(['schema:update', '--dump'], config, env)).toMatch(/Schema is up-to-date/);
+  });
+
+  it('a group added later (migration:create of the diff, up, down): Alembic proposes nothing after each step', async () => {
+    const dir = scratchDir('alembic-later', dirs);
+    const env = { APP_SQLITE: join(dir, 'app.sqlite'), APP_MIGRATIONS: join(dir, 'migrations') };
+    await mikroOrm(['migration:create', '--initial'], writeSqliteConfig(dir, { hooks: true, groups: '[]' }), env);
+    await mikroOrm(['migration:up'], writeSqliteConfig(dir, { hooks: true, groups: '[]' }), env);
+    expect((await alembicCompare(env.APP_SQLITE, ['base'])).changes).toEqual([]);
+
+    const withOauth = writeSqliteConfig(dir, { hooks: true, groups: "['oauth', 'role']" });
+    expect(await mikroOrm(['migration:create'], withOauth, env)).toMatch(/created/i);
+    await mikroOrm(['migration:up'], withOauth, env);
+    expect((await alembicCompare(env.APP_SQLITE, ['base', 'role', 'oauth'])).changes).toEqual([]);
+    expect(await mikroOrm(['migration:create'], withOauth, env)).toMatch(/No changes required/);
+
+    await mikroOrm(['migration:down'], withOauth, env);
+    expect(await tableNames(env.APP_SQLITE)).toEqual(['fullauth_refresh_tokens', 'fullauth_users']);
+    expect((await alembicCompare(env.APP_SQLITE, ['base'])).changes).toEqual([]);
+  });
+
+  for (const { label, include } of GROUP_VARIANTS) {
+    const groups = resolveGroups(include);
+    for (const hooks of [true, false]) {
+      it(`${label}, ${hooks ? 'with fullauthSchemaHooks()' : 'migrations only (fullauthMigrations(), no hooks)'}: initial migration → Alembic proposes nothing, our diff neither`, async () => {
+        const file = join(scratchDir('alembic-groups', dirs), 'app.sqlite');
+        const orm = await initOtherOrm(
+          { kind: 'sqlite', file },
+          {
+            entities: [...defineFullauthEntities(include)],
+            extensions: hooks ? [fullauthSchemaHooks()] : [],
+            migrations: { path: scratchDir('migrations', dirs), snapshot: false },
+          },
+        );
+        try {
+          await orm.migrator.create(undefined, false, true);
+          await orm.migrator.up();
+          expect((await alembicCompare(file, groups)).changes).toEqual([]);
+          expect((await orm.migrator.create()).diff.up).toEqual([]);
+        } finally {
+          await orm.close();
+        }
+      });
+    }
+  }
+
+  it("control: MikroORM's plain SQLite DDL (no fullauth hooks or migration generator) gets the 16 changes of the issue", async () => {
+    const file = join(scratchDir('alembic-plain', dirs), 'app.sqlite');
+    const { MikroORM, NodeSqliteDialect, SqliteDriver } = await import('@mikro-orm/sql');
+    const orm = await MikroORM.init({ driver: SqliteDriver, dbName: file, driverOptions: new NodeSqliteDialect(file), entities: [...defineFullauthEntities()], debug: false });
+    try {
+      await orm.schema.create();
+    } finally {
+      await orm.close();
+    }
+    const { changes } = await alembicCompare(file, ALL);
+    expect(changes).toHaveLength(16);
+    expect(changes.filter((c) => c.startsWith('remove_fk')).every((c) => c.includes('ondelete=None'))).toBe(true);
+    expect(changes.filter((c) => c.startsWith('add_fk')).every((c) => c.includes('ondelete=CASCADE'))).toBe(true);
+    expect(changes).toContain('remove_index fullauth_oauth_accounts.uq_oauth_provider_user(provider,provider_user_id)');
+    expect(changes).toContain('add_constraint fullauth_oauth_accounts.uq_oauth_provider_user(provider,provider_user_id)');
+  });
+});
+
+describe.skipIf(!!skip)(`SQLite shared with fastapi-fullauth: our diff on the tables SQLAlchemy created${skip ? ` (${skip})` : ''}`, () => {
+  for (const hooks of [true, false]) {
+    it(`metadata.create_all() by its models → migration:create proposes nothing (${hooks ? 'with fullauthSchemaHooks()' : 'migrations only, no hooks'})`, async () => {
+      const dir = scratchDir('alembic-theirs', dirs);
+      const env = { APP_SQLITE: join(dir, 'app.sqlite'), APP_MIGRATIONS: join(dir, 'migrations') };
+      const { ddl } = await python<{ ddl: string[] }>({ op: 'create', file: env.APP_SQLITE, groups: ALL });
+      expect(ddl.join('\n')).toContain('CONSTRAINT uq_oauth_provider_user UNIQUE (provider, provider_user_id)');
+      expect((await alembicCompare(env.APP_SQLITE, ALL)).changes).toEqual([]);
+      const config = writeSqliteConfig(dir, { hooks });
+      expect(await mikroOrm(['migration:create'], config, env)).toMatch(/No changes required/);
+    });
+  }
+});
