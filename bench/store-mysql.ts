@@ -1,0 +1,185 @@
+// The store on MariaDB against the same statements, with the same locking and transactions,
+// sent through the raw `mysql2` driver (prepared statements, `execute()`), in one run:
+// sequentially and with 16 concurrent clients. Goal: store ≥ 0.9× raw.
+// Standalone: `npx tsx bench/store-mysql.ts`; also part of `npm run bench`.
+import { createHash, randomBytes } from 'node:crypto';
+import { MikroORM } from '@mikro-orm/mariadb';
+import mysql from 'mysql2/promise';
+import { uuidv7 } from 'uuidv7';
+import { createFullauthStore, defineFullauthEntities } from '../src/index.js';
+import { compare as compareSides, sample, type Figures } from './measure.js';
+
+const ADMIN_URL = process.env.FULLAUTH_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
+const CLIENTS = 16;
+const USERS = 200;
+const ROUNDS = 6;
+
+const digest = (token: string) => createHash('sha256').update(token).digest('hex');
+const newToken = () => randomBytes(32).toString('base64url');
+const hex = (id: string) => id.replace(/-/g, '');
+const pad = (n: number, l = 2) => String(n).padStart(l, '0');
+const seconds = (d: Date) =>
+  `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+const millis = (d: Date) => `${seconds(d)}.${pad(d.getUTCMilliseconds(), 3)}`;
+const figures = (f: Figures) => `${f.perSecond.toFixed(0).padStart(6)}/s (p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms)`;
+
+/** The raw side: the store's MySQL statements, by hand, on a mysql2 pool. */
+function rawOperations(pool: mysql.Pool) {
+  const inTransaction = async <T>(fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> => {
+    const c = await pool.getConnection();
+    try {
+      await c.query('set transaction isolation level read committed');
+      await c.query('start transaction');
+      const result = await fn(c);
+      await c.query('commit');
+      return result;
+    } catch (error) {
+      await c.query('rollback');
+      throw error;
+    } finally {
+      c.release();
+    }
+  };
+  const insertToken = `insert into \`fullauth_refresh_tokens\` (\`id\`, \`token\`, \`user_id\`, \`family_id\`, \`expires_at\`, \`revoked\`, \`user_agent\`, \`ip_address\`, \`created_at\`)`;
+  const issue = async (userId: string) => {
+    const token = newToken();
+    const familyId = uuidv7();
+    const now = new Date();
+    const [r] = await pool.execute(
+      `${insertToken}
+       select ?, ?, \`id\`, ?, ?, false, ?, ?, ? from \`fullauth_users\` where \`id\` = ? and \`is_active\` lock in share mode`,
+      [hex(uuidv7()), digest(token), familyId, seconds(new Date(now.getTime() + 86400000)), null, null, seconds(now), hex(userId)],
+    );
+    if ((r as mysql.ResultSetHeader).affectedRows !== 1) throw new Error('not issued');
+    return { token, familyId };
+  };
+  const rotate = async (token: string) => {
+    const old = digest(token);
+    const now = new Date();
+    const [rows] = await pool.execute(
+      `select t.\`user_id\`, t.\`family_id\`, t.\`expires_at\`, t.\`revoked\`, u.\`is_active\`
+       from \`fullauth_refresh_tokens\` t join \`fullauth_users\` u on u.\`id\` = t.\`user_id\` where t.\`token\` = ?`,
+      [old],
+    );
+    const row = (rows as { user_id: string; revoked: number }[])[0];
+    if (!row || row.revoked) throw new Error('lost');
+    const next = newToken();
+    await inTransaction(async (c) => {
+      const [owner] = await c.execute(`select \`id\` from \`fullauth_users\` where \`id\` = ? and \`is_active\` lock in share mode`, [row.user_id]);
+      if ((owner as unknown[]).length === 0) throw new Error('inactive');
+      const [spent] = await c.execute(
+        `update \`fullauth_refresh_tokens\` set \`revoked\` = true where \`token\` = ? and \`revoked\` = false and \`expires_at\` > ? and \`user_id\` = ?`,
+        [old, millis(now), row.user_id],
+      );
+      if ((spent as mysql.ResultSetHeader).affectedRows !== 1) throw new Error('lost');
+      await c.execute(
+        `${insertToken} select ?, ?, \`user_id\`, \`family_id\`, ?, false, ?, ?, ? from \`fullauth_refresh_tokens\` where \`token\` = ?`,
+        [hex(uuidv7()), digest(next), seconds(new Date(now.getTime() + 86400000)), null, null, seconds(now), old],
+      );
+    });
+    return next;
+  };
+  const revokeFamily = (familyId: string) =>
+    inTransaction(async (c) => {
+      await c.execute(
+        `select \`is_active\` from \`fullauth_users\` where \`id\` in (select \`user_id\` from \`fullauth_refresh_tokens\` where \`family_id\` = ?) order by \`id\` for update`,
+        [familyId],
+      );
+      const [r] = await c.execute(`update \`fullauth_refresh_tokens\` set \`revoked\` = true where \`family_id\` = ? and \`revoked\` = false`, [familyId]);
+      return (r as mysql.ResultSetHeader).affectedRows;
+    });
+  const revokeAll = (userId: string) =>
+    inTransaction(async (c) => {
+      await c.execute(`select \`is_active\` from \`fullauth_users\` where \`id\` = ? for update`, [hex(userId)]);
+      const [r] = await c.execute(`update \`fullauth_refresh_tokens\` set \`revoked\` = true where \`user_id\` = ? and \`revoked\` = false`, [hex(userId)]);
+      return (r as mysql.ResultSetHeader).affectedRows;
+    });
+  const lookup = (email: string) => pool.execute(`select * from \`fullauth_users\` where \`email\` = ?`, [email]);
+  const permission = (userId: string, name: string) =>
+    pool.execute(
+      `select exists (select 1 from \`fullauth_users\` u where u.\`id\` = ? and u.\`is_active\` and (u.\`is_superuser\` or exists (
+         select 1 from \`fullauth_user_roles\` ur
+         join \`fullauth_role_permissions\` rp on rp.\`role_id\` = ur.\`role_id\`
+         join \`fullauth_permissions\` p on p.\`id\` = rp.\`permission_id\`
+         where ur.\`user_id\` = u.\`id\` and p.\`name\` = ?))) as \`ok\``,
+      [hex(userId), name],
+    );
+  return { issue, rotate, revokeFamily, revokeAll, lookup, permission };
+}
+
+export async function runStoreMysqlBench(): Promise<string[]> {
+  let admin: mysql.Connection;
+  try {
+    admin = await mysql.createConnection({ uri: ADMIN_URL, connectTimeout: 3000 });
+  } catch (error) {
+    return [`store vs raw mysql2: skipped, MariaDB at ${ADMIN_URL} is unreachable (${(error as Error).message})`];
+  }
+  const name = `fullauth_bench_${randomBytes(4).toString('hex')}`;
+  await admin.query(`create database \`${name}\``);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const orm = await MikroORM.init({
+    clientUrl: url.toString(),
+    entities: [...defineFullauthEntities(undefined, { performanceIndexes: true })],
+    debug: false,
+    pool: { min: 0, max: CLIENTS },
+  });
+  const pool = mysql.createPool({ uri: url.toString(), connectionLimit: CLIENTS, dateStrings: true, supportBigNumbers: true });
+  try {
+    await orm.schema.create();
+    const store = createFullauthStore(orm.em);
+    const users: { id: string }[] = [];
+    for (let i = 0; i < USERS; i++) users.push(await store.createUser({ email: `user${i}@example.com`, hashedPassword: 'h' }));
+    await store.syncRoles({ editor: ['articles:read', 'articles:write'] });
+    for (const u of users) await store.assignRole(u.id, 'editor');
+    const chains: { id: string }[] = [];
+    for (let i = 0; i < 2 * CLIENTS; i++) chains.push(await store.createUser({ email: `chain${i}@example.com` }));
+    const raw = rawOperations(pool);
+    const storeTokens = new Map<number, string>();
+    const rawTokens = new Map<number, string>();
+    const userOf = (worker: number, i: number) => users[(worker * 7 + i) % users.length]!;
+    const list = [
+      { label: 'sign-in lookup    ', store: (i: number) => store.findUserByEmail(`user${i % USERS}@example.com`), raw: (i: number) => raw.lookup(`user${i % USERS}@example.com`) },
+      { label: 'permission check  ', store: (i: number) => store.hasPermission(users[i % USERS]!.id, 'articles:write'), raw: (i: number) => raw.permission(users[i % USERS]!.id, 'articles:write') },
+      { label: 'issue (login)     ', store: (i: number, w: number) => store.issueRefreshToken(userOf(w, i).id), raw: (i: number, w: number) => raw.issue(userOf(w, i).id) },
+      {
+        label: 'refresh rotation  ',
+        store: async (_: number, w: number) => {
+          const token = storeTokens.get(w) ?? (await store.issueRefreshToken(chains[w]!.id)).token;
+          storeTokens.set(w, (await store.rotateRefreshToken(token)).token);
+        },
+        raw: async (_: number, w: number) => {
+          const token = rawTokens.get(w) ?? (await raw.issue(chains[CLIENTS + w]!.id)).token;
+          rawTokens.set(w, await raw.rotate(token));
+        },
+      },
+      {
+        label: 'logout (family)   ',
+        store: async (i: number, w: number) => store.revokeFamily((await store.issueRefreshToken(userOf(w, i).id)).familyId),
+        raw: async (i: number, w: number) => raw.revokeFamily((await raw.issue(userOf(w, i).id)).familyId),
+      },
+      { label: 'revoke all of user', store: (i: number, w: number) => store.revokeAllForUser(userOf(w, i).id), raw: (i: number, w: number) => raw.revokeAll(userOf(w, i).id) },
+    ].filter((pair) => !process.env.BENCH_STORE_ONLY || pair.label.includes(process.env.BENCH_STORE_ONLY));
+    for (const pair of list) {
+      await sample(300, CLIENTS, pair.store);
+      await sample(300, CLIENTS, pair.raw);
+    }
+    const lines = [`store vs raw mysql2 with prepared statements (MariaDB 127.0.0.1, ${OPS} operations each, after a warm-up, ${ROUNDS} alternating rounds, ratio = median of the rounds'; goal ≥ 0.90)`];
+    for (const workers of [1, CLIENTS]) {
+      lines.push(workers === 1 ? '  sequential' : `  ${CLIENTS} concurrent clients`);
+      for (const pair of list) {
+        const { a, b, ratio } = await compareSides({ ops: OPS, rounds: ROUNDS, workers }, pair.store, pair.raw);
+        lines.push(`    ${pair.label} store ${figures(a)}  raw ${figures(b)}  ratio ${ratio.toFixed(2)} (${ratio >= 0.9 ? 'met' : 'MISSED'})`);
+      }
+    }
+    return lines;
+  } finally {
+    await pool.end();
+    await orm.close();
+    await admin.query(`drop database if exists \`${name}\``);
+    await admin.end();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) for (const line of await runStoreMysqlBench()) console.log(line);

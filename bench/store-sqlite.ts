@@ -1,0 +1,160 @@
+// The store on SQLite (node:sqlite through MikroORM 7, WAL) against the same statements, with
+// the same transactions (BEGIN IMMEDIATE), run through a raw node:sqlite connection on the same
+// file, in one run, sequentially (node:sqlite is synchronous: one call at a time per
+// connection). Goal: store ≥ 0.9× raw. Standalone: `npx tsx bench/store-sqlite.ts`.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MikroORM, NodeSqliteDialect, SqliteDriver } from '@mikro-orm/sql';
+import { uuidv7 } from 'uuidv7';
+import { createFullauthStore, defineFullauthEntities } from '../src/index.js';
+import { compare as compareSides, sample, type Figures } from './measure.js';
+
+const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
+const USERS = 200;
+const ROUNDS = 6;
+
+const digest = (token: string) => createHash('sha256').update(token).digest('hex');
+const newToken = () => randomBytes(32).toString('base64url');
+const hex = (id: string) => id.replace(/-/g, '');
+const pad = (n: number, l = 2) => String(n).padStart(l, '0');
+const micros = (d: Date) =>
+  `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000`;
+const figures = (f: Figures) => `${f.perSecond.toFixed(0).padStart(6)}/s (p50 ${f.p50.toFixed(3)} ms, p99 ${f.p99.toFixed(3)} ms)`;
+
+type Db = InstanceType<typeof import('node:sqlite').DatabaseSync>;
+
+/** The raw side: the store's SQLite statements, by hand, on one node:sqlite connection. */
+function rawOperations(db: Db) {
+  const cache = new Map<string, ReturnType<Db['prepare']>>();
+  const prepared = (sql: string) => cache.get(sql) ?? (cache.set(sql, db.prepare(sql)), cache.get(sql)!);
+  const inTransaction = <T>(fn: () => T): T => {
+    prepared('begin immediate').run();
+    try {
+      const result = fn();
+      prepared('commit').run();
+      return result;
+    } catch (error) {
+      prepared('rollback').run();
+      throw error;
+    }
+  };
+  const insertToken = `insert into "fullauth_refresh_tokens" ("id", "token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")`;
+  const issue = async (userId: string) => {
+    const token = newToken();
+    const familyId = uuidv7();
+    const now = new Date();
+    const r = prepared(`${insertToken} select ?, ?, "id", ?, ?, false, ?, ?, ? from "fullauth_users" where "id" = ? and "is_active"`).run(
+      hex(uuidv7()), digest(token), familyId, micros(new Date(now.getTime() + 86400000)), null, null, micros(now), hex(userId),
+    );
+    if (Number(r.changes) !== 1) throw new Error('not issued');
+    return { token, familyId };
+  };
+  const rotate = async (token: string) => {
+    const old = digest(token);
+    const now = new Date();
+    const row = prepared(
+      `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
+       from "fullauth_refresh_tokens" t join "fullauth_users" u on u."id" = t."user_id" where t."token" = ?`,
+    ).all(old)[0] as { user_id: string; revoked: number } | undefined;
+    if (!row || row.revoked) throw new Error('lost');
+    const next = newToken();
+    inTransaction(() => {
+      if (prepared(`select "id" from "fullauth_users" where "id" = ? and "is_active"`).all(row.user_id).length === 0) throw new Error('inactive');
+      const spent = prepared(`update "fullauth_refresh_tokens" set "revoked" = true where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = ?`).run(
+        old, micros(now), row.user_id,
+      );
+      if (Number(spent.changes) !== 1) throw new Error('lost');
+      prepared(`${insertToken} select ?, ?, "user_id", "family_id", ?, false, ?, ?, ? from "fullauth_refresh_tokens" where "token" = ?`).run(
+        hex(uuidv7()), digest(next), micros(new Date(now.getTime() + 86400000)), null, null, micros(now), old,
+      );
+    });
+    return next;
+  };
+  const revokeFamily = async (familyId: string) =>
+    inTransaction(() => {
+      prepared(`select "is_active" from "fullauth_users" where "id" in (select "user_id" from "fullauth_refresh_tokens" where "family_id" = ?) order by "id"`).all(familyId);
+      return prepared(`update "fullauth_refresh_tokens" set "revoked" = true where "family_id" = ? and "revoked" = false`).run(familyId).changes;
+    });
+  const revokeAll = async (userId: string) =>
+    inTransaction(() => {
+      prepared(`select "is_active" from "fullauth_users" where "id" = ?`).all(hex(userId));
+      return prepared(`update "fullauth_refresh_tokens" set "revoked" = true where "user_id" = ? and "revoked" = false`).run(hex(userId)).changes;
+    });
+  const lookup = async (email: string) => prepared(`select * from "fullauth_users" where "email" = ?`).all(email);
+  const permission = async (userId: string, name: string) =>
+    prepared(
+      `select exists (select 1 from "fullauth_users" u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
+         select 1 from "fullauth_user_roles" ur
+         join "fullauth_role_permissions" rp on rp."role_id" = ur."role_id"
+         join "fullauth_permissions" p on p."id" = rp."permission_id"
+         where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
+    ).all(hex(userId), name);
+  return { issue, rotate, revokeFamily, revokeAll, lookup, permission };
+}
+
+export async function runStoreSqliteBench(): Promise<string[]> {
+  if (!(process as { getBuiltinModule?: unknown }).getBuiltinModule) return ['store vs raw node:sqlite: skipped (node:sqlite needs Node 22)'];
+  const dir = mkdtempSync(join(tmpdir(), 'fullauth-bench-'));
+  const file = join(dir, 'bench.db');
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(file);
+  db.exec('pragma journal_mode = wal');
+  const orm = await MikroORM.init({
+    driver: SqliteDriver,
+    dbName: file,
+    driverOptions: new NodeSqliteDialect(file),
+    entities: [...defineFullauthEntities(undefined, { performanceIndexes: true })],
+    debug: false,
+  } as never);
+  try {
+    await orm.schema.create();
+    const store = createFullauthStore(orm.em);
+    const users: { id: string }[] = [];
+    for (let i = 0; i < USERS; i++) users.push(await store.createUser({ email: `user${i}@example.com`, hashedPassword: 'h' }));
+    await store.syncRoles({ editor: ['articles:read', 'articles:write'] });
+    for (const u of users) await store.assignRole(u.id, 'editor');
+    const chains = [await store.createUser({ email: 'chain0@example.com' }), await store.createUser({ email: 'chain1@example.com' })];
+    db.exec('analyze');
+    const raw = rawOperations(db);
+    let storeToken: string | undefined;
+    let rawToken: string | undefined;
+    const list = [
+      { label: 'sign-in lookup    ', store: (i: number) => store.findUserByEmail(`user${i % USERS}@example.com`), raw: (i: number) => raw.lookup(`user${i % USERS}@example.com`) },
+      { label: 'permission check  ', store: (i: number) => store.hasPermission(users[i % USERS]!.id, 'articles:write'), raw: (i: number) => raw.permission(users[i % USERS]!.id, 'articles:write') },
+      { label: 'issue (login)     ', store: (i: number) => store.issueRefreshToken(users[i % USERS]!.id), raw: (i: number) => raw.issue(users[i % USERS]!.id) },
+      {
+        label: 'refresh rotation  ',
+        store: async () => {
+          storeToken = (await store.rotateRefreshToken(storeToken ?? (await store.issueRefreshToken(chains[0]!.id)).token)).token;
+        },
+        raw: async () => {
+          rawToken = await raw.rotate(rawToken ?? (await raw.issue(chains[1]!.id)).token);
+        },
+      },
+      {
+        label: 'logout (family)   ',
+        store: async (i: number) => store.revokeFamily((await store.issueRefreshToken(users[i % USERS]!.id)).familyId),
+        raw: async (i: number) => raw.revokeFamily((await raw.issue(users[i % USERS]!.id)).familyId),
+      },
+      { label: 'revoke all of user', store: (i: number) => store.revokeAllForUser(users[i % USERS]!.id), raw: (i: number) => raw.revokeAll(users[i % USERS]!.id) },
+    ].filter((pair) => !process.env.BENCH_STORE_ONLY || pair.label.includes(process.env.BENCH_STORE_ONLY));
+    for (const pair of list) {
+      await sample(300, 1, pair.store);
+      await sample(300, 1, pair.raw);
+    }
+    const lines = [`store vs raw node:sqlite (a WAL file, ${OPS} operations each, sequential, after a warm-up, ${ROUNDS} alternating rounds, ratio = median of the rounds'; goal ≥ 0.90)`];
+    for (const pair of list) {
+      const { a, b, ratio } = await compareSides({ ops: OPS, rounds: ROUNDS, workers: 1 }, pair.store, pair.raw);
+      lines.push(`    ${pair.label} store ${figures(a)}  raw ${figures(b)}  ratio ${ratio.toFixed(2)} (${ratio >= 0.9 ? 'met' : 'MISSED'})`);
+    }
+    return lines;
+  } finally {
+    await orm.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) for (const line of await runStoreSqliteBench()) console.log(line);
