@@ -130,9 +130,9 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`SQLite shared with another process: fulla
         expect(flush.error).toBeUndefined();
         // It did wait for the other process (which held the lock ~1 s from before the flush)…
         expect(flush.ms).toBeGreaterThan(300);
-        // …and the process went on meanwhile: timers fired throughout (a blocking wait shows one gap of ~1 s).
+        // …and the process went on meanwhile: timers fired throughout (a blocking wait shows one gap of ~1 s, see the control below).
         expect(ticks).toBeGreaterThanOrEqual(10);
-        expect(longestGapMs).toBeLessThan(400);
+        expect(longestGapMs).toBeLessThan(500);
         const fresh = orm.em.fork();
         expect(await fresh.count(entities.FullauthUser, { email: `${via}@example.com` })).toBe(1);
         expect(await fresh.count(entities.FullauthRole, { name: `held by ${via}` })).toBe(1);
@@ -160,7 +160,7 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`SQLite shared with another process: fulla
       expect(flush.ms).toBeGreaterThanOrEqual(295);
       expect(flush.ms).toBeLessThan(2000);
       expect(ticks).toBeGreaterThanOrEqual(5);
-      expect(longestGapMs).toBeLessThan(400);
+      expect(longestGapMs).toBeLessThan(500);
 
       // A statement outside a transaction waits and fails the same way (through MikroORM's own error conversion).
       const insert = await elapsed(() => orm.em.getConnection().execute(`insert into fullauth_roles (id, name) values ('${'0'.repeat(31)}2', 'raw')`));
@@ -256,7 +256,7 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`SQLite shared with another process: fulla
       em.create(entities.FullauthUser, { email: 'plain@example.com' });
       const flush = await elapsed(() => em.flush());
       expect((flush.error as Error | undefined)?.message).toMatch(/database is locked/);
-      expect(flush.ms).toBeLessThan(300);
+      expect(flush.ms).toBeLessThan(500);
       await lock.released;
     } finally {
       await orm.close();
