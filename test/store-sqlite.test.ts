@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidRefreshTokenError, RefreshTokenReuseError, type IssuedRefreshToken } from '../src/index.js';
+import { InvalidRefreshTokenError, RefreshTokenReuseError, RetryableStoreError, createFullauthStore, type IssuedRefreshToken } from '../src/index.js';
 import { SQLITE_UNSUPPORTED } from './support/databases.js';
 import { runCommand } from './support/spawn.js';
 import { functionalSuite, raceSuite } from './support/store-suites.js';
@@ -102,6 +102,32 @@ describeSqlite('the store on SQLite beside fastapi-fullauth', () => {
     expect(linked).toMatchObject({ created: true, account: { userId: ann.id } });
     expect((await store.registerPasskey({ userId: ann.id, credentialId: 'cred', publicKey: 'pk2' })).userId).toBe(ann.id);
     expect(Number((await sql('select count(*) as n from fullauth_oauth_accounts'))[0]!.n)).toBe(1);
+  });
+
+  it('waits for another process\'s write lock without blocking the event loop, up to busyTimeout', async () => {
+    const { orm, store, file } = await storeTarget('sqlite', [], { orms: 1 });
+    const user = await store.createUser({ email: 'wait@x.io' });
+    await store.issueRefreshToken(user.id);
+    const { DatabaseSync } = await import('node:sqlite');
+    const other = new DatabaseSync(file!);
+    other.exec('begin immediate'); // as a Python service holding the write lock
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    try {
+      const impatient = createFullauthStore(orm.em, { busyTimeout: 300 });
+      const started = Date.now();
+      await expect(impatient.revokeAllForUser(user.id)).rejects.toBeInstanceOf(RetryableStoreError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(ticks).toBeGreaterThan(5); // the event loop ran while the store waited
+      // A write that waits (default 5 s) succeeds once the lock is released.
+      const waiting = store.revokeAllForUser(user.id);
+      setTimeout(() => other.exec('commit'), 200);
+      expect(await waiting).toBe(1);
+    } finally {
+      clearInterval(timer);
+      if (other.isTransaction) other.exec('rollback');
+      other.close();
+    }
   });
 
   it("keeps the other side's microsecond timestamps and reads them", async () => {

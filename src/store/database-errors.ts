@@ -4,20 +4,16 @@ import {
   DeadlockException,
   DriverException,
   ForeignKeyConstraintViolationException,
+  LockWaitTimeoutException,
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
 import { ConflictError, FullauthStoreError, NotFoundError, RetryableStoreError } from './errors.js';
 
-/** Whether a unique-key error is about the named index (PostgreSQL reports it as `constraint`). */
-export function conflictOn(error: ConflictError, index: string): boolean {
-  const cause = error.cause as { constraint?: string } | undefined;
-  return cause?.constraint === index || error.message.includes(`"${index}"`);
-}
 
 /**
  * Every failure of the store is a `FullauthStoreError`: a unique key → `ConflictError` (the
  * operations turn it into a precise one), a missing referenced row → `NotFoundError`, a
- * deadlock or serialization failure → `RetryableStoreError`, anything else (a lost
+ * deadlock, serialization failure or lock wait timeout → `RetryableStoreError`, anything else (a lost
  * connection, …) → `FullauthStoreError` with the database error as its `cause`.
  */
 export function storeError(error: unknown): FullauthStoreError {
@@ -29,6 +25,14 @@ export function storeError(error: unknown): FullauthStoreError {
   }
   if (error instanceof DeadlockException) {
     return new RetryableStoreError(`The database aborted the operation to resolve a conflict with a concurrent one; nothing was written, retry it (${message}).`, { cause: error });
+  }
+  // MySQL's lock wait timeout (1205, the statement is undone) and SQLite's "database is
+  // locked" after the store's busyTimeout (a busy statement or transaction wrote nothing).
+  if (error instanceof LockWaitTimeoutException) {
+    return new RetryableStoreError(
+      `A lock held by a concurrent operation was not released in time; the operation did not happen, retry it (inside a transaction of yours, roll that back first: MySQL undoes only the statement that waited) (${message}).`,
+      { cause: error },
+    );
   }
   // invalid_text_representation: a value of the wrong type (arguments are checked before this).
   if (error instanceof DriverException && error.code === '22P02') {
