@@ -1,4 +1,4 @@
-// `npm run migrations:generate [-- postgresql|mysql]`: completes the shipped lists (a missing
+// `npm run migrations:generate [-- postgresql|mysql|sqlite]`: completes the shipped lists (a missing
 // `down`) and appends the migrations the entity definitions need. Review the diff of
 // src/managed/<dialect>.ts before committing. MySQL needs a MariaDB/MySQL server
 // (FULLAUTH_MYSQL_URL, default mysql://root@127.0.0.1:3306/): a scratch database is made and dropped.
@@ -6,12 +6,14 @@
 import { writeFileSync } from 'node:fs';
 import { MYSQL_MIGRATIONS } from '../src/managed/mysql.js';
 import { POSTGRESQL_MIGRATIONS } from '../src/managed/postgresql.js';
+import { SQLITE_MIGRATIONS } from '../src/managed/sqlite.js';
 import type { FullauthManagedMigration } from '../src/managed.js';
 import { regenerateMigrations, type GeneratedDialect } from './managed-migrations.js';
 
 const FILES: Record<GeneratedDialect, { file: string; constant: string; shipped: readonly FullauthManagedMigration[] }> = {
   postgresql: { file: 'postgresql.ts', constant: 'POSTGRESQL_MIGRATIONS', shipped: POSTGRESQL_MIGRATIONS },
   mysql: { file: 'mysql.ts', constant: 'MYSQL_MIGRATIONS', shipped: MYSQL_MIGRATIONS },
+  sqlite: { file: 'sqlite.ts', constant: 'SQLITE_MIGRATIONS', shipped: SQLITE_MIGRATIONS },
 };
 
 const asked = process.argv.slice(2);

@@ -15,7 +15,7 @@ import { TEMPLATE_PREFIX } from '../src/managed/template.js';
 import { FULLAUTH_MODEL } from '../src/model.js';
 import { embeddedPostgres } from './embedded-postgres.js';
 
-export type GeneratedDialect = 'postgresql' | 'mysql';
+export type GeneratedDialect = 'postgresql' | 'mysql' | 'sqlite';
 
 type Comparison = { fromSchema: DatabaseSchema; toSchema: DatabaseSchema };
 /** MikroORM's SqlSchemaGenerator steps we use (`prepareSchemaForComparison` is private in its typings). */
@@ -70,6 +70,20 @@ async function scratchOrm(dialect: GeneratedDialect, entities: unknown[], option
         await admin.end();
       },
     };
+  }
+  if (dialect === 'sqlite') {
+    // In memory through node:sqlite; fullauthSchemaHooks() makes the fullauth tables' DDL
+    // fastapi-fullauth's (SQLAlchemy's foreign-key clauses and inline unique constraints).
+    const { MikroORM, NodeSqliteDialect, SqliteDriver } = await import('@mikro-orm/sql');
+    const { fullauthSchemaHooks } = await import('../src/index.js');
+    const orm = await MikroORM.init({
+      ...common,
+      driver: SqliteDriver,
+      dbName: ':memory:',
+      driverOptions: new NodeSqliteDialect(':memory:'),
+      extensions: [fullauthSchemaHooks()],
+    } as never);
+    return { orm: orm as never, dispose: () => orm.close() };
   }
   if (dialect === 'postgresql') {
     const { MikroORM } = await import('@mikro-orm/postgresql');

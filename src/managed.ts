@@ -5,9 +5,11 @@ import { FullauthConfigError, showValue } from './errors.js';
 import { FULLAUTH_GROUPS, type FullauthGroup } from './groups.js';
 import { MYSQL_MIGRATIONS } from './managed/mysql.js';
 import { POSTGRESQL_MIGRATIONS } from './managed/postgresql.js';
+import { SQLITE_MIGRATIONS } from './managed/sqlite.js';
 import { renderTemplate } from './managed/template.js';
 import { DEFAULT_MIGRATIONS_TABLE, assertTrackingTable } from './naming.js';
 import type { ResolvedFullauth } from './options.js';
+import { executeBound, onOwnConnection, sessionOf, transactionOn, type SqlSession } from './orm-compat.js';
 import { readOptions, rejectUnknownKeys, type ReadOptions } from './read-options.js';
 
 /** An option of defineFullauthEntities() that a shipped migration belongs to (applied only when it is on). */
@@ -87,6 +89,7 @@ interface SqlEntityManager {
 export const SHIPPED_MIGRATIONS: Partial<Record<FullauthDialect, readonly FullauthManagedMigration[]>> = {
   postgresql: POSTGRESQL_MIGRATIONS,
   mysql: MYSQL_MIGRATIONS,
+  sqlite: SQLITE_MIGRATIONS,
 };
 
 /** How one database runs the stream: quoting, the tracking table and the lock. */
@@ -159,7 +162,58 @@ const STREAM_DIALECTS: Partial<Record<FullauthDialect, StreamDialect>> = {
       commit: undefined,
     },
   },
+  sqlite: {
+    quote: (id) => `"${id.replace(/"/g, '""')}"`,
+    createTracking: (tracking) => [
+      `create table if not exists ${tracking} ("name" text not null primary key, "executed_at" datetime not null)`,
+    ],
+    async trackingExists(em, _schema, table) {
+      const rows = await em.execute<{ n: number | string }[]>(`select count(*) as n from sqlite_master where type = 'table' and name = ${literal(table)}`);
+      return Number(rows[0]?.n ?? 0) > 0;
+    },
+    // BEGIN IMMEDIATE takes SQLite's write lock at once: a second runner (another connection
+    // or process) waits for it (busy timeout), then re-reads the tracking table.
+    async locked(em, _tracking, fn) {
+      const session = sessionOf(em as never);
+      const deadline = Date.now() + LOCK_WAIT_SECONDS * 1000;
+      for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
+        let began = false;
+        try {
+          const own = await onOwnConnection(session, false, (s) =>
+            transactionOn(s, ['begin immediate'], (tx) => {
+              began = true;
+              return fn(sessionManager(tx));
+            }),
+          );
+          if (!own) throw new FullauthConfigError('Managed fullauth migrations on SQLite need MikroORM 7 (a connection of its own for BEGIN IMMEDIATE).');
+          return own.result;
+        } catch (error) {
+          // Another connection holds the write lock: wait for it without blocking the event loop.
+          if (began || !isSqliteBusy(error) || Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+    },
+    now: `strftime('%Y-%m-%d %H:%M:%f', 'now')`,
+    script: { lock: () => [], begin: 'begin immediate', commit: 'commit' },
+  },
 };
+
+/** SQLite's "database is locked" (SQLITE_BUSY), as node:sqlite or MikroORM's exception converter reports it. */
+function isSqliteBusy(error: unknown): boolean {
+  for (let e = error as { message?: unknown; errcode?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.errcode === 5 || (typeof e.message === 'string' && /database is locked|SQLITE_BUSY/i.test(e.message))) return true;
+  }
+  return false;
+}
+
+/** An SQL session as the part of an EntityManager the stream uses. */
+function sessionManager(session: SqlSession): SqlEntityManager {
+  return {
+    execute: async <T>(sql: string) => (await executeBound(session, sql, [], false)).rows as T,
+    transactional: (fn) => fn(sessionManager(session)),
+  };
+}
 
 /** How long a runner waits for another to finish (MySQL's GET_LOCK needs a timeout). */
 const LOCK_WAIT_SECONDS = 600;

@@ -3,7 +3,7 @@
 // assertFullauthSchema() refuses to start on drift or pending managed migrations. The CLI runs
 // as a user runs it (src/cli.ts with a written config); the documented guard is run as written.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
@@ -18,7 +18,7 @@ import {
   type FullauthOptions,
 } from '../src/index.js';
 import { FullauthSchemaNotReadyError } from '../src/startup-guard.js';
-import { initOtherOrm } from './support/databases.js';
+import { SQLITE_UNSUPPORTED, initOtherOrm } from './support/databases.js';
 import { ROOT, runFullauthCli, tempDir } from './support/fullauth-cli.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
 import { initOrm } from './support/orm.js';
@@ -155,6 +155,48 @@ describe.skipIf(skipMariaDb)('mikro-orm-fullauth sql on MariaDB', () => {
     orms.push(orm);
     expect((await fullauthMigrator(orm as never).status()).pending).toEqual([]);
     expect((await checkFullauthSchema(orm)).differences).toEqual([]);
+  });
+});
+
+describe.skipIf(!!SQLITE_UNSUPPORTED)(`mikro-orm-fullauth sql and assertFullauthSchema() on SQLite${SQLITE_UNSUPPORTED ? ` (${SQLITE_UNSUPPORTED})` : ''}`, () => {
+  it('prints the pending SQL without applying it; the printed script, run by hand, is what migrate does; the guard then passes', async () => {
+    const { dir, remove } = tempDir('managed-sql-sqlite');
+    cleanup.push(remove);
+    const file = join(dir, 'app.db');
+    const config = join(dir, 'mikro-orm.config.ts');
+    writeFileSync(
+      config,
+      `import { defineConfig } from '@mikro-orm/sql';\n` +
+        `import { defineFullauthEntities, fullauthSchemaHooks, fullauthSqlite } from ${JSON.stringify(join(ROOT, 'src/index.js'))};\n` +
+        `import { SqliteDriver } from '@mikro-orm/sql';\n` +
+        `export default defineConfig({ driver: SqliteDriver, dbName: ${JSON.stringify(file)}, driverOptions: fullauthSqlite({ file: ${JSON.stringify(file)} }), ` +
+        `entities: [...defineFullauthEntities(undefined, { performanceIndexes: true })], extensions: [fullauthSchemaHooks({ excludeFromDiff: true })] });\n`,
+    );
+    // --from: the database file is not opened (nor created).
+    const printed = await runFullauthCli(['sql', '--config', config, '--from', '0000']);
+    expect(printed.status, printed.output).toBe(0);
+    expect(printed.output).toContain('-- fullauth managed migrations for sqlite after version 0000');
+    expect(printed.output).toContain('begin immediate;');
+    expect(printed.output).toContain('constraint uq_oauth_provider_user unique (provider, provider_user_id)');
+    expect(existsSync(file)).toBe(false);
+
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(file);
+    db.exec(printed.output);
+    db.close();
+    const orm = await initOtherOrm({ kind: 'sqlite', file }, {
+      entities: [...defineFullauthEntities(undefined, { performanceIndexes: true })],
+      extensions: [fullauthSchemaHooks({ excludeFromDiff: true })],
+    });
+    orms.push(orm);
+    expect((await fullauthMigrator(orm as never).status()).pending).toEqual([]);
+    await expect(assertFullauthSchema(orm as never)).resolves.toBeUndefined();
+    const again = await runFullauthCli(['sql', '--config', config]);
+    expect(again.output).toContain('-- Nothing to apply.');
+
+    // Reverted to 0001 by the application's own migrator: the guard names what is pending.
+    await fullauthMigrator(orm as never).down({ to: 1 });
+    await expect(assertFullauthSchema(orm as never)).rejects.toThrow(/Managed fullauth migrations pending: 0002_base_performance, 0002_oauth_performance\./);
   });
 });
 

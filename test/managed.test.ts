@@ -16,6 +16,8 @@ import {
 } from '../src/index.js';
 import { POSTGRESQL_MIGRATIONS } from '../src/managed/postgresql.js';
 import { MYSQL_MIGRATIONS } from '../src/managed/mysql.js';
+import { SQLITE_MIGRATIONS } from '../src/managed/sqlite.js';
+import { SQLITE_UNSUPPORTED } from './support/databases.js';
 import { regenerateMigrations } from '../scripts/managed-migrations.js';
 import { skipMariaDb } from './support/mariadb.js';
 import { readAllTables } from './support/catalog.js';
@@ -56,11 +58,16 @@ describe('the shipped migrations', () => {
     expect(await regenerateMigrations('mysql', MYSQL_MIGRATIONS)).toEqual(MYSQL_MIGRATIONS);
   });
 
+  it.skipIf(!!SQLITE_UNSUPPORTED)(`match the entity definitions on SQLite (regenerating them, downs included, changes nothing)${SQLITE_UNSUPPORTED ? ` (${SQLITE_UNSUPPORTED})` : ''}`, async () => {
+    expect(await regenerateMigrations('sqlite', SQLITE_MIGRATIONS)).toEqual(SQLITE_MIGRATIONS);
+  });
+
   it('cover every group, in order, then the performance indexes as version 0002, on every database', () => {
     const names = [...FULLAUTH_GROUPS.map((g) => `0001_${g}`), '0002_base_performance', '0002_oauth_performance'];
     expect(POSTGRESQL_MIGRATIONS.map((m) => m.name)).toEqual(names);
     expect(MYSQL_MIGRATIONS.map((m) => m.name)).toEqual(names);
-    for (const m of [...POSTGRESQL_MIGRATIONS, ...MYSQL_MIGRATIONS]) {
+    expect(SQLITE_MIGRATIONS.map((m) => m.name)).toEqual(names);
+    for (const m of [...POSTGRESQL_MIGRATIONS, ...MYSQL_MIGRATIONS, ...SQLITE_MIGRATIONS]) {
       expect(m.down?.length, m.name).toBeGreaterThan(0);
       // A host table's foreign key to a fullauth table stops a down; it is never dropped with it.
       expect(m.down!.filter((s) => / cascade$/i.test(s))).toEqual([]);
@@ -210,12 +217,11 @@ describePglite('the fullauth migration stream on PGlite', () => {
   });
 });
 
-describe('other dialects', () => {
-  it('fail with a clear error', () => {
+describe('the databases the stream ships for', () => {
+  it('are every database fullauth supports, each named by its dialect', () => {
     const sqlite = offlineOrm({ driver: SqliteDriver, dbName: ':memory:', entities: [...defineFullauthEntities([])] } as never);
-    expect(() => fullauthMigrator(sqlite)).toThrow(FullauthConfigError);
-    expect(() => fullauthMigrator(sqlite)).toThrow(
-      /Managed mode \(the shipped fullauth migration stream\) is not supported on SQLite; it works on PostgreSQL \(and PGlite\), MySQL \/ MariaDB\..* This ORM uses SqliteDriver; use the host's Migrator/,
-    );
+    expect(fullauthMigrator(sqlite).dialect).toBe('sqlite');
+    expect(fullauthMigrator(sqlite).versions).toEqual(['0001', '0002']);
+    expect(() => fullauthMigrator({} as never)).toThrow(FullauthConfigError);
   });
 });

@@ -18,6 +18,8 @@ const INDEX = new RegExp(`^ix_${TEMPLATE_PREFIX}(${T})_(.+)$`);
 const FOREIGN_KEY = new RegExp(`^${TEMPLATE_PREFIX}(${T})_(.+)_fkey$`);
 // MySQL/MariaDB: the server's own foreign-key names (`<table>_ibfk_<n>`), as build-schema.ts declares them.
 const MYSQL_FOREIGN_KEY = new RegExp(`^${TEMPLATE_PREFIX}(${T})_ibfk_(\\d+)$`);
+// SQLite: MikroORM's own names of the foreign-key constraints written inside CREATE TABLE.
+const SQLITE_FOREIGN_KEY = new RegExp(`^${TEMPLATE_PREFIX}(${T})_(.+)_foreign$`);
 const PRIMARY_KEY = new RegExp(`^${TEMPLATE_PREFIX}(${T})_pkey$`);
 const UNIQUE = new RegExp(`^uq_${TEMPLATE_PREFIX}(${T})_(.+)$`);
 const entityOf = (table: string): FullauthEntityName => tables.find(([t]) => t === table)![1];
@@ -29,10 +31,12 @@ const entityOf = (table: string): FullauthEntityName => tables.find(([t]) => t =
 export function renderTemplate(statement: string, naming: Naming, schema: string | undefined): string {
   // PostgreSQL finds an index to drop on the search path: name the schema it is in.
   const qualifyIndex = schema !== undefined && /^drop index (?:if exists )?"/i.test(statement);
-  return statement.replace(/"([^"]+)"|`([^`]+)`/g, (quoted, dq: string | undefined, bq: string | undefined) => {
-    const id = (dq ?? bq)!;
-    if (!id.includes(TEMPLATE_PREFIX)) return quoted;
-    const q = (name: string) => (dq !== undefined ? `"${name}"` : `\`${name}\``);
+  // Quoted identifiers, and bare ones that hold the template prefix (SQLite's foreign-key
+  // clauses are written bare, as SQLAlchemy writes them); string literals are left alone.
+  return statement.replace(/'(?:[^']|'')*'|"([^"]+)"|`([^`]+)`|\b(\w*__fa__\w*)\b/g, (quoted, dq: string | undefined, bq: string | undefined, bare: string | undefined) => {
+    const id = dq ?? bq ?? bare;
+    if (id === undefined || !id.includes(TEMPLATE_PREFIX)) return quoted;
+    const q = (name: string) => (dq !== undefined ? `"${name}"` : bq !== undefined ? `\`${name}\`` : name);
     let m: RegExpExecArray | null;
     if ((m = TABLE.exec(id))) {
       const table = q(naming.table(entityOf(m[1]!)));
@@ -43,6 +47,7 @@ export function renderTemplate(statement: string, naming: Naming, schema: string
       return qualifyIndex ? `${q(schema)}.${index}` : index;
     }
     if ((m = MYSQL_FOREIGN_KEY.exec(id))) return q(fitIdentifier(`${naming.table(entityOf(m[1]!))}_ibfk_${m[2]!}`));
+    if ((m = SQLITE_FOREIGN_KEY.exec(id))) return q(`${naming.table(entityOf(m[1]!))}_${m[2]!}_foreign`);
     if ((m = FOREIGN_KEY.exec(id))) return q(naming.foreignKey(naming.table(entityOf(m[1]!)), m[2]!));
     if ((m = PRIMARY_KEY.exec(id))) return q(`${naming.table(entityOf(m[1]!))}_pkey`);
     if ((m = UNIQUE.exec(id))) {
