@@ -19,6 +19,7 @@ import { MYSQL_MIGRATIONS } from '../src/managed/mysql.js';
 import { SQLITE_MIGRATIONS } from '../src/managed/sqlite.js';
 import { SQLITE_UNSUPPORTED } from './support/databases.js';
 import { regenerateMigrations } from '../scripts/managed-migrations.js';
+import { findDestructiveStatements } from '../src/guard.js';
 import { skipMariaDb } from './support/mariadb.js';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
@@ -69,6 +70,8 @@ describe('the shipped migrations', () => {
     expect(SQLITE_MIGRATIONS.map((m) => m.name)).toEqual(names);
     for (const m of [...POSTGRESQL_MIGRATIONS, ...MYSQL_MIGRATIONS, ...SQLITE_MIGRATIONS]) {
       expect(m.down?.length, m.name).toBeGreaterThan(0);
+      // No up drops or narrows an auth table or column (the guard of the host's migrations agrees).
+      expect(findDestructiveStatements(m.up, { isFullauth: (t) => t.includes('__fa__') }), m.name).toEqual([]);
       // A host table's foreign key to a fullauth table stops a down; it is never dropped with it.
       expect(m.down!.filter((s) => / cascade$/i.test(s))).toEqual([]);
     }
