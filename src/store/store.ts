@@ -91,16 +91,18 @@ const ROTATE_KEYS = ['expiresIn', 'expiresAt', 'userAgent', 'ipAddress'] as cons
 export { tokenDigest };
 
 /**
- * The auth data layer over the fullauth tables. Every value reaches the database as a bound
- * parameter, every argument is checked before any SQL, and every race is decided in the
- * database:
+ * The auth data layer over the fullauth tables, on PostgreSQL, MySQL/MariaDB and SQLite (what
+ * differs per database is in ./dialects/, one module each). Every value reaches the database
+ * as a bound parameter, every argument is checked before any SQL, and every race is decided
+ * in the database:
  * - unique indexes and compare-and-set updates (sign-up, rotation, OAuth links, passkeys);
  * - the user's row as the lock of their tokens: issuing and rotating take it shared, every
  *   revocation (logout, log out everywhere, password change, deactivation, a detected reuse,
  *   deletion) takes it exclusively before it revokes. A revocation therefore waits for the
  *   rotations under way and then sees their successors, and a rotation that comes after it
  *   finds its token revoked: every outcome is one that some serial order would give;
- * - a transaction-level advisory lock around changes of the role/permission map.
+ * - one change of the role/permission map at a time (PostgreSQL: a transaction-level advisory
+ *   lock; MySQL: GET_LOCK; SQLite: the write lock).
  */
 export class FullauthStore {
   readonly #em: EntityManager;

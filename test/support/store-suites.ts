@@ -182,6 +182,30 @@ export function functionalSuite(kind: StoreKind): void {
     await expect(store.revokeAllForUser('not-a-uuid')).rejects.toBeInstanceOf(FullauthStoreError);
   });
 
+  it('purges 20,000 expired tokens in one batch, and syncs a role of 300 permissions', async () => {
+    const { store, sql } = await storeTarget(kind, ['permission']);
+    const user = await store.createUser({ email: 'many@x.io' });
+    const live = await store.issueRefreshToken(user.id);
+    await sql(
+      kind === 'mariadb'
+        ? `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
+           select md5(seq), concat('t', seq), ?, 'f', '2020-01-01 00:00:00', 0, '2020-01-01 00:00:00' from seq_1_to_20000`
+        : `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
+           with recursive s(n) as (select 1 union all select n + 1 from s where n < 20000)
+           select printf('%032x', n), 't' || n, ?, 'f', '2020-01-01 00:00:00.000000', 0, '2020-01-01 00:00:00.000000' from s`,
+      [hex(user.id)],
+    );
+    expect(await store.purgeExpiredTokens({ batchSize: 100_000 })).toBe(20_000);
+    expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([live.familyId]);
+    const perms = Array.from({ length: 300 }, (_, i) => `p:${i}`);
+    expect((await store.syncRoles({ big: perms })).granted).toHaveLength(300);
+    expect((await store.syncRoles({ big: perms.slice(0, 123) })).revoked).toHaveLength(177);
+    expect(await store.hasPermission(user.id, 'p:5')).toBe(false);
+    await store.assignRole(user.id, 'big');
+    expect(await store.hasPermission(user.id, 'p:122')).toBe(true);
+    expect(await store.hasPermission(user.id, 'p:123')).toBe(false);
+  });
+
   it("joins the caller's transaction", async () => {
     const { orm, store } = await storeTarget(kind, ['role']);
     await orm.em

@@ -147,5 +147,18 @@ export const KEY_COLUMNS = new Set(['id', 'user_id', 'role_id', 'permission_id']
 export const BOOLEAN_COLUMNS = new Set(['is_active', 'is_verified', 'is_superuser', 'revoked', 'backed_up', 'ok', 'found']);
 export const DATE_COLUMNS = new Set(['created_at', 'expires_at', 'last_used_at', 'started_at']);
 
+/**
+ * A list of values for `in (…)` / `not in (…)`, padded to the next power of two with its last
+ * value (which changes no answer), so that lists of any length make few statement texts: MySQL
+ * keeps each text as a prepared statement per connection, within a server-wide limit
+ * (`max_prepared_stmt_count`).
+ */
+export function padded<T>(values: readonly T[]): T[] {
+  if (values.length < 2) return [...values];
+  const size = 2 ** Math.ceil(Math.log2(values.length));
+  return [...values, ...Array.from({ length: size - values.length }, () => values[values.length - 1]!)];
+}
+export const marks = (values: readonly unknown[]): string => values.map(() => '?').join(', ');
+
 /** Waits `ms` without blocking the event loop. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

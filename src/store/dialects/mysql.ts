@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { hexToUuid, parseUtc, uuidToHex } from '../../column-types.js';
 import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
 import { ConflictError, RetryableStoreError } from '../errors.js';
-import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
+import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, marks, padded, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
 import { listSessions, revokeUnlisted } from './shared.js';
 
 /** The store writes identifiers in double quotes; MySQL quotes them in backticks (unless ANSI_QUOTES). */
@@ -162,21 +162,23 @@ export const mysql: StoreDialect = {
     return db.transaction(async (em) => {
       const owners = await db.rows(`select distinct "user_id" from ${tokens} where "expires_at" < ? limit ?`, [before, Math.min(batch, 10_000)], em);
       if (owners.length === 0) return 0;
-      const ownerKeys = owners.map((r) => uuidToHex(String(r.user_id)));
-      const held = await db.rows(
-        `select "id" from ${users} where "id" in (${ownerKeys.map(() => '?').join(', ')}) order by "id" for update skip locked`,
-        ownerKeys,
-        em,
-      );
+      const ownerKeys = padded(owners.map((r) => uuidToHex(String(r.user_id))));
+      const held = await db.rows(`select "id" from ${users} where "id" in (${marks(ownerKeys)}) order by "id" for update skip locked`, ownerKeys, em);
       if (held.length === 0) return 0;
-      const heldKeys = held.map((r) => uuidToHex(String(r.id)));
+      const heldKeys = padded(held.map((r) => uuidToHex(String(r.id))));
       const rows = await db.rows(
-        `select "id" from ${tokens} where "expires_at" < ? and "user_id" in (${heldKeys.map(() => '?').join(', ')}) limit ? for update skip locked`,
+        `select "id" from ${tokens} where "expires_at" < ? and "user_id" in (${marks(heldKeys)}) limit ? for update skip locked`,
         [before, ...heldKeys, batch],
         em,
       );
       if (rows.length === 0) return 0;
-      return db.affected(`delete from ${tokens} where "id" in (${rows.map(() => '?').join(', ')})`, rows.map((r) => uuidToHex(String(r.id))), em);
+      // In chunks: a prepared statement takes at most 65,535 values.
+      let deleted = 0;
+      for (let start = 0; start < rows.length; start += 8192) {
+        const ids = padded(rows.slice(start, start + 8192).map((r) => uuidToHex(String(r.id))));
+        deleted += await db.affected(`delete from ${tokens} where "id" in (${marks(ids)})`, ids, em);
+      }
+      return deleted;
     });
   },
 

@@ -1,6 +1,6 @@
 // Statements written once for the databases without PostgreSQL's extras (array_agg … filter,
 // DELETE … USING … RETURNING): MySQL/MariaDB and SQLite.
-import type { Context, Db, Row, TokenTables } from './dialect.js';
+import { marks, padded, type Context, type Db, type Row, type TokenTables } from './dialect.js';
 
 /**
  * The user's live sessions: per family, the first and last `created_at` of all its tokens,
@@ -32,18 +32,16 @@ export async function revokeUnlisted(
   keep: readonly string[],
   key: (id: string) => unknown,
 ): Promise<string[]> {
-  const unlisted = keep.length ? `and p."name" not in (${keep.map(() => '?').join(', ')})` : '';
+  const kept = padded(keep);
+  const unlisted = kept.length ? `and p."name" not in (${marks(kept)})` : '';
   const found = await db.rows(
     `select p."id", p."name" from ${grants} rp join ${permissions} p on p."id" = rp."permission_id"
      where rp."role_id" = ? ${unlisted} order by p."name"`,
-    [roleKey, ...keep],
+    [roleKey, ...kept],
     em,
   );
   if (found.length === 0) return [];
-  await db.affected(
-    `delete from ${grants} where "role_id" = ? and "permission_id" in (${found.map(() => '?').join(', ')})`,
-    [roleKey, ...found.map((r) => key(String(r.id)))],
-    em,
-  );
+  const removed = padded(found.map((r) => key(String(r.id))));
+  await db.affected(`delete from ${grants} where "role_id" = ? and "permission_id" in (${marks(removed)})`, [roleKey, ...removed], em);
   return found.map((r) => String(r.name));
 }
