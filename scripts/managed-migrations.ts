@@ -12,6 +12,7 @@ import { FULLAUTH_GROUPS, defineFullauthEntities, resolveGroups, type FullauthGr
 import { entityNamesOf } from '../src/build-schema.js';
 import { compareMigrations, type FullauthManagedMigration, type FullauthManagedOption } from '../src/managed.js';
 import { TEMPLATE_PREFIX } from '../src/managed/template.js';
+import { loadSqlLayer, setSchemaTables } from '../src/orm-compat.js';
 import { FULLAUTH_MODEL } from '../src/model.js';
 import { embeddedPostgres } from './embedded-postgres.js';
 
@@ -21,7 +22,8 @@ type Comparison = { fromSchema: DatabaseSchema; toSchema: DatabaseSchema };
 /** MikroORM's SqlSchemaGenerator steps we use (`prepareSchemaForComparison` is private in its typings). */
 interface Generator {
   prepareSchemaForComparison(options: object): Promise<Comparison>;
-  diffToSQL(diff: SchemaDifference, options: object): string;
+  /** A string on MikroORM 7, a promise of one on 6. */
+  diffToSQL(diff: SchemaDifference, options: object): string | Promise<string>;
 }
 interface ScratchOrm {
   orm: {
@@ -153,18 +155,18 @@ async function generateStep(
   try {
     const own = new Set(entityNamesOf([group]).map((e) => `${TEMPLATE_PREFIX}${FULLAUTH_MODEL[e].table}`));
     const generator = orm.schema as Generator;
-    const { SchemaComparator } = await import('@mikro-orm/sql');
-    const comparator = new SchemaComparator(orm.em.getPlatform() as never);
-    const ownOnly = (schema: DatabaseSchema) => schema.setTables(schema.getTables().filter((t) => own.has(t.name)));
+    // @mikro-orm/sql on MikroORM 7, @mikro-orm/knex on 6.
+    const { SchemaComparator } = await loadSqlLayer();
+    const comparator = new SchemaComparator(orm.em.getPlatform() as never) as unknown as { compare(from: DatabaseSchema, to: DatabaseSchema): SchemaDifference };
+    const ownOnly = (schema: DatabaseSchema) => setSchemaTables(schema, schema.getTables().filter((t) => own.has(t.name)));
     const snapshot = async () => {
       const { fromSchema, toSchema } = await generator.prepareSchemaForComparison({ safe: false, dropTables: true });
       ownOnly(fromSchema);
       ownOnly(toSchema);
       return { live: fromSchema, wanted: toSchema };
     };
-    const toStatements = (diff: SchemaDifference) =>
-      generator
-        .diffToSQL(diff, { wrap: false, safe: false, dropTables: true })
+    const toStatements = async (diff: SchemaDifference) =>
+      (await generator.diffToSQL(diff, { wrap: false, safe: false, dropTables: true }))
         .split(/;\s*\n/)
         .map((s) => s.trim().replace(/;$/, ''))
         .filter((s) => s !== '' && !/^set (names|foreign_key_checks)\b/i.test(s))
@@ -183,17 +185,17 @@ async function generateStep(
         const before = (await snapshot()).live;
         await run(migration.up);
         const after = (await snapshot()).live;
-        migration.down = toStatements(comparator.compare(after, before));
+        migration.down = await toStatements(comparator.compare(after, before));
       } else {
         await run(migration.up);
       }
     }
     const { live, wanted } = await snapshot();
-    const up = toStatements(comparator.compare(live, wanted));
+    const up = await toStatements(comparator.compare(live, wanted));
     if (up.length === 0) return undefined;
     await run(up);
     const after = (await snapshot()).live;
-    const down = toStatements(comparator.compare(after, live));
+    const down = await toStatements(comparator.compare(after, live));
     return { name: `${next}_${group}${option ? `_${OPTION_SUFFIX[option]}` : ''}`, group, ...(option ? { option } : {}), up, down };
   } finally {
     await dispose();
