@@ -208,7 +208,8 @@ export class FullauthStore {
   }
   async #rows(sql: string, params: readonly unknown[] = [], em?: Context): Promise<Row[]> {
     const { rows } = await this.#execute(sql, params, em);
-    return rows.length === 0 ? rows : rows.map(this.#d.row);
+    const convert = this.#d.row;
+    return convert === undefined || rows.length === 0 ? rows : rows.map(convert);
   }
   async #affected(sql: string, params: readonly unknown[], em?: Context): Promise<number> {
     return (await this.#execute(sql, params, em)).affected;

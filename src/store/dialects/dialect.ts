@@ -66,8 +66,8 @@ export interface StoreDialect {
   key(id: string): unknown;
   /** A timestamp to write, as its column stores it. (Dates compared in a WHERE are bound as they are.) */
   stamp(date: Date): unknown;
-  /** A row read: keys, booleans and timestamps as JavaScript values (canonical uuids, booleans, Dates). */
-  row(row: Row): Row;
+  /** A row read: keys, booleans and timestamps as JavaScript values (canonical uuids, booleans, Dates); none where the driver's values are those already. */
+  readonly row?: (row: Row) => Row;
   /** Whether a unique-key error is about this index (`column` of `table`, unquoted). */
   conflictOn(error: { message: string; cause?: unknown }, index: string, table: string, column: string): boolean;
 

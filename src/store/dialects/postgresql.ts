@@ -33,10 +33,9 @@ export const postgresql: StoreDialect = {
     });
   },
 
-  // Native uuid, timestamptz and boolean: the driver's own values.
+  // Native uuid, timestamptz and boolean: the driver's own values (rows are read as they come).
   key: (id) => id,
   stamp: (date) => date,
-  row: (row) => row,
   conflictOn(error, index) {
     const cause = error.cause as { constraint?: string } | undefined;
     return cause?.constraint === index || error.message.includes(`"${index}"`);
