@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFullauthStore, defineFullauthEntities, type FullauthStore } from '../src/index.js';
 import { initOtherOrm } from './support/databases.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
+import { MIKRO_ORM_6 } from './support/compat.js';
 
 const USERS = 100_000;
 const TOKENS = 1_000_000;
@@ -29,7 +30,8 @@ function recordExecutes(): { statements: Captured[]; stop(): void } {
   return { statements, stop: () => void (proto.execute = original) };
 }
 
-describe.skipIf(skipMariaDb)(`store statements at scale on MariaDB (${USERS} users, ${TOKENS} refresh tokens)`, () => {
+// The statements are captured at mysql2's execute(), which MikroORM 7's connection uses; MikroORM 6 sends them through knex.
+describe.skipIf(skipMariaDb || MIKRO_ORM_6)(`store statements at scale on MariaDB (${USERS} users, ${TOKENS} refresh tokens)${MIKRO_ORM_6 ? ' (skipped on MikroORM 6: the recorder watches mysql2 execute(), which MikroORM 6 does not call; its plans are the same statements)' : ''}`, () => {
   let db: TestMariaDb;
   let orm: Awaited<ReturnType<typeof initOtherOrm>>;
   let store: FullauthStore;
