@@ -13,7 +13,7 @@ const ADMIN_URL = process.env.FULLAUTH_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1
 const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
 const CLIENTS = 16;
 const USERS = 200;
-const ROUNDS = 6;
+const ROUNDS = Number(process.env.BENCH_STORE_ROUNDS ?? 10);
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 const newToken = () => randomBytes(32).toString('base64url');
@@ -165,7 +165,7 @@ export async function runStoreMysqlBench(): Promise<string[]> {
       await sample(300, CLIENTS, pair.store);
       await sample(300, CLIENTS, pair.raw);
     }
-    const lines = [`store vs raw mysql2 with prepared statements (MariaDB 127.0.0.1, ${OPS} operations each, after a warm-up, ${ROUNDS} alternating rounds, ratio = median of the rounds'; goal ≥ 0.90)`];
+    const lines = [`store vs raw mysql2 with prepared statements (MariaDB 127.0.0.1, after a warm-up, ${ROUNDS} alternating rounds of at least ${OPS / ROUNDS} calls and 250 ms each, ratio = median of the rounds'; goal ≥ 0.90)`];
     for (const workers of [1, CLIENTS]) {
       lines.push(workers === 1 ? '  sequential' : `  ${CLIENTS} concurrent clients`);
       for (const pair of list) {
