@@ -6,7 +6,7 @@ import {
 } from '@mikro-orm/core';
 import { definitionOf } from '../build-schema.js';
 import { dialectOf } from '../dialects.js';
-import { metadataByClassName, sessionOf, type BoundResult } from '../orm-compat.js';
+import { metadataByClassName, type BoundResult } from '../orm-compat.js';
 import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
@@ -19,7 +19,8 @@ import type { FullauthEntityName } from '../spec.js';
 import * as check from './arguments.js';
 import { LIMITS, INT4_MAX, checkHostValue, checkRoleMap, checkTransports } from './arguments.js';
 import { storeError } from './database-errors.js';
-import { storeDialect, type Context, type Db, type Row, type StoreDialect, type TokenValues } from './dialects/index.js';
+import { storeDialect, type Context, type Db, type Row, type StoreDialect, type TokenTables, type TokenValues } from './dialects/index.js';
+import type { Statement } from './dialects/dialect.js';
 import { normalizeEmail } from './email.js';
 import {
   ConflictError,
@@ -124,6 +125,13 @@ export class FullauthStore {
   readonly #d: StoreDialect;
   /** How the dialect's procedures run statements (the store's own #rows, #affected, #transaction). */
   readonly #db: Db;
+  /** The connection (MikroORM's, for writes) and where statements outside a transaction run: made once, not per call. */
+  readonly #connection: unknown;
+  readonly #pool: Context;
+  /** This store's statements by name, each built on first use (see `#sql`). */
+  readonly #statements: Partial<Record<string, Statement>> = Object.create(null) as Partial<Record<string, Statement>>;
+  /** The token tables, one object for the dialect's procedures to keep their statements by. */
+  #tokenTables: TokenTables | undefined;
 
   constructor(em: EntityManager, options: FullauthStoreOptions = {}) {
     const { now, tokens, busyTimeout } = check.options('createFullauthStore() options', options, ['now', 'tokens', 'busyTimeout']);
@@ -142,6 +150,8 @@ export class FullauthStore {
     };
     this.#em = em;
     this.#platform = em.getPlatform();
+    this.#connection = em.getConnection();
+    this.#pool = { connection: this.#connection, transaction: undefined, platform: this.#platform };
     this.#now = now ? () => check.date('options.now()', now()) : () => new Date();
     const metadata = em.getMetadata();
     const tables: Partial<Record<FullauthEntityName, string>> = {};
@@ -178,6 +188,24 @@ export class FullauthStore {
   get #tokens() {
     return this.#table('FullauthRefreshToken', 'base');
   }
+  get #tt(): TokenTables {
+    return (this.#tokenTables ??= { users: this.#users, tokens: this.#tokens });
+  }
+
+  /**
+   * The statement `name` of this store, built by `build` on its first use only (its text names
+   * this store's tables, so it is made once per store) and prepared for the database, so that
+   * no call builds, numbers or looks up its SQL text. A name is one fixed text per store.
+   */
+  #sql(name: string, build: () => string): Statement {
+    let statement = this.#statements[name];
+    if (statement === undefined) {
+      const sql = build();
+      const prepare = this.#d.prepare;
+      this.#statements[name] = statement = { sql, text: prepare === undefined ? sql : prepare(sql) };
+    }
+    return statement;
+  }
 
   #userId(value: unknown, argument = 'userId'): string {
     return check.id(argument, value, this.#idStrategy);
@@ -199,27 +227,38 @@ export class FullauthStore {
    * to the store) or one of the store's own (`em`), it joins it; otherwise it runs on the pool:
    * no EntityManager fork, as the store keeps no identity map.
    */
-  async #execute(sql: string, params: readonly unknown[], em?: Context): Promise<BoundResult> {
+  #execute(sql: string | Statement, params: readonly unknown[], em: Context | undefined): Promise<BoundResult> {
+    const session = em ?? this.#session();
+    return typeof sql === 'string' ? this.#d.execute(session, sql, params) : this.#d.execute(session, sql.sql, params, sql.text);
+  }
+  async #rows(sql: string | Statement, params: readonly unknown[] = [], em?: Context): Promise<Row[]> {
+    let rows: Row[];
     try {
-      return await this.#d.execute(em ?? sessionOf(this.#em), sql, params);
+      ({ rows } = await this.#execute(sql, params, em));
+    } catch (error) {
+      throw storeError(error);
+    }
+    const convert = this.#d.row;
+    return convert === undefined || rows.length === 0 ? rows : rows.map(convert);
+  }
+  async #affected(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<number> {
+    try {
+      return (await this.#execute(sql, params, em)).affected;
     } catch (error) {
       throw storeError(error);
     }
   }
-  async #rows(sql: string, params: readonly unknown[] = [], em?: Context): Promise<Row[]> {
-    const { rows } = await this.#execute(sql, params, em);
-    const convert = this.#d.row;
-    return convert === undefined || rows.length === 0 ? rows : rows.map(convert);
-  }
-  async #affected(sql: string, params: readonly unknown[], em?: Context): Promise<number> {
-    return (await this.#execute(sql, params, em)).affected;
+  /** The session of the store's EntityManager: its transaction when it is in one, else the pool. */
+  #session(): Context {
+    const transaction: unknown = this.#em.getTransactionContext();
+    return transaction ? { connection: this.#connection, transaction, platform: this.#platform } : this.#pool;
   }
   /**
    * The caller's transaction when the store's EntityManager is in one; otherwise a short one
    * of the store's own, on the connection (no EntityManager fork: the store keeps no identity map).
    */
   #transaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
-    const session = sessionOf(this.#em);
+    const session = this.#session();
     if (session.transaction) return fn(session);
     return this.#d.transaction(session, fn).catch((error: unknown) => {
       throw storeError(error);
@@ -232,7 +271,11 @@ export class FullauthStore {
    * rotation that held the row before, and no rotation or issue proceeds until the revocation commits.
    */
   async #lockUser(em: Context, userId: string): Promise<{ isActive: boolean } | null> {
-    const [row] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockForRevocation}`, [this.#k(userId)], em);
+    const [row] = await this.#rows(
+      this.#sql('lockUser', () => `select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockForRevocation}`),
+      [this.#k(userId)],
+      em,
+    );
     return row ? { isActive: row.is_active === true } : null;
   }
 
@@ -260,14 +303,17 @@ export class FullauthStore {
     const isSuperuser = check.bool('isSuperuser', given.isSuperuser, false);
     const extras = this.#hostValues(given.extra);
     const id = this.#id();
-    const extraColumns = extras.map((e) => `, ${quoteIdentifier(this.#d.name, e.column)}`).join('');
+    const params = [...id.params, email, hashedPassword, isActive, isVerified, isSuperuser, this.#d.stamp(this.#now())];
+    for (const e of extras) params.push(e.value);
     try {
+      // Host columns vary by call: only the plain insert is one statement of the store.
       const row = await this.#insertRow(
+        extras.length === 0 ? 'createUser' : undefined,
         this.#users,
         id.id,
-        `insert into ${this.#users} (${id.column}"email", "hashed_password", "is_active", "is_verified", "is_superuser", "created_at"${extraColumns})
+        () => `insert into ${this.#users} (${id.column}"email", "hashed_password", "is_active", "is_verified", "is_superuser", "created_at"${extras.map((e) => `, ${quoteIdentifier(this.#d.name, e.column)}`).join('')})
          values (${id.value}?, ?, ?, ?, ?, ?${extras.map(() => ', ?').join('')})`,
-        [...id.params, email, hashedPassword, isActive, isVerified, isSuperuser, this.#d.stamp(this.#now()), ...extras.map((e) => e.value)],
+        params,
       );
       return toUser(row);
     } catch (error) {
@@ -280,12 +326,20 @@ export class FullauthStore {
    * Inserts one row and returns it as stored: `returning *` where the database has it, else
    * read back by its (application-made) id on the same connection or transaction.
    */
-  async #insertRow(table: string, id: string | undefined, insert: string, params: readonly unknown[], em?: Context): Promise<Row> {
-    if (this.#d.insertReturning || id === undefined) return (await this.#rows(`${insert} returning *`, params, em))[0]!;
-    await this.#affected(insert, params, em);
-    const [row] = await this.#rows(`select * from ${table} where "id" = ?`, [this.#k(id)], em);
+  async #insertRow(name: string | undefined, table: string, id: string | undefined, insert: () => string, params: readonly unknown[], em?: Context): Promise<Row> {
+    // One store always takes the same branch (by its database and id strategy): `name` is one statement.
+    if (this.#d.insertReturning || id === undefined) {
+      return (await this.#rows(name === undefined ? `${insert()} returning *` : this.#sql(name, () => `${insert()} returning *`), params, em))[0]!;
+    }
+    await this.#affected(name === undefined ? insert() : this.#sql(name, insert), params, em);
+    const [row] = await this.#rows(this.#byId(table), [this.#k(id)], em);
     if (!row) throw new FullauthStoreError('The row just inserted could not be read back (deleted meanwhile).');
     return row;
+  }
+
+  /** A row by its id, read back after an insert where the database has no `returning` (named by its table, a name no other statement has). */
+  #byId(table: string): Statement {
+    return this.#sql(table, () => `select * from ${table} where "id" = ?`);
   }
 
   /** A checked, normalised e-mail: a string, not empty after normalising, within the column. */
@@ -328,7 +382,7 @@ export class FullauthStore {
   }
 
   async findUserByEmail(email: string): Promise<UserRecord | null> {
-    const [row] = await this.#rows(`select * from ${this.#users} where "email" = ?`, [this.#email(email, 'email')]);
+    const [row] = await this.#rows(this.#sql('userByEmail', () => `select * from ${this.#users} where "email" = ?`), [this.#email(email, 'email')]);
     return row ? toUser(row) : null;
   }
 
@@ -336,7 +390,7 @@ export class FullauthStore {
   async findUserById(id: string): Promise<UserRecord | null> {
     if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a string id, got ${typeof id}`);
     if (!check.possibleId(this.#idStrategy, id)) return null;
-    const [row] = await this.#rows(`select * from ${this.#users} where "id" = ?`, [this.#k(id)]);
+    const [row] = await this.#rows(this.#sql('userById', () => `select * from ${this.#users} where "id" = ?`), [this.#k(id)]);
     return row ? toUser(row) : null;
   }
 
@@ -346,7 +400,7 @@ export class FullauthStore {
     const hash = check.text('hashedPassword', hashedPassword);
     await this.#transaction(async (em) => {
       // The UPDATE takes the user's row exclusively, as #lockUser would.
-      const changed = await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ?`, [hash, this.#k(id)], em);
+      const changed = await this.#affected(this.#sql('setPassword', () => `update ${this.#users} set "hashed_password" = ? where "id" = ?`), [hash, this.#k(id)], em);
       if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
       await this.#revokeUserTokens(em, id);
     });
@@ -362,7 +416,8 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const current = check.text('currentHash', currentHash);
     const next = check.text('newHash', newHash);
-    return (await this.#affected(`update ${this.#users} set "hashed_password" = ? where "id" = ? and "hashed_password" = ?`, [next, this.#k(id), current])) > 0;
+    const rehash = this.#sql('rehash', () => `update ${this.#users} set "hashed_password" = ? where "id" = ? and "hashed_password" = ?`);
+    return (await this.#affected(rehash, [next, this.#k(id), current])) > 0;
   }
 
   /**
@@ -373,7 +428,7 @@ export class FullauthStore {
   async deactivateUser(userId: string): Promise<number> {
     const id = this.#userId(userId);
     return this.#transaction(async (em) => {
-      const changed = await this.#affected(`update ${this.#users} set "is_active" = false where "id" = ?`, [this.#k(id)], em);
+      const changed = await this.#affected(this.#sql('deactivate', () => `update ${this.#users} set "is_active" = false where "id" = ?`), [this.#k(id)], em);
       if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
       return this.#revokeUserTokens(em, id);
     });
@@ -382,7 +437,7 @@ export class FullauthStore {
   /** Lets a deactivated user log in again (their old tokens stay revoked). */
   async reactivateUser(userId: string): Promise<void> {
     const id = this.#userId(userId);
-    const changed = await this.#affected(`update ${this.#users} set "is_active" = true where "id" = ?`, [this.#k(id)]);
+    const changed = await this.#affected(this.#sql('reactivate', () => `update ${this.#users} set "is_active" = true where "id" = ?`), [this.#k(id)]);
     if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
   }
 
@@ -395,7 +450,7 @@ export class FullauthStore {
     const id = this.#userId(userId);
     try {
       // The DELETE locks the user's row: rotations under way finish first, later ones find no user.
-      return (await this.#affected(`delete from ${this.#users} where "id" = ?`, [this.#k(id)])) > 0;
+      return (await this.#affected(this.#sql('deleteUser', () => `delete from ${this.#users} where "id" = ?`), [this.#k(id)])) > 0;
     } catch (error) {
       const cause = error instanceof FullauthStoreError ? error.cause : undefined;
       if (cause instanceof ForeignKeyConstraintViolationException) {
@@ -441,10 +496,9 @@ export class FullauthStore {
     const newFamily = familyId === undefined ? this.#tokenFormat.newFamilyId() : familyId;
     const { token, expiresAt } = await this.#tokenFormat.issue(id, newFamily, now, requested);
     const values = this.#tokenValues(rowId, token, expiresAt, userAgent, ipAddress, now);
-    const insert = (family: string, em?: Context) => this.#d.issueToken(this.#db, { users: this.#users, tokens: this.#tokens }, this.#k(id), family, values, em);
     if (familyId === undefined) {
       // A new login: the user's row shared and checked active (re-checked after any wait).
-      const rowIdMade = await insert(newFamily);
+      const rowIdMade = await this.#d.issueToken(this.#db, this.#tt, this.#k(id), newFamily, values);
       if (rowIdMade !== null) return { token, id: rowIdMade, userId: id, familyId: newFamily, expiresAt };
       throw await this.#whyNoToken(id);
     }
@@ -454,11 +508,11 @@ export class FullauthStore {
     // transaction fails (retryably) on a row revoked after its snapshot instead of reading
     // the old version.
     return this.#transaction(async (em) => {
-      const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockShared}`, [this.#k(id)], em);
+      const [user] = await this.#rows(this.#sql('shareUser', () => `select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockShared}`), [this.#k(id)], em);
       if (!user) throw new NotFoundError(`No user with id ${id}.`);
       if (user.is_active !== true) throw new InactiveUserError(id);
       const family = await this.#rows(
-        `select "user_id", "revoked", "expires_at" from ${this.#tokens} where "family_id" = ? ${this.#d.lockShared}`,
+        this.#sql('shareFamily', () => `select "user_id", "revoked", "expires_at" from ${this.#tokens} where "family_id" = ? ${this.#d.lockShared}`),
         [familyId],
         em,
       );
@@ -467,7 +521,7 @@ export class FullauthStore {
       if (family.length === 0) throw new NotFoundError(`No login session (token family) '${familyId}'.`);
       if (family.some((row) => String(row.user_id) !== id)) throw new ForeignFamilyError(familyId);
       if (!family.some((row) => row.revoked !== true && date(row.expires_at)! > now)) throw new RevokedFamilyError(familyId);
-      const rowIdMade = await insert(familyId, em);
+      const rowIdMade = await this.#d.issueToken(this.#db, this.#tt, this.#k(id), familyId, values, em);
       if (rowIdMade === null) throw await this.#whyNoToken(id, em);
       return { token, id: rowIdMade, userId: id, familyId, expiresAt };
     });
@@ -497,7 +551,7 @@ export class FullauthStore {
 
   /** Why no token was issued to the user: they do not exist, or are deactivated. */
   async #whyNoToken(userId: string, em?: Context): Promise<FullauthStoreError> {
-    const [user] = await this.#rows(`select "is_active" from ${this.#users} where "id" = ?`, [this.#k(userId)], em);
+    const [user] = await this.#rows(this.#sql('userActive', () => `select "is_active" from ${this.#users} where "id" = ?`), [this.#k(userId)], em);
     return user ? new InactiveUserError(userId) : new NotFoundError(`No user with id ${userId}.`);
   }
 
@@ -529,8 +583,11 @@ export class FullauthStore {
     // Joined with its user: a token whose user row is gone (an orphan, left by a database
     // whose foreign keys were off) is no token.
     const [row] = await this.#rows(
-      `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
-       from ${this.#tokens} t join ${this.#users} u on u."id" = t."user_id" where t."token" = ?`,
+      this.#sql(
+        'tokenByDigest',
+        () => `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
+         from ${this.#tokens} t join ${this.#users} u on u."id" = t."user_id" where t."token" = ?`,
+      ),
       [digest],
     );
     if (!row) throw new InvalidRefreshTokenError();
@@ -550,7 +607,7 @@ export class FullauthStore {
     // Presented again, or lost to a concurrent rotation or revocation: the family goes.
     const owners = await this.#transaction(async (em) => {
       const locked = await this.#lockFamilyOwners(em, familyId);
-      await this.#affected(`update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`, [familyId], em);
+      await this.#affected(this.#sql('revokeFamily', () => `update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`), [familyId], em);
       return locked;
     });
     if (owners.length === 0) throw new InvalidRefreshTokenError(); // the user was deleted meanwhile
@@ -578,15 +635,18 @@ export class FullauthStore {
     // The successor is made first (a JWT names its user and family); it is only stored if the compare-and-set wins.
     const { token, expiresAt } = await this.#tokenFormat.issue(userId, familyId, now, requested);
     const values = this.#tokenValues(this.#id(), token, expiresAt, userAgent, ipAddress, now);
-    const id = await this.#d.spendAndIssue(this.#db, { users: this.#users, tokens: this.#tokens }, this.#k(userId), digest, cutoff, values);
+    const id = await this.#d.spendAndIssue(this.#db, this.#tt, this.#k(userId), digest, cutoff, values);
     return id === null ? null : { token, id, userId, familyId, expiresAt };
   }
 
   /** Locks the users who own tokens of the family (one, unless rows were written around the store), in id order. */
   async #lockFamilyOwners(em: Context, familyId: string): Promise<{ isActive: boolean }[]> {
     const rows = await this.#rows(
-      `select "is_active" from ${this.#users} where "id" in (select "user_id" from ${this.#tokens} where "family_id" = ?)
-       order by "id" ${this.#d.lockForRevocation}`,
+      this.#sql(
+        'lockFamilyOwners',
+        () => `select "is_active" from ${this.#users} where "id" in (select "user_id" from ${this.#tokens} where "family_id" = ?)
+         order by "id" ${this.#d.lockForRevocation}`,
+      ),
       [familyId],
       em,
     );
@@ -594,11 +654,13 @@ export class FullauthStore {
   }
 
   async #revokeUserTokens(em: Context, userId: string, exceptFamily?: string): Promise<number> {
-    return this.#affected(
-      `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false${exceptFamily === undefined ? '' : ' and "family_id" <> ?'}`,
-      exceptFamily === undefined ? [this.#k(userId)] : [this.#k(userId), exceptFamily],
-      em,
-    );
+    return exceptFamily === undefined
+      ? this.#affected(this.#sql('revokeUser', () => `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false`), [this.#k(userId)], em)
+      : this.#affected(
+          this.#sql('revokeUserExcept', () => `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false and "family_id" <> ?`),
+          [this.#k(userId), exceptFamily],
+          em,
+        );
   }
 
   /** Logout: revokes one login session (a token family). Returns how many tokens were revoked. */
@@ -606,7 +668,7 @@ export class FullauthStore {
     const family = check.text('familyId', familyId, LIMITS.familyId);
     return this.#transaction(async (em) => {
       await this.#lockFamilyOwners(em, family);
-      return this.#affected(`update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`, [family], em);
+      return this.#affected(this.#sql('revokeFamily', () => `update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`), [family], em);
     });
   }
 
@@ -620,8 +682,16 @@ export class FullauthStore {
     const family = check.text('familyId', familyId, LIMITS.familyId);
     return this.#transaction(async (em) => {
       if (!(await this.#lockUser(em, id))) return false;
-      await this.#affected(`update ${this.#tokens} set "revoked" = true where "user_id" = ? and "family_id" = ? and "revoked" = false`, [this.#k(id), family], em);
-      const [row] = await this.#rows(`select exists (select 1 from ${this.#tokens} where "user_id" = ? and "family_id" = ?) as "found"`, [this.#k(id), family], em);
+      await this.#affected(
+        this.#sql('revokeSession', () => `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "family_id" = ? and "revoked" = false`),
+        [this.#k(id), family],
+        em,
+      );
+      const [row] = await this.#rows(
+        this.#sql('hasSession', () => `select exists (select 1 from ${this.#tokens} where "user_id" = ? and "family_id" = ?) as "found"`),
+        [this.#k(id), family],
+        em,
+      );
       return row?.found === true;
     });
   }
@@ -653,7 +723,7 @@ export class FullauthStore {
    */
   async listSessions(userId: string): Promise<SessionRecord[]> {
     const id = this.#userId(userId);
-    const rows = await this.#d.listSessions(this.#db, { users: this.#users, tokens: this.#tokens }, this.#k(id), this.#now());
+    const rows = await this.#d.listSessions(this.#db, this.#tt, this.#k(id), this.#now());
     return rows.map((r) => ({
       familyId: String(r.family_id),
       startedAt: date(r.started_at)!,
@@ -673,7 +743,7 @@ export class FullauthStore {
     for (;;) {
       // Rows a revocation (or a deletion's cascade) holds are left for the next run instead of
       // waited for in another order than theirs (which deadlocks).
-      const deleted = await this.#d.purgeBatch(this.#db, { users: this.#users, tokens: this.#tokens }, before, batch);
+      const deleted = await this.#d.purgeBatch(this.#db, this.#tt, before, batch);
       total += deleted;
       if (deleted < batch) return total;
     }
@@ -681,21 +751,29 @@ export class FullauthStore {
 
   // ---- roles and permissions -----------------------------------------------------------
 
-  async #ensureNamed(em: Context, table: string, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string; created: boolean }> {
+  /** The role or permission (`kind`, in `table`) named `name`, inserted unless it exists (a permission with its description). */
+  async #ensureNamed(em: Context, kind: 'role' | 'permission', table: string, name: string, description = ''): Promise<{ id: string; created: boolean }> {
     const id = this.#id();
-    const columns = Object.keys(extra).map((c) => `, ${quoteIdentifier(this.#d.name, c)}`).join('');
-    const marks = Object.keys(extra).map(() => ', ?').join('');
+    const permission = kind === 'permission';
     const inserted = await this.#d.insertIfAbsent(
       this.#db,
       em,
-      `insert into ${table} (${id.column}"name"${columns}) values (${id.value}?${marks})`,
-      [...id.params, name, ...Object.values(extra)],
+      permission
+        ? this.#sql('insertPermission', () => `insert into ${table} (${id.column}"name", "description") values (${id.value}?, ?)`).sql
+        : this.#sql('insertRole', () => `insert into ${table} (${id.column}"name") values (${id.value}?)`).sql,
+      permission ? [...id.params, name, description] : [...id.params, name],
       '("name")',
       id.id === undefined ? '"id"' : '',
     );
     if (inserted.inserted) return { id: id.id ?? String(inserted.rows[0]!.id), created: true };
     // A new statement sees the row a concurrent insert committed.
-    const [row] = await this.#rows(`select "id" from ${table} where "name" = ?${this.#d.latestRead}`, [name], em);
+    const [row] = await this.#rows(
+      permission
+        ? this.#sql('permissionByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`)
+        : this.#sql('roleByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`),
+      [name],
+      em,
+    );
     return { id: String(row!.id), created: false };
   }
 
@@ -704,7 +782,7 @@ export class FullauthStore {
    * time across every instance of the service (PostgreSQL: an advisory lock; see ./dialects/).
    */
   #roleMapTransaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
-    const session = sessionOf(this.#em);
+    const session = this.#session();
     return this.#d.roleMapTransaction(this.#db, session, !session.transaction, this.#roleMapLock, fn).catch((error: unknown) => {
       throw storeError(error);
     });
@@ -717,8 +795,9 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const name = check.text('roleName', roleName, LIMITS.role);
     await this.#transaction(async (em) => {
-      const role = await this.#ensureNamed(em, roles, name);
-      await this.#d.insertIfAbsent(this.#db, em, `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`, [this.#k(id), this.#k(role.id)], '', '');
+      const role = await this.#ensureNamed(em, 'role', roles, name);
+      const insert = this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`);
+      await this.#d.insertIfAbsent(this.#db, em, insert.sql, [this.#k(id), this.#k(role.id)], '', '');
     });
   }
 
@@ -728,7 +807,8 @@ export class FullauthStore {
     const userRoles = this.#table('FullauthUserRole', 'role');
     const id = this.#userId(userId);
     const name = check.text('roleName', roleName, LIMITS.role);
-    return (await this.#affected(`delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where "name" = ?)`, [this.#k(id), name])) > 0;
+    const remove = this.#sql('removeRole', () => `delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where "name" = ?)`);
+    return (await this.#affected(remove, [this.#k(id), name])) > 0;
   }
 
   /** The names of a user's roles. */
@@ -737,7 +817,7 @@ export class FullauthStore {
     const userRoles = this.#table('FullauthUserRole', 'role');
     const id = this.#userId(userId);
     const rows = await this.#rows(
-      `select r."name" from ${roles} r join ${userRoles} ur on ur."role_id" = r."id" where ur."user_id" = ? order by r."name"`,
+      this.#sql('listRoles', () => `select r."name" from ${roles} r join ${userRoles} ur on ur."role_id" = r."id" where ur."user_id" = ? order by r."name"`),
       [this.#k(id)],
     );
     return rows.map((r) => String(r.name));
@@ -753,12 +833,12 @@ export class FullauthStore {
   }
 
   async #grant(em: Context, roleName: string, permission: string, description = '') {
-    const role = await this.#ensureNamed(em, this.#table('FullauthRole', 'role'), roleName);
-    const perm = await this.#ensureNamed(em, this.#table('FullauthPermission', 'permission'), permission, { description });
+    const role = await this.#ensureNamed(em, 'role', this.#table('FullauthRole', 'role'), roleName);
+    const perm = await this.#ensureNamed(em, 'permission', this.#table('FullauthPermission', 'permission'), permission, description);
     const { inserted } = await this.#d.insertIfAbsent(
       this.#db,
       em,
-      `insert into ${this.#table('FullauthRolePermission', 'permission')} ("role_id", "permission_id") values (?, ?)`,
+      this.#sql('insertGrant', () => `insert into ${this.#table('FullauthRolePermission', 'permission')} ("role_id", "permission_id") values (?, ?)`).sql,
       [this.#k(role.id), this.#k(perm.id)],
       '',
       '',
@@ -773,9 +853,12 @@ export class FullauthStore {
     const perm = check.text('permission', permission, LIMITS.permission);
     return this.#roleMapTransaction(async (em) => {
       return (await this.#affected(
-        `delete from ${grants}
-         where "role_id" = (select "id" from ${this.#table('FullauthRole', 'role')} where "name" = ?)
-           and "permission_id" = (select "id" from ${this.#table('FullauthPermission', 'permission')} where "name" = ?)`,
+        this.#sql(
+          'revokePermission',
+          () => `delete from ${grants}
+           where "role_id" = (select "id" from ${this.#table('FullauthRole', 'role')} where "name" = ?)
+             and "permission_id" = (select "id" from ${this.#table('FullauthPermission', 'permission')} where "name" = ?)`,
+        ),
         [role, perm],
         em,
       )) > 0;
@@ -789,9 +872,12 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const name = check.text('roleName', roleName, LIMITS.role);
     const [row] = await this.#rows(
-      `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
-         select 1 from ${userRoles} ur join ${roles} r on r."id" = ur."role_id"
-         where ur."user_id" = u."id" and r."name" = ?))) as "ok"`,
+      this.#sql(
+        'hasRole',
+        () => `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
+           select 1 from ${userRoles} ur join ${roles} r on r."id" = ur."role_id"
+           where ur."user_id" = u."id" and r."name" = ?))) as "ok"`,
+      ),
       [this.#k(id), name],
     );
     return row?.ok === true;
@@ -803,11 +889,14 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const name = check.text('permission', permission, LIMITS.permission);
     const [row] = await this.#rows(
-      `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
-         select 1 from ${this.#table('FullauthUserRole', 'role')} ur
-         join ${grants} rp on rp."role_id" = ur."role_id"
-         join ${this.#table('FullauthPermission', 'permission')} p on p."id" = rp."permission_id"
-         where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
+      this.#sql(
+        'hasPermission',
+        () => `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
+           select 1 from ${this.#table('FullauthUserRole', 'role')} ur
+           join ${grants} rp on rp."role_id" = ur."role_id"
+           join ${this.#table('FullauthPermission', 'permission')} p on p."id" = rp."permission_id"
+           where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
+      ),
       [this.#k(id), name],
     );
     return row?.ok === true;
@@ -827,7 +916,7 @@ export class FullauthStore {
     const result: RoleSyncResult = { createdRoles: [], createdPermissions: [], granted: [], revoked: [] };
     await this.#roleMapTransaction(async (em) => {
       for (const [roleName, wanted] of wantedByRole) {
-        const role = await this.#ensureNamed(em, roles, roleName);
+        const role = await this.#ensureNamed(em, 'role', roles, roleName);
         if (role.created) result.createdRoles.push(roleName);
         for (const permission of wanted) {
           const { perm, granted } = await this.#grant(em, roleName, permission);
@@ -864,17 +953,21 @@ export class FullauthStore {
     const expiresAt = given.expiresAt === undefined || given.expiresAt === null ? null : check.date('expiresAt', given.expiresAt);
     for (let attempt = 0; ; attempt++) {
       const id = this.#id();
+      const insert = this.#sql(
+        'linkOAuth',
+        () => `insert into ${table} (${id.column}"provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
+         values (${id.value}?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
       const inserted = await this.#d.insertIfAbsent(
         this.#db,
         undefined,
-        `insert into ${table} (${id.column}"provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
-         values (${id.value}?, ?, ?, ?, ?, ?, ?, ?)`,
+        insert.sql,
         [...id.params, provider, providerUserId, this.#k(userId), providerEmail, accessToken, refreshToken, expiresAt === null ? null : this.#d.stamp(expiresAt), this.#d.stamp(this.#now())],
         '("provider", "provider_user_id")',
         this.#d.insertReturning ? '*' : '',
       );
       if (inserted.inserted) {
-        const row = inserted.rows[0] ?? (await this.#rows(`select * from ${table} where "id" = ?`, [this.#k(id.id!)]))[0];
+        const row = inserted.rows[0] ?? (await this.#rows(this.#byId(table), [this.#k(id.id!)]))[0];
         if (row) return { account: toOAuth(row), created: true };
       }
       const existing = await this.findOAuthAccount(provider, providerUserId);
@@ -901,7 +994,7 @@ export class FullauthStore {
   async findOAuthAccount(provider: string, providerUserId: string): Promise<OAuthAccountRecord | null> {
     const table = this.#table('FullauthOAuthAccount', 'oauth');
     const [row] = await this.#rows(
-      `select a.* from ${table} a join ${this.#users} u on u."id" = a."user_id" where a."provider" = ? and a."provider_user_id" = ?`,
+      this.#sql('findOAuth', () => `select a.* from ${table} a join ${this.#users} u on u."id" = a."user_id" where a."provider" = ? and a."provider_user_id" = ?`),
       [check.text('provider', provider, LIMITS.provider), check.text('providerUserId', providerUserId, LIMITS.providerUserId)],
     );
     return row ? toOAuth(row) : null;
@@ -916,19 +1009,27 @@ export class FullauthStore {
     await this.#transaction(async (em) => {
       // Locking the user serialises concurrent unlinks of the same user.
       const key = this.#k(id);
-      const [user] = await this.#rows(`select "hashed_password" from ${this.#users} where "id" = ? ${this.#d.lockExclusive}`, [key], em);
+      const [user] = await this.#rows(
+        this.#sql('lockUserPassword', () => `select "hashed_password" from ${this.#users} where "id" = ? ${this.#d.lockExclusive}`),
+        [key],
+        em,
+      );
       if (!user) throw new NotFoundError(`No user with id ${id}.`);
       const [counts] = await this.#rows(
-        `select (select count(*) from ${accounts} where "user_id" = ?) as "accounts",
-                (select count(*) from ${accounts} where "user_id" = ? and "provider" = ?) as "linked"
-                ${passkeys ? `, (select count(*) from ${passkeys} where "user_id" = ?) as "passkeys"` : ''}`,
+        // Whether the passkey group is included is fixed per store: one statement.
+        this.#sql(
+          'loginMethods',
+          () => `select (select count(*) from ${accounts} where "user_id" = ?) as "accounts",
+                  (select count(*) from ${accounts} where "user_id" = ? and "provider" = ?) as "linked"
+                  ${passkeys ? `, (select count(*) from ${passkeys} where "user_id" = ?) as "passkeys"` : ''}`,
+        ),
         passkeys ? [key, key, name, key] : [key, key, name],
         em,
       );
       if (!counts || Number(counts.linked) === 0) throw new NotFoundError(`The user has no '${name}' account.`);
       const methods = (user.hashed_password ? 1 : 0) + Number(counts.accounts) + Number(counts.passkeys ?? 0);
       if (methods - Number(counts.linked) < 1) throw new LastLoginMethodError();
-      await this.#affected(`delete from ${accounts} where "user_id" = ? and "provider" = ?`, [key, name], em);
+      await this.#affected(this.#sql('unlinkOAuth', () => `delete from ${accounts} where "user_id" = ? and "provider" = ?`), [key, name], em);
     });
   }
 
@@ -956,9 +1057,10 @@ export class FullauthStore {
       const id = this.#id();
       try {
         const row = await this.#insertRow(
+          'insertPasskey',
           table,
           id.id,
-          `insert into ${table} (${id.column}"user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at")
+          () => `insert into ${table} (${id.column}"user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at")
            values (${id.value}?, ?, ?, ?, ?, ?, ?, ?, null)`,
           [...id.params, this.#k(userId), credentialId, publicKey, signCount, deviceName, transports, backedUp, this.#d.stamp(this.#now())],
         );
@@ -977,7 +1079,7 @@ export class FullauthStore {
   async findPasskey(credentialId: string): Promise<PasskeyRecord | null> {
     const table = this.#table('FullauthPasskey', 'passkey');
     const [row] = await this.#rows(
-      `select k.* from ${table} k join ${this.#users} u on u."id" = k."user_id" where k."credential_id" = ?`,
+      this.#sql('findPasskey', () => `select k.* from ${table} k join ${this.#users} u on u."id" = k."user_id" where k."credential_id" = ?`),
       [check.text('credentialId', credentialId, LIMITS.credentialId)],
     );
     return row ? toPasskey(row) : null;
@@ -994,20 +1096,26 @@ export class FullauthStore {
     const credential = check.text('credentialId', credentialId, LIMITS.credentialId);
     const count = check.integer('signCount', signCount, 0, INT4_MAX);
     const now = this.#d.stamp(this.#now());
-    const owned = this.#d.orphans ? ` and ${this.#orphan(table).replace('not exists', 'exists')}` : '';
-    const update =
+    // Per store, the statement differs only by whether the count is 0 (the rest is the database's).
+    const [sql, params] =
       count === 0
-        ? { sql: `update ${table} set "last_used_at" = ? where "credential_id" = ?${owned}`, params: [now, credential] }
-        : { sql: `update ${table} set "sign_count" = ?, "last_used_at" = ? where "credential_id" = ? and "sign_count" < ?${owned}`, params: [count, now, credential, count] };
+        ? [this.#sql('touchPasskey', () => this.#passkeyUpdate(table, `"last_used_at" = ?`, '')), [now, credential]]
+        : [this.#sql('usePasskey', () => this.#passkeyUpdate(table, `"sign_count" = ?, "last_used_at" = ?`, ` and "sign_count" < ?`)), [count, now, credential, count]];
     const [row] = this.#d.updateReturning
-      ? await this.#rows(`${update.sql} returning *`, update.params)
-      : (await this.#affected(update.sql, update.params)) > 0
-        ? await this.#rows(`select * from ${table} where "credential_id" = ?`, [credential])
+      ? await this.#rows(sql, params)
+      : (await this.#affected(sql, params)) > 0
+        ? await this.#rows(this.#sql('passkeyByCredential', () => `select * from ${table} where "credential_id" = ?`), [credential])
         : [];
     if (row) return toPasskey(row);
     const current = await this.findPasskey(credential);
     if (!current) throw new NotFoundError(`No passkey with credential id ${credential}.`);
     throw new PasskeySignCountError(credential, current.signCount, count);
+  }
+
+  /** An update of a passkey by its credential id (only one whose user exists), returning the row where the database can. */
+  #passkeyUpdate(table: string, set: string, where: string): string {
+    const owned = this.#d.orphans ? ` and ${this.#orphan(table).replace('not exists', 'exists')}` : '';
+    return `update ${table} set ${set} where "credential_id" = ?${where}${owned}${this.#d.updateReturning ? ' returning *' : ''}`;
   }
 
   // ---- access tokens (fastapi-fullauth's format) ---------------------------------------

@@ -11,10 +11,20 @@ export type Row = Record<string, unknown>;
 /** Where statements run: the pool, the caller's transaction, or one of the store's own. */
 export type Context = SqlSession;
 
+/**
+ * A statement built once (per store, with its tables' names) instead of on every call: its
+ * text with `?` marks, and the text sent to the database (`StoreDialect.prepare`), so
+ * no call rebuilds, renumbers or looks up its SQL.
+ */
+export interface Statement {
+  readonly sql: string;
+  readonly text: string;
+}
+
 /** How the store runs statements: values bound, rows converted by the dialect, failures as store errors. */
 export interface Db {
-  rows(sql: string, params: readonly unknown[], em?: Context): Promise<Row[]>;
-  affected(sql: string, params: readonly unknown[], em?: Context): Promise<number>;
+  rows(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<Row[]>;
+  affected(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<number>;
   /** The caller's transaction when the store's EntityManager is in one, else a new one of the store's. */
   transaction<T>(fn: (em: Context) => Promise<T>): Promise<T>;
 }
@@ -45,8 +55,13 @@ export interface StoreDialect {
 
   // ---- how statements reach the database --------------------------------------------------
 
-  /** One statement, its values bound (`?` placeholders); outside a transaction on the pool. */
-  execute(session: SqlSession, sql: string, params: readonly unknown[]): Promise<BoundResult>;
+  /**
+   * One statement, its values bound (`?` placeholders); outside a transaction on the pool.
+   * `text`: the statement as `prepare` made it, when the caller built it once (a `Statement`).
+   */
+  execute(session: SqlSession, sql: string, params: readonly unknown[], text?: string): Promise<BoundResult>;
+  /** The text a statement is sent as (PostgreSQL: `$1, $2, …` for `?`), made once per `Statement`; none where it is the SQL itself. */
+  readonly prepare?: (sql: string) => string;
   /**
    * A transaction of the store's own: committed when `fn` resolves, rolled back when it throws.
    * Each database starts it so that a read followed by a write in it cannot interleave with a

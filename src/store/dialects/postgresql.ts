@@ -9,8 +9,48 @@
 // - the purge passes over rows a revocation holds (`SKIP LOCKED`) instead of waiting for them
 //   in another order (which deadlocks).
 import { createHash } from 'node:crypto';
-import { executeBound, inTransaction } from '../../orm-compat.js';
-import type { StoreDialect } from './dialect.js';
+import { executeBound, executePostgres, inTransaction } from '../../orm-compat.js';
+import type { Statement, StoreDialect, TokenTables, TokenValues } from './dialect.js';
+
+/** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators). */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+const statement = (sql: string): Statement => ({ sql, text: numbered(sql) });
+
+/**
+ * The statements of the token procedures, made once per store: by its tables (the store passes
+ * one object for them) and, for inserts, whether the store or the database makes the row's id.
+ */
+interface TokenStatements {
+  sessions?: Statement;
+  issue?: Statement;
+  issueDbId?: Statement;
+  spend?: Statement;
+  spendDbId?: Statement;
+}
+const tokenStatements = new WeakMap<TokenTables, TokenStatements>();
+function tokenStatementsOf(t: TokenTables): TokenStatements {
+  let statements = tokenStatements.get(t);
+  if (statements === undefined) tokenStatements.set(t, (statements = {}));
+  return statements;
+}
+
+/** `insertIfAbsent`'s statements, by the insert (the store's own text, the same string on every call) and its clauses. */
+const upserts = new Map<string, { conflict: string; returning: string; statement: Statement }[]>();
+function upsert(insert: string, conflict: string, returning: string): Statement {
+  let known = upserts.get(insert);
+  if (known === undefined) {
+    // The store's inserts are a small fixed set; the cap only guards memory.
+    if (upserts.size >= 512) upserts.clear();
+    upserts.set(insert, (known = []));
+  }
+  for (const entry of known) if (entry.conflict === conflict && entry.returning === returning) return entry.statement;
+  const made = statement(`${insert} on conflict ${conflict} do nothing${returning ? ` returning ${returning}` : ''}`);
+  known.push({ conflict, returning, statement: made });
+  return made;
+}
 
 /** A bigint advisory-lock key from a name (the first 8 bytes of its sha256, signed). */
 function advisoryKey(name: string): string {
@@ -18,11 +58,31 @@ function advisoryKey(name: string): string {
 }
 const advisoryKeys = new Map<string, string>();
 
+/** A token of a login: inserted only while its user exists and is active, the user's row shared (re-checked after any wait). */
+const issue = (t: TokenTables, v: TokenValues) =>
+  statement(
+    `with "owner" as (select "id" from ${t.users} where "id" = ? and "is_active" for share)
+     insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+     select ${v.idValue}?, "owner"."id", ?, ?, false, ?, ?, ? from "owner" returning "id"`,
+  );
+
+/** Rotation: the token spent (compare-and-set) and its successor inserted, under the user's row shared. */
+const spend = (t: TokenTables, v: TokenValues) =>
+  statement(
+    `with "owner" as (select "id" from ${t.users} where "id" = ? and "is_active" for share),
+     "spent" as (update ${t.tokens} set "revoked" = true
+       where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = (select "id" from "owner")
+       returning "user_id", "family_id")
+     insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+     select ${v.idValue}?, "user_id", "family_id", ?, false, ?, ?, ? from "spent" returning "id", "user_id", "family_id"`,
+  );
+
 export const postgresql: StoreDialect = {
   name: 'postgresql',
 
   // Statements go to MikroORM's own `pg` pool where it can (see orm-compat.ts), else through Kysely/knex.
-  execute: (session, sql, params) => executeBound(session, sql, params, true),
+  execute: (session, sql, params, text) => (text === undefined ? executeBound(session, sql, params, true) : executePostgres(session, sql, text, params)),
+  prepare: numbered,
   transaction: (session, fn) => inTransaction(session, fn, true),
   roleMapTransaction(db, _session, _own, lockName, fn) {
     let key = advisoryKeys.get(lockName);
@@ -52,7 +112,7 @@ export const postgresql: StoreDialect = {
   orphans: false,
 
   async insertIfAbsent(db, em, insert, params, conflict, returning) {
-    const sql = `${insert} on conflict ${conflict} do nothing${returning ? ` returning ${returning}` : ''}`;
+    const sql = upsert(insert, conflict, returning);
     if (returning) {
       const rows = await db.rows(sql, params, em);
       return { inserted: rows.length > 0, rows };
@@ -62,10 +122,9 @@ export const postgresql: StoreDialect = {
 
   async issueToken(db, t, userKey, family, v, em) {
     // One statement: the user's row shared and checked active (re-checked after any wait).
+    const statements = tokenStatementsOf(t);
     const [row] = await db.rows(
-      `with "owner" as (select "id" from ${t.users} where "id" = ? and "is_active" for share)
-       insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-       select ${v.idValue}?, "owner"."id", ?, ?, false, ?, ?, ? from "owner" returning "id"`,
+      v.idColumn ? (statements.issue ??= issue(t, v)) : (statements.issueDbId ??= issue(t, v)),
       [userKey, ...v.idParams, v.digest, family, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt],
       em,
     );
@@ -76,28 +135,26 @@ export const postgresql: StoreDialect = {
     // The compare-and-set UPDATE and the INSERT commit together or not at all, and only the
     // caller whose UPDATE matched gets a row. A revocation holding the user's row makes this
     // wait, and its committed `revoked = true` then fails the compare-and-set.
+    const statements = tokenStatementsOf(t);
     const [row] = await db.rows(
-      `with "owner" as (select "id" from ${t.users} where "id" = ? and "is_active" for share),
-       "spent" as (update ${t.tokens} set "revoked" = true
-         where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = (select "id" from "owner")
-         returning "user_id", "family_id")
-       insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-       select ${v.idValue}?, "user_id", "family_id", ?, false, ?, ?, ? from "spent" returning "id", "user_id", "family_id"`,
+      v.idColumn ? (statements.spend ??= spend(t, v)) : (statements.spendDbId ??= spend(t, v)),
       [userKey, digest, cutoff, ...v.idParams, v.digest, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt],
     );
     return row ? String(row.id) : null;
   },
 
-  listSessions(db, { tokens }, userKey, now) {
+  listSessions(db, t, userKey, now) {
     const live = `not "revoked" and "expires_at" > ?`;
     return db.rows(
-      `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at",
-              (array_agg("expires_at" order by "created_at" desc) filter (where ${live}))[1] as "expires_at",
-              (array_agg("user_agent" order by "created_at" desc) filter (where ${live}))[1] as "user_agent",
-              (array_agg("ip_address" order by "created_at" desc) filter (where ${live}))[1] as "ip_address"
-       from ${tokens}
-       where "user_id" = ? and "family_id" in (select "family_id" from ${tokens} where "user_id" = ? and ${live})
-       group by "family_id" order by max("created_at") desc`,
+      (tokenStatementsOf(t).sessions ??= statement(
+        `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at",
+                (array_agg("expires_at" order by "created_at" desc) filter (where ${live}))[1] as "expires_at",
+                (array_agg("user_agent" order by "created_at" desc) filter (where ${live}))[1] as "user_agent",
+                (array_agg("ip_address" order by "created_at" desc) filter (where ${live}))[1] as "ip_address"
+         from ${t.tokens}
+         where "user_id" = ? and "family_id" in (select "family_id" from ${t.tokens} where "user_id" = ? and ${live})
+         group by "family_id" order by max("created_at") desc`,
+      )),
       [now, now, now, userKey, userKey, now],
     );
   },
