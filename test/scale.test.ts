@@ -33,10 +33,21 @@ describe.skipIf(skipPostgres)(`store queries at scale (${USERS} users, ${TOKENS}
       insert into fullauth_users (id, email, hashed_password, is_active, is_verified, is_superuser, created_at)
         select gen_random_uuid(), 'user' || g || '@example.com', 'h', true, false, false, now() from generate_series(1, ${USERS}) g;
       create temporary table numbered as select id, row_number() over (order by email) as n from fullauth_users;
+      -- Loaded as a bulk load is: the token table's secondary indexes (as the schema made them)
+      -- built after its rows, rows in primary-key order, foreign keys not re-checked row by row
+      -- (each row's user comes from the table itself). A third of the time of a row-by-row insert.
+      set session_replication_role = replica;
+      set maintenance_work_mem = '256MB';
+      create temporary table token_indexes as
+        select indexname, indexdef from pg_indexes where schemaname = current_schema() and tablename = 'fullauth_refresh_tokens' and indexname <> 'fullauth_refresh_tokens_pkey';
+      do $$ declare i record; begin for i in select indexname from token_indexes loop execute format('drop index %I', i.indexname); end loop; end $$;
       insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, user_agent, ip_address, created_at)
-        select gen_random_uuid(), md5(g::text) || md5((-g)::text), u.id, 'family-' || (g / 4), now() + interval '1 hour' * (g % 1000 + 1),
-               g % 3 = 0, 'agent', '127.0.0.1', now() - interval '1 second' * g
-        from generate_series(1, ${TOKENS}) g join numbered u on u.n = g % ${USERS} + 1;
+        select * from (
+          select gen_random_uuid(), md5(g::text) || md5((-g)::text), u.id, 'family-' || (g / 4), now() + interval '1 hour' * (g % 1000 + 1),
+                 g % 3 = 0, 'agent', '127.0.0.1', now() - interval '1 second' * g
+          from generate_series(1, ${TOKENS}) g join numbered u on u.n = g % ${USERS} + 1) rows order by 1;
+      do $$ declare i record; begin for i in select indexdef from token_indexes loop execute i.indexdef; end loop; end $$;
+      reset session_replication_role;
       insert into fullauth_roles (id, name) select gen_random_uuid(), 'role' || g from generate_series(1, 20) g;
       insert into fullauth_permissions (id, name, description) select gen_random_uuid(), 'perm:' || g, '' from generate_series(1, 50) g;
       insert into fullauth_role_permissions (role_id, permission_id) select r.id, p.id from fullauth_roles r join fullauth_permissions p on (hashtext(r.name || p.name) % 4 = 0);
