@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFullauthStore, defineFullauthEntities, type FullauthStore } from '../src/index.js';
 import { recordDriverQueries, type DriverQuery } from './support/driver-log.js';
+import { runEveryStoreOperation } from './support/scale-workload.js';
 import { initOrm } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -70,39 +71,13 @@ describe.skipIf(skipPostgres)(`store queries at scale (${USERS} users, ${TOKENS}
   });
 
   it('uses an index for every hot path', async () => {
-    const user = (await store.findUserByEmail('user4242@example.com'))!;
-    await store.findUserById(user.id);
-    const fresh = await store.createUser({ email: 'new-user@example.com', hashedPassword: 'h' });
-    await store.changePassword(fresh.id, 'h2');
-    await store.registerPasskey({ userId: fresh.id, credentialId: 'fresh-cred', publicKey: 'pk' });
-    await store.grantPermission('role3', 'perm:new');
-    await store.revokePermission('role3', 'perm:new');
-    await store.syncRoles({ role9: ['perm:1', 'perm:2'] });
-    await store.listRoles(user.id);
-    await store.deleteUser(fresh.id);
-    const issued = await store.issueRefreshToken(user.id);
-    const rotated = await store.rotateRefreshToken(issued.token);
-    await store.listSessions(user.id);
-    await store.revokeAllExceptFamily(user.id, rotated.familyId);
-    await store.revokeFamily(rotated.familyId);
-    await store.revokeAllForUser(user.id);
-    await store.hasRole(user.id, 'role3');
-    await store.hasPermission(user.id, 'perm:7');
-    await store.assignRole(user.id, 'role5');
-    await store.removeRole(user.id, 'role5');
-    await store.linkOAuthAccount({ userId: user.id, provider: 'google', providerUserId: 'g-4242' });
-    await store.findOAuthAccount('github', '4242');
-    await store.unlinkOAuthAccount(user.id, 'google');
-    await store.findPasskey('cred-4242');
-    await store.recordPasskeyUse('cred-4242', 2);
-    await store.purgeExpiredTokens({ before: new Date(Date.now() + 30 * 60 * 1000), batchSize: 1000 });
-
+    const { userId } = await runEveryStoreOperation(store, { purgeBefore: new Date(Date.now() + 30 * 60 * 1000) });
     const big = new Set(['fullauth_users', 'fullauth_refresh_tokens', 'fullauth_user_roles', 'fullauth_oauth_accounts', 'fullauth_passkeys']);
     const statements = captured.filter(({ text }) => /^\s*(with|select|update|delete|insert)/i.test(text) && !/^\s*select pg_|^\s*select 1\b/i.test(text));
     stopRecording();
     expect(statements.length).toBeGreaterThan(25);
     expect(statements.some(({ text }) => /"spent" as \(update/.test(text))).toBe(true); // the rotation
-    expect(statements.every(({ text }) => !text.includes(user.id))).toBe(true); // values are bound, not in the text
+    expect(statements.every(({ text }) => !text.includes(userId))).toBe(true); // values are bound, not in the text
     const seqScans: string[] = [];
     const client = new pg.Client(db.url);
     await client.connect();
