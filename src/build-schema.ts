@@ -46,13 +46,6 @@ export function buildEntitySchemas(definition: ResolvedFullauth): Map<FullauthEn
   const included = (name: FullauthEntityName): boolean => names.includes(name);
   // The dialect is known only at discovery: column types record it here for the index DDL.
   const slot = createDialectSlot((dialect) => {
-    // MikroORM 6 reaches SQLite only through native drivers, which the storage here is not tested on.
-    if (dialect === 'sqlite' && MIKRO_ORM_6) {
-      throw new FullauthConfigError(
-        'SQLite is supported on MikroORM 7 (node:sqlite through NodeSqliteDialect), not on MikroORM 6; ' +
-          'on MikroORM 6 it works on PostgreSQL and MariaDB/MySQL. See docs/databases.md.',
-      );
-    }
     // MikroORM places and introspects tables of another schema on PostgreSQL only.
     if (definition.schema && dialect !== 'postgresql') throw unsupportedOn(dialect, "The 'schema' option", ['postgresql']);
   });

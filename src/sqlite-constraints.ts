@@ -13,6 +13,7 @@ export interface TableLike {
   name: string;
   getIndexes(): IndexLike[];
   setIndexes?(indexes: IndexLike[]): void;
+  getForeignKeys?(): Record<string, { constraintName: string }>;
 }
 
 /** Runs a query and returns its rows (the ORM's connection). */
@@ -39,7 +40,8 @@ export function parseInlineUniques(createTableSql: string): Array<IndexLike & { 
  * package's SQLite DDL, see sqlite/ddl.ts); SQLite keeps it as an automatic index without the
  * name, which MikroORM's introspection skips, so its diff would add the unique index a second
  * time. Reads the named inline unique constraints back from the table's SQL and puts them
- * into the introspected schema under their names.
+ * into the introspected schema under their names (and, on MikroORM 6, keys the foreign keys
+ * by their names).
  */
 export async function addSqliteInlineUniques(schema: { getTables(): TableLike[] }, tables: ReadonlySet<string>, query: QueryRows): Promise<void> {
   for (const table of schema.getTables()) {
@@ -52,5 +54,13 @@ export async function addSqliteInlineUniques(schema: { getTables(): TableLike[] 
       if (!indexes.some((index) => index.keyName === unique.keyName)) indexes.push(unique);
     }
     table.setIndexes?.(indexes);
+    // MikroORM 6 keys SQLite's live foreign keys by column; its comparator matches and removes
+    // them by constraint name, so each would read as "unexpected": keyed by name here, as on 7.
+    const keys = table.getForeignKeys?.() ?? {};
+    for (const [key, fk] of Object.entries(keys)) {
+      if (key === fk.constraintName) continue;
+      delete keys[key];
+      keys[fk.constraintName] = fk;
+    }
   }
 }

@@ -53,13 +53,30 @@ const INSTALLED = Symbol.for('mikro-orm-fullauth.sqlite-ddl');
 export function installSqliteFastapiDdl(helper: SqliteSchemaHelperLike, isFullauth: (table: string) => boolean): void {
   const marked = helper as SqliteSchemaHelperLike & { [INSTALLED]?: true };
   if (marked[INSTALLED]) return;
-  // MikroORM 7's helper; MikroORM 6 (whose SQLite is refused at discovery) builds DDL otherwise.
   if (typeof helper.createTable !== 'function' || typeof helper.createForeignKey !== 'function' || typeof helper.getIndexes !== 'function') return;
   Object.defineProperty(marked, INSTALLED, { value: true });
 
+  const getIndexes = helper.getIndexes.bind(helper);
+  helper.getIndexes = async (connection, tableName, schemaName, ctx) => {
+    const indexes = await getIndexes(connection, tableName, schemaName, ctx);
+    if (!isFullauth(tableName) || (schemaName && schemaName !== 'main')) return indexes;
+    const row = (await connection.execute(`select sql from sqlite_master where type = 'table' and name = ?`, [tableName], 'get', ctx)) as
+      | { sql?: unknown }
+      | undefined;
+    for (const unique of parseInlineUniques(typeof row?.sql === 'string' ? row.sql : '')) {
+      if (indexes.some((index) => index.keyName === unique.keyName)) continue;
+      indexes.push(unique);
+    }
+    return indexes;
+  };
+
+  // MikroORM 6 builds its DDL with knex's schema builder (its helper has `createSchemaBuilder()`),
+  // not as text: there the tables keep MikroORM's own DDL (backticks, a separate unique index),
+  // which reads back the same (the inline constraints of a fastapi-fullauth file included, above).
+  if (typeof (helper as { createSchemaBuilder?: unknown }).createSchemaBuilder === 'function') return;
+
   const createTable = helper.createTable.bind(helper);
   const createForeignKey = helper.createForeignKey.bind(helper);
-  const getIndexes = helper.getIndexes.bind(helper);
 
   // The unique constraints of the table being created, written just before its first foreign
   // key, as SQLAlchemy orders them: SQLAlchemy 1.4 reads a unique constraint's name from the
@@ -99,18 +116,6 @@ export function installSqliteFastapiDdl(helper: SqliteSchemaHelperLike, isFullau
     return [`${create.slice(0, end.index)}, ${uniques}${create.slice(end.index)}`, ...rest];
   };
 
-  helper.getIndexes = async (connection, tableName, schemaName, ctx) => {
-    const indexes = await getIndexes(connection, tableName, schemaName, ctx);
-    if (!isFullauth(tableName) || (schemaName && schemaName !== 'main')) return indexes;
-    const row = (await connection.execute(`select sql from sqlite_master where type = 'table' and name = ?`, [tableName], 'get', ctx)) as
-      | { sql?: unknown }
-      | undefined;
-    for (const unique of parseInlineUniques(typeof row?.sql === 'string' ? row.sql : '')) {
-      if (indexes.some((index) => index.keyName === unique.keyName)) continue;
-      indexes.push(unique);
-    }
-    return indexes;
-  };
 }
 
 /** A unique key MikroORM would create as a separate index, which SQLAlchemy declares in the table. */
