@@ -103,13 +103,16 @@ export function options<T extends object>(argument: string, value: T | undefined
     throw new InvalidArgumentError(argument, `must be an object, got ${describe(value)}`);
   }
   const own = Object.keys(value);
-  const unknown = own.filter((key) => !keys.includes(key));
-  if (unknown.length > 0) {
+  // Every key is checked before any is read (a getter runs only for a valid object); the
+  // unknown ones are gathered only for the error, not on every call.
+  for (let i = 0; i < own.length; i++) {
+    if (keys.includes(own[i]!)) continue;
+    const unknown = own.filter((key) => !keys.includes(key));
     const shown = unknown.slice(0, 5).map((k) => `'${k.slice(0, 40)}'`).join(', ');
     throw new InvalidArgumentError(argument, `has unknown key${unknown.length > 1 ? 's' : ''} ${shown}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}; valid: ${keys.join(', ')}`);
   }
   const copy = Object.create(null) as Record<string, unknown>;
-  for (const key of own) copy[key] = (value as Record<string, unknown>)[key];
+  for (let i = 0; i < own.length; i++) copy[own[i]!] = (value as Record<string, unknown>)[own[i]!];
   return copy as Partial<T>;
 }
 
