@@ -17,10 +17,10 @@ import {
 } from '../src/index.js';
 import { findDestructiveStatements } from '../src/guard.js';
 import { readMySqlTables, readSqliteTables, type PortableTable } from './support/catalogs.js';
-import { SQLITE_UNSUPPORTED, initOtherOrm, removeDirs, scratchDir, sqliteExec, type OtherDatabase } from './support/databases.js';
+import { SQLITE_NAME, initOtherOrm, removeDirs, scratchDir, sqliteExec, type OtherDatabase } from './support/databases.js';
 import { GROUP_VARIANTS as VARIANTS, fastapiFullauthDdl } from './support/fixture.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
-import { MIKRO_ORM_6, MIKRO_ORM_6_OPTIONS, SqliteDriver } from './support/compat.js';
+import { MIKRO_ORM_6, SqliteDriver } from './support/compat.js';
 
 const dirs: string[] = [];
 const databases: TestMariaDb[] = [];
@@ -55,8 +55,8 @@ const mariadb: Backend = {
 };
 
 const sqlite: Backend = {
-  name: 'SQLite (node:sqlite)',
-  skip: SQLITE_UNSUPPORTED ?? false,
+  name: SQLITE_NAME,
+  skip: false,
   fixture: 'sqlite',
   async create(label) {
     const file = join(scratchDir(`sqlite-${label}`, dirs), 'db.sqlite');
@@ -401,21 +401,18 @@ for (const backend of [mariadb, sqlite]) {
 }
 
 describe('SQLite and the MikroORM version', () => {
-  it(MIKRO_ORM_6 ? 'MikroORM 6: a SQLite ORM is refused at discovery, naming MikroORM 7' : 'MikroORM 7: SQLite through node:sqlite discovers and creates the tables', async () => {
-    const file = join(scratchDir('sqlite-version', dirs), 'db.sqlite');
-    if (MIKRO_ORM_6) {
-      const { MikroORM } = await import('@mikro-orm/core');
-      await expect(
-        MikroORM.init({ driver: SqliteDriver, dbName: file, entities: [...defineFullauthEntities()], ...MIKRO_ORM_6_OPTIONS } as never),
-      ).rejects.toThrow(/SQLite is supported on MikroORM 7 \(node:sqlite through NodeSqliteDialect\), not on MikroORM 6/);
-      return;
-    }
-    const orm = await initOtherOrm({ kind: 'sqlite', file }, { entities: [...defineFullauthEntities()] });
-    try {
-      await orm.schema.create();
-      expect((await readSqliteTables(file)).map((t) => t.name)).toHaveLength(8);
-    } finally {
-      await orm.close();
-    }
-  });
+  it(
+    MIKRO_ORM_6 ? 'MikroORM 6: SQLite through libSQL (@mikro-orm/libsql) discovers and creates the tables' : 'MikroORM 7: SQLite through node:sqlite discovers and creates the tables',
+    async () => {
+      const file = join(scratchDir('sqlite-version', dirs), 'db.sqlite');
+      const orm = await initOtherOrm({ kind: 'sqlite', file }, { entities: [...defineFullauthEntities()] });
+      try {
+        expect(orm.config.getDriver()).toBeInstanceOf(SqliteDriver);
+        await orm.schema.create();
+        expect((await readSqliteTables(file)).map((t) => t.name)).toHaveLength(8);
+      } finally {
+        await orm.close();
+      }
+    },
+  );
 });

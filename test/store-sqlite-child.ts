@@ -2,12 +2,21 @@
 // connection), started with the others, then released at once by a `go` file so that the
 // processes' calls overlap. Prints a JSON summary of what its calls returned.
 import { existsSync, writeFileSync } from 'node:fs';
-import { MikroORM, NodeSqliteDialect, SqliteDriver } from '@mikro-orm/sql';
 import { createFullauthStore, defineFullauthEntities, type IssuedRefreshToken } from '../src/index.js';
+import { MIKRO_ORM_6 } from '../src/orm-compat.js';
 
 const [file, mode, name, inputJson] = process.argv.slice(2) as [string, string, string, string];
 const input = JSON.parse(inputJson) as { tokens?: string[]; users?: string[]; token?: string; count?: number };
-const orm = await MikroORM.init({ driver: SqliteDriver, dbName: file, driverOptions: new NodeSqliteDialect(file), entities: [...defineFullauthEntities([])], debug: false } as never);
+const options = { dbName: file, entities: [...defineFullauthEntities([])], debug: false };
+type Orm = import('@mikro-orm/sql').MikroORM;
+// MikroORM 6 (Node 20): libSQL's driver, imported by a name the root's type-checker does not follow (ci/mikro-orm-6 installs it).
+const LIBSQL_ORM = '@mikro-orm/libsql';
+const orm: Orm = MIKRO_ORM_6
+  ? await ((await import(/* @vite-ignore */ LIBSQL_ORM)) as { MikroORM: { init(options: object): Promise<Orm> } }).MikroORM.init(options)
+  : await (async () => {
+      const { MikroORM, NodeSqliteDialect, SqliteDriver } = await import('@mikro-orm/sql');
+      return MikroORM.init({ driver: SqliteDriver, driverOptions: new NodeSqliteDialect(file), ...options } as never);
+    })();
 const store = createFullauthStore(orm.em);
 await store.findUserById('00000000-0000-7000-8000-000000000000'); // connected before the start
 writeFileSync(`${file}.ready.${name}`, '');

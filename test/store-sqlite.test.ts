@@ -1,20 +1,26 @@
-// The auth store on SQLite (node:sqlite, WAL): the behaviour of test/store.test.ts, the races of
-// test/store-races.test.ts across four connections (four ORMs on one file) and across
-// processes, the orphan rows fastapi-fullauth's SQLite leaves behind, and the microsecond
-// timestamps it writes.
-import { existsSync, writeFileSync } from 'node:fs';
+// The auth store on SQLite (WAL; node:sqlite on MikroORM 7, libSQL on MikroORM 6): the
+// behaviour of test/store.test.ts, the races of test/store-races.test.ts across four
+// connections (four ORMs on one file) and across processes, the orphan rows fastapi-fullauth's
+// SQLite leaves behind, and the microsecond timestamps it writes.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidRefreshTokenError, RefreshTokenReuseError, RetryableStoreError, createFullauthStore, type IssuedRefreshToken } from '../src/index.js';
-import { SQLITE_UNSUPPORTED } from './support/databases.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  InvalidRefreshTokenError,
+  RefreshTokenReuseError,
+  RetryableStoreError,
+  checkFullauthSchema,
+  createFullauthStore,
+  type IssuedRefreshToken,
+} from '../src/index.js';
+import { CLI_ENV, MIKRO_ORM_6 } from './support/compat.js';
+import { SQLITE_NAME, openSqlite, removeDirs, scratchDir } from './support/databases.js';
 import { runCommand } from './support/spawn.js';
 import { functionalSuite, raceSuite } from './support/store-suites.js';
 import { cleanUp, hex, storeTarget } from './support/store-targets.js';
 
-const describeSqlite = SQLITE_UNSUPPORTED ? (title: string, fn: () => void) => describe.skip(`${title} (${SQLITE_UNSUPPORTED})`, fn) : describe;
-
-describeSqlite('the store on SQLite', () => functionalSuite('sqlite'));
-describeSqlite('the store on SQLite, raced across 4 connections', () => raceSuite('sqlite', 'on SQLite (4 connections on one file)'));
+describe(`the store on ${SQLITE_NAME}`, () => functionalSuite('sqlite'));
+describe(`the store on ${SQLITE_NAME}, raced across 4 connections`, () => raceSuite('sqlite', 'on SQLite (4 connections on one file)'));
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -38,7 +44,7 @@ async function processes(file: string, jobs: { mode: string; input: object }[]) 
   });
 }
 
-describeSqlite('the store on SQLite across processes', () => {
+describe(`the store on ${SQLITE_NAME} across processes`, () => {
   afterEach(cleanUp);
 
   it('50 parallel rotations of one token from 5 processes: exactly one winner, and the family revoked', async () => {
@@ -74,7 +80,7 @@ describeSqlite('the store on SQLite across processes', () => {
   });
 });
 
-describeSqlite('the store on SQLite beside fastapi-fullauth', () => {
+describe(`the store on ${SQLITE_NAME} beside fastapi-fullauth`, () => {
   afterEach(cleanUp);
 
   it('treats orphan rows (their user deleted with foreign keys off) as absent', async () => {
@@ -84,9 +90,8 @@ describeSqlite('the store on SQLite beside fastapi-fullauth', () => {
     await store.linkOAuthAccount({ userId: gone.id, provider: 'github', providerUserId: '42' });
     await store.registerPasskey({ userId: gone.id, credentialId: 'cred', publicKey: 'pk' });
     // As fastapi-fullauth's SQLite connections delete a user: foreign keys off, nothing cascades.
-    const { DatabaseSync } = await import('node:sqlite');
-    const python = new DatabaseSync(file!, { enableForeignKeyConstraints: false, timeout: 5000 } as never);
-    python.prepare('delete from fullauth_users where id = ?').run(hex(gone.id));
+    const python = await openSqlite(file!, { foreignKeys: false, timeout: 5000 });
+    python.run('delete from fullauth_users where id = ?', [hex(gone.id)]);
     python.close();
     expect(Number((await sql('select count(*) as n from fullauth_refresh_tokens'))[0]!.n)).toBe(1);
 
@@ -108,8 +113,7 @@ describeSqlite('the store on SQLite beside fastapi-fullauth', () => {
     const { orm, store, file } = await storeTarget('sqlite', [], { orms: 1 });
     const user = await store.createUser({ email: 'wait@x.io' });
     await store.issueRefreshToken(user.id);
-    const { DatabaseSync } = await import('node:sqlite');
-    const other = new DatabaseSync(file!);
+    const other = await openSqlite(file!);
     other.exec('begin immediate'); // as a Python service holding the write lock
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
@@ -125,7 +129,7 @@ describeSqlite('the store on SQLite beside fastapi-fullauth', () => {
       expect(await waiting).toBe(1);
     } finally {
       clearInterval(timer);
-      if (other.isTransaction) other.exec('rollback');
+      if (other.inTransaction) other.exec('rollback');
       other.close();
     }
   });
@@ -155,4 +159,67 @@ describeSqlite('the store on SQLite beside fastapi-fullauth', () => {
       ['2026-01-01 10:00:00.123789', '2999-01-01 00:00:00.000001'],
     ]);
   });
+});
+
+/** Installed in the MikroORM 6 job only (ci/mikro-orm-6), so imported by a name the root's type-checker does not follow. */
+const LIBSQL_ORM = '@mikro-orm/libsql';
+const docsDirs: string[] = [];
+afterAll(() => removeDirs(docsDirs));
+
+describe('docs/sqlite.md on MikroORM 6: the libSQL config', () => {
+  const title = "the example type-checks against MikroORM 6, the real CLI migrates with it, and it gives WAL, libsql's busy timeout and the store";
+  (MIKRO_ORM_6 ? it : it.skip)(
+    MIKRO_ORM_6 ? title : `${title} (skipped on MikroORM 7: the example is MikroORM 6's, and @mikro-orm/libsql 6 is installed in the MikroORM 6 job only)`,
+    async () => {
+      const page = readFileSync(join(ROOT, 'docs/sqlite.md'), 'utf8');
+      // A ```typescript block (docs.test.ts type-checks the ```ts ones against MikroORM 7) after its marker.
+      const examples = [...page.matchAll(/^<!-- MikroORM 6 example[^\n]*-->\n```typescript\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+      expect(examples).toHaveLength(1);
+      const dir = scratchDir('docs-libsql', docsDirs);
+      const file = join(dir, 'app.sqlite');
+      // As the reader has it, against MikroORM 6's types (as ci/mikro-orm-6/tsconfig.json checks src/), `mikro-orm-fullauth` being src/.
+      writeFileSync(join(dir, 'checked.ts'), examples[0]!);
+      const paths = { 'mikro-orm-fullauth': [join(ROOT, 'src/index.ts')], '@mikro-orm/sql': [join(ROOT, 'node_modules/@mikro-orm/knex/index.d.ts')] };
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({ extends: join(ROOT, 'ci/mikro-orm-6/tsconfig.json'), compilerOptions: { noUnusedLocals: false, paths }, include: ['checked.ts'] }),
+      );
+      const tsc = await runCommand(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: ROOT });
+      expect(tsc.output).toBe('');
+      expect(tsc.status).toBe(0);
+      // Run: the package from src/, the files in the scratch folder.
+      const config = join(dir, 'mikro-orm.config.ts');
+      writeFileSync(
+        config,
+        examples[0]!
+          .replace("from 'mikro-orm-fullauth'", `from ${JSON.stringify(join(ROOT, 'src/index.js'))}`)
+          .replace("'./app.sqlite'", JSON.stringify(file))
+          .replace("'./migrations'", JSON.stringify(join(dir, 'migrations'))),
+      );
+      const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
+      for (const args of [['migration:create', '--initial'], ['migration:up']]) {
+        const cli = await runCommand(process.execPath, ['--import', 'tsx', join(ROOT, 'node_modules/@mikro-orm/cli/cli.js'), ...args, '--config', config], {
+          cwd: ROOT,
+          env: { ...userEnv, ...CLI_ENV, NO_COLOR: '1', FORCE_COLOR: '0' },
+        });
+        expect({ args, status: cli.status, output: cli.status === 0 ? '' : cli.output }).toEqual({ args, status: 0, output: '' });
+      }
+
+      const { MikroORM } = (await import(/* @vite-ignore */ LIBSQL_ORM)) as { MikroORM: { init(options: object): Promise<import('@mikro-orm/sql').MikroORM> } };
+      const options = ((await import(/* @vite-ignore */ config)) as { default: object }).default;
+      const orm = await MikroORM.init({ ...options, debug: false });
+      try {
+        expect((await checkFullauthSchema(orm)).ok).toBe(true);
+        const connection = orm.em.getConnection();
+        expect(await connection.execute('pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+        expect(await connection.execute('pragma busy_timeout')).toEqual([{ timeout: 5000 }]);
+        const store = createFullauthStore(orm.em);
+        const user = await store.createUser({ email: 'Docs@Example.com' });
+        const rotated = await store.rotateRefreshToken((await store.issueRefreshToken(user.id)).token);
+        expect(await store.listSessions(user.id)).toMatchObject([{ familyId: rotated.familyId }]);
+      } finally {
+        await orm.close();
+      }
+    },
+  );
 });

@@ -1,6 +1,7 @@
 // What a MariaDB/MySQL or SQLite database really holds for its tables, read from the
 // server's own catalog, in a shape two databases can be compared by (the contract tests).
 import { existsSync } from 'node:fs';
+import { openSqlite } from './databases.js';
 import type { TestMariaDb } from './mariadb.js';
 
 export interface PortableTable {
@@ -49,17 +50,14 @@ export async function readMySqlTables(db: TestMariaDb): Promise<PortableTable[]>
  */
 export async function readSqliteTables(file: string): Promise<PortableTable[]> {
   if (!existsSync(file)) return [];
-  // node:sqlite comes with Node 22; loaded only when a SQLite test runs.
-  const { DatabaseSync } = await import('node:sqlite');
-  const db = new DatabaseSync(file, { readOnly: true });
+  // node:sqlite (Node 22), or libSQL on the MikroORM 6 job.
+  const db = await openSqlite(file, { readOnly: true });
   try {
-    const tables = db
-      .prepare(`select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' and name != 'mikro_orm_migrations' order by name`)
-      .all() as { name: string; sql: string }[];
+    const tables = db.all(`select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' and name != 'mikro_orm_migrations' order by name`) as { name: string; sql: string }[];
     return tables.map(({ name, sql }) => {
       const quoted = `"${name.replace(/"/g, '""')}"`;
-      const columns = db.prepare(`pragma table_info(${quoted})`).all() as { name: string; type: string; notnull: number; dflt_value: unknown; pk: number }[];
-      const indexList = db.prepare(`pragma index_list(${quoted})`).all() as { name: string; unique: number; origin: string }[];
+      const columns = db.all(`pragma table_info(${quoted})`) as { name: string; type: string; notnull: number; dflt_value: unknown; pk: number }[];
+      const indexList = db.all(`pragma index_list(${quoted})`) as { name: string; unique: number; origin: string }[];
       const inline = [...sql.matchAll(/constraint\s+[`"]?(\w+)[`"]?\s+unique\s*\(([^)]*)\)/gi)].map((m) => ({
         name: m[1]!,
         cols: m[2]!.replace(/[`"\s]/g, ''),
@@ -67,12 +65,12 @@ export async function readSqliteTables(file: string): Promise<PortableTable[]> {
       const indexes = indexList
         .filter((i) => i.origin !== 'pk')
         .map((i) => {
-          const cols = (db.prepare(`pragma index_info("${i.name.replace(/"/g, '""')}")`).all() as { name: string }[]).map((c) => c.name).join(',');
+          const cols = (db.all(`pragma index_info("${i.name.replace(/"/g, '""')}")`) as { name: string }[]).map((c) => c.name).join(',');
           const label = i.origin === 'u' ? (inline.find((c) => c.cols === cols)?.name ?? '(unnamed unique constraint)') : i.name;
           return `${i.unique ? 'unique ' : ''}${label} (${cols})`;
         })
         .sort();
-      const keys = db.prepare(`pragma foreign_key_list(${quoted})`).all() as { id: number; seq: number; table: string; from: string; to: string; on_update: string; on_delete: string }[];
+      const keys = db.all(`pragma foreign_key_list(${quoted})`) as { id: number; seq: number; table: string; from: string; to: string; on_update: string; on_delete: string }[];
       return {
         name,
         options: '',

@@ -48,9 +48,14 @@ export function describeTargets<K extends string>(kinds: readonly K[], title: st
   }
 }
 
-/** The SQLite driver: `@mikro-orm/sql` ships one on MikroORM 7, `@mikro-orm/sqlite` on MikroORM 6. */
-const sqliteModule = MIKRO_ORM_6 ? '@mikro-orm/sqlite' : '@mikro-orm/sql';
-export const { SqliteDriver } = (await import(/* @vite-ignore */ sqliteModule)) as { SqliteDriver: Constructor<IDatabaseDriver> };
+/**
+ * The SQLite driver: `@mikro-orm/sql` ships one on MikroORM 7 (node:sqlite through a Kysely
+ * dialect); on MikroORM 6 it is libSQL's (`@mikro-orm/libsql`: its native binary comes from the
+ * npm registry as an optional package, nothing is compiled or downloaded at install time).
+ */
+const sqliteModule = MIKRO_ORM_6 ? '@mikro-orm/libsql' : '@mikro-orm/sql';
+const sqliteDrivers = (await import(/* @vite-ignore */ sqliteModule)) as { SqliteDriver?: Constructor<IDatabaseDriver>; LibSqlDriver?: Constructor<IDatabaseDriver> };
+export const SqliteDriver: Constructor<IDatabaseDriver> = (MIKRO_ORM_6 ? sqliteDrivers.LibSqlDriver : sqliteDrivers.SqliteDriver)!;
 
 /**
  * An ORM that discovers without connecting, as `new MikroORM(options)` does on MikroORM 7

@@ -1,10 +1,11 @@
 // The auth store on MariaDB and SQLite for test/store-mysql.test.ts and test/store-sqlite.test.ts:
 // each test gets its own database (MariaDB: a database created and dropped; SQLite: a file
 // in WAL mode in a scratch folder, removed afterwards) and, on SQLite, several ORMs on that
-// file (several connections) so that races cross connections.
+// file (several connections) so that races cross connections. SQLite is node:sqlite on
+// MikroORM 7 and libSQL on MikroORM 6 (`initOtherOrm()`).
 import { join } from 'node:path';
 import { createFullauthStore, defineFullauthEntities, type FullauthGroup, type FullauthOptions, type FullauthStore } from '../../src/index.js';
-import { initOtherOrm, removeDirs, scratchDir, sqliteExec } from './databases.js';
+import { initOtherOrm, openSqlite, removeDirs, scratchDir, sqliteExec } from './databases.js';
 import { createMariaDb, type TestMariaDb } from './mariadb.js';
 
 export type StoreKind = 'mariadb' | 'sqlite';
@@ -77,11 +78,11 @@ export async function storeTarget(
   await orms[0]!.schema.create();
   const stores = orms.map((orm) => createFullauthStore(orm.em, options.store));
   const sql = async (text: string, params: unknown[] = []) => {
-    const { DatabaseSync } = await import('node:sqlite');
-    const db = new DatabaseSync(file, { timeout: 5000 } as never);
+    const db = await openSqlite(file, { timeout: 5000 });
     try {
-      const statement = db.prepare(text);
-      return /^\s*(select|with|pragma|explain)/i.test(text) ? (statement.all(...(params as never[])) as Record<string, unknown>[]) : (statement.run(...(params as never[])), []);
+      if (/^\s*(select|with|pragma|explain)/i.test(text)) return db.all(text, params);
+      db.run(text, params);
+      return [];
     } finally {
       db.close();
     }
