@@ -11,8 +11,12 @@
 //   it, which could not; `readOnly` transactions begin DEFERRED;
 // - the file is put in WAL mode (`wal: true`, the default): readers and the one writer no
 //   longer wait for each other; the mode is stored in the file, so the other process's
-//   connections use it too.
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+//   connections use it too;
+// - prepared statements are kept per connection (NodeSqliteDialect prepares each statement
+//   on every call, which costs about as much as running it), and the store's statements reach
+//   the connection without Kysely's executor (`fullauthSqliteStatement()`), taking turns
+//   with Kysely's users through the connection's own lock.
+import type { DatabaseSync, SQLInputValue, StatementResultingChanges, StatementSync } from 'node:sqlite';
 import { LockWaitTimeoutException } from '@mikro-orm/core';
 import { FullauthConfigError, showValue } from '../errors.js';
 import { requireHere } from '../orm-compat.js';
@@ -201,15 +205,18 @@ class FullauthSqliteDriver implements KyselyDriver {
         await connection.executeQuery({ sql: 'pragma journal_mode = wal', parameters: [] });
       }
     } catch (error) {
-      db.close();
+      connection.close();
       throw error;
     }
     this.#connection = connection;
   }
 
   async acquireConnection(): Promise<KyselyConnection> {
-    // Kysely serialises the users of this one connection (its SQLite adapter has no pool).
-    return this.#connection!;
+    // Kysely already serialises its own users of this one connection (its SQLite adapter has no
+    // pool); the connection's own lock also keeps out the store's direct statements meanwhile.
+    const connection = this.#connection!;
+    await connection.acquire();
+    return connection;
   }
 
   async beginTransaction(connection: KyselyConnection, settings: TransactionSettings): Promise<void> {
@@ -228,7 +235,9 @@ class FullauthSqliteDriver implements KyselyDriver {
   rollbackToSavepoint: SavepointMethod = (connection, name, compile) => this.sqlite.rollbackToSavepoint!(connection, name, compile);
   releaseSavepoint: SavepointMethod = (connection, name, compile) => this.sqlite.releaseSavepoint!(connection, name, compile);
 
-  async releaseConnection(): Promise<void> {}
+  async releaseConnection(connection: KyselyConnection): Promise<void> {
+    (connection as FullauthSqliteConnection).release();
+  }
 
   async destroy(): Promise<void> {
     this.#connection?.close();
@@ -241,6 +250,32 @@ const RETURNING = /\breturning\b/i;
 const COMMIT = /^\s*(commit|end)\b/i;
 /** A read needs no lock it could be waiting to upgrade: waiting for it is safe in any transaction. */
 const SELECT = /^\s*select\b/i;
+/**
+ * Prepared statements kept per connection. The store has a few dozen statements; MikroORM's
+ * own vary with the number of rows and columns, so the bound keeps a long-running process
+ * from holding every variant it ever ran.
+ */
+const STATEMENT_CACHE_SIZE = 256;
+
+interface Prepared {
+  statement: StatementSync;
+  /** Rows come back (`all()`); otherwise `run()` and its change count. */
+  reader: boolean;
+  /** Used since the eviction last came round (second chance: a hit costs no reordering of the map). */
+  used: boolean;
+}
+
+/** What one statement gave: its rows, or for a write (without RETURNING) node:sqlite's change count. */
+interface Outcome {
+  rows: Record<string, unknown>[];
+  changes?: StatementResultingChanges;
+}
+
+/** A statement's rows and the rows it changed (0 for a reader), as the store reads them. */
+export interface DirectResult {
+  rows: Record<string, unknown>[];
+  affected: number;
+}
 
 class FullauthSqliteConnection implements KyselyConnection {
   /** How the open transaction began: `immediate` holds the write lock. */
@@ -251,21 +286,122 @@ class FullauthSqliteConnection implements KyselyConnection {
    * then rolls back (Kysely keeps the connection of a transaction whose BEGIN itself failed).
    */
   #pending: 'immediate' | 'deferred' | undefined;
+  /** Prepared statements by SQL text, oldest first (see #evict). */
+  readonly #statements = new Map<string, Prepared>();
+  /** Held: by a Kysely user, a transaction of the store's, or a store statement waiting for another connection's lock. */
+  #owned = false;
+  /** Who waits for the connection, first come first served. */
+  readonly #owners: (() => void)[] = [];
+  /**
+   * The last asynchronous step on the connection (a statement waiting for another connection's
+   * lock, a BEGIN sent late): the next statement of the same owner goes after it.
+   */
+  #tail: Promise<unknown> | undefined;
+  #closed = false;
 
   constructor(
     private readonly db: DatabaseSync,
     private readonly settings: Settings,
   ) {}
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Takes the connection for a user of Kysely's (from `acquireConnection()` to `releaseConnection()`). */
+  acquire(): Promise<void> {
+    if (!this.#owned) {
+      this.#owned = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#owners.push(resolve));
+  }
+
+  /** Hands the connection to whoever waits first, or frees it. */
+  release(): void {
+    const next = this.#owners.shift();
+    if (next) next();
+    else this.#owned = false;
+  }
+
+  /**
+   * Runs `fn` while holding the connection, as Kysely's `connection()` would, for a
+   * transaction of the store's own (which it begins and ends itself).
+   */
+  async reserved<T>(fn: (reservation: SqliteReservation) => Promise<T>): Promise<T> {
+    await this.acquire();
+    const reservation = new SqliteReservation(this);
+    try {
+      return await fn(reservation);
+    } finally {
+      reservation.active = false;
+      try {
+        // A transaction left open (its ROLLBACK failed) would take in every later statement.
+        await this.#after();
+        if (!this.#closed && this.#inTransaction()) this.db.exec('rollback');
+      } catch {
+        // Nothing more can be done here; the next BEGIN fails and says so.
+      } finally {
+        this.release();
+      }
+    }
+  }
+
   async executeQuery(query: CompiledQuery): Promise<QueryResult> {
-    await this.#sendBegin();
-    return this.#retrying(query.sql, () => this.#execute(query));
+    const { rows, changes } = await this.statement(query.sql, query.parameters);
+    return changes ? { rows, insertId: BigInt(changes.lastInsertRowid), numAffectedRows: BigInt(changes.changes) } : { rows };
   }
 
   async *streamQuery(query: CompiledQuery): AsyncIterableIterator<QueryResult> {
+    await this.#after();
     await this.#sendBegin();
+    // A statement of its own, not the cached one: a statement the loop's body runs meanwhile would reset it.
     const statement = await this.#retrying(query.sql, () => this.db.prepare(query.sql));
     for (const row of statement.iterate(...(query.parameters as SQLInputValue[]))) yield { rows: [row as Record<string, unknown>] };
+  }
+
+  /**
+   * One statement by the connection's owner: at once when nothing else of the owner's is under
+   * way on it (node:sqlite is synchronous), else after that; a statement that meets another
+   * connection's lock waits for it asynchronously (see #retrying).
+   */
+  statement(sql: string, parameters: readonly unknown[]): Outcome | Promise<Outcome> {
+    if (this.#tail === undefined && this.#pending === undefined) {
+      try {
+        return this.#execute(sql, parameters);
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters), error));
+      }
+    }
+    return this.#serial(async () => {
+      await this.#sendBegin();
+      return this.#retrying(sql, () => this.#execute(sql, parameters));
+    });
+  }
+
+  /**
+   * A statement on its own (autocommit), from outside every transaction: it takes the
+   * connection as a Kysely user does, so it never runs inside another user's transaction. When
+   * nobody holds the connection it runs at once and is over before anyone else can take it.
+   */
+  autocommit(sql: string, parameters: readonly unknown[]): Outcome | Promise<Outcome> {
+    if (!this.#owned && this.#tail === undefined && this.#pending === undefined) {
+      try {
+        return this.#execute(sql, parameters);
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        this.#owned = true;
+        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters), error)).finally(() => this.release());
+      }
+    }
+    return this.acquire().then(async () => {
+      try {
+        return await this.statement(sql, parameters);
+      } finally {
+        this.release();
+      }
+    });
   }
 
   begin(mode: 'immediate' | 'deferred'): void {
@@ -273,6 +409,7 @@ class FullauthSqliteConnection implements KyselyConnection {
   }
 
   async end(statement: 'commit' | 'rollback'): Promise<void> {
+    await this.#after();
     if (this.#pending || !this.#inTransaction()) {
       // Nothing was sent, or the BEGIN failed: nothing to end (and an error here would keep
       // Kysely from releasing the connection).
@@ -298,15 +435,56 @@ class FullauthSqliteConnection implements KyselyConnection {
   }
 
   close(): void {
+    this.#closed = true;
+    // Closing the database finalises its statements.
+    this.#statements.clear();
     this.db.close();
   }
 
-  #execute({ sql, parameters }: CompiledQuery): QueryResult {
-    const statement: StatementSync = this.db.prepare(sql);
+  /** Runs `task` after the owner's asynchronous step under way, if any; the next waits for it in turn. */
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const previous = this.#tail;
+    const run = previous ? previous.then(task) : task();
+    const tail: Promise<unknown> = run.catch(() => undefined);
+    this.#tail = tail;
+    void tail.then(() => {
+      if (this.#tail === tail) this.#tail = undefined;
+    });
+    return run;
+  }
+
+  /** Waits for the owner's asynchronous steps under way. */
+  async #after(): Promise<void> {
+    while (this.#tail) await this.#tail;
+  }
+
+  #prepare(sql: string): Prepared {
+    const cached = this.#statements.get(sql);
+    if (cached) {
+      cached.used = true;
+      return cached;
+    }
+    const prepared = { statement: this.db.prepare(sql), reader: READER.test(sql) || RETURNING.test(sql), used: false };
+    if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#evict();
+    this.#statements.set(sql, prepared);
+    return prepared;
+  }
+
+  /** Drops the oldest statement not used since its last turn; a used one goes to the back, its flag cleared. */
+  #evict(): void {
+    for (const [sql, prepared] of this.#statements) {
+      this.#statements.delete(sql);
+      if (!prepared.used) return;
+      prepared.used = false;
+      this.#statements.set(sql, prepared);
+    }
+  }
+
+  #execute(sql: string, parameters: readonly unknown[]): Outcome {
+    const { statement, reader } = this.#prepare(sql);
     const values = parameters as SQLInputValue[];
-    if (READER.test(sql) || RETURNING.test(sql)) return { rows: statement.all(...values) as Record<string, unknown>[] };
-    const { changes, lastInsertRowid } = statement.run(...values);
-    return { rows: [], insertId: BigInt(lastInsertRowid), numAffectedRows: BigInt(changes) };
+    if (reader) return { rows: statement.all(...values) as Record<string, unknown>[] };
+    return { rows: [], changes: statement.run(...values) };
   }
 
   #inTransaction(): boolean {
@@ -314,35 +492,153 @@ class FullauthSqliteConnection implements KyselyConnection {
   }
 
   /**
-   * Runs `attempt`; while it fails with SQLITE_BUSY and may be tried again, tries again after
-   * a timer, until `busyTimeout` has passed. A statement may be tried again where SQLite's own
-   * busy handler would wait: outside a transaction (the failed statement left nothing behind),
-   * BEGIN and COMMIT, any statement of a transaction that holds the write lock (BEGIN
-   * IMMEDIATE), and a SELECT. A write in a deferred transaction may be the one SQLite refuses
-   * to let wait (it holds a read lock the other writer waits for), and against a newer commit
-   * (SQLITE_BUSY_SNAPSHOT) waiting cannot help: the error is thrown at once, and the
-   * transaction is to be retried from its start.
+   * Runs `attempt` (unless the first attempt already failed with `failed`); while it fails with
+   * SQLITE_BUSY and may be tried again, tries again after a timer, until `busyTimeout` has
+   * passed. A statement may be tried again where SQLite's own busy handler would wait: outside
+   * a transaction (the failed statement left nothing behind), BEGIN and COMMIT, any statement
+   * of a transaction that holds the write lock (BEGIN IMMEDIATE), and a SELECT. A write in a
+   * deferred transaction may be the one SQLite refuses to let wait (it holds a read lock the
+   * other writer waits for), and against a newer commit (SQLITE_BUSY_SNAPSHOT) waiting cannot
+   * help: the error is thrown at once, and the transaction is to be retried from its start.
    */
-  async #retrying<T>(sql: string, attempt: () => T): Promise<T> {
+  async #retrying<T>(sql: string, attempt: () => T, failed?: unknown): Promise<T> {
     const started = performance.now();
     for (let tries = 0; ; tries++) {
-      try {
-        return attempt();
-      } catch (error) {
-        if (!isBusy(error)) throw error;
-        const inTransaction = this.#inTransaction();
-        const snapshot = (error as { errcode: number }).errcode === SQLITE_BUSY_SNAPSHOT;
-        const waitable =
-          !inTransaction ||
-          COMMIT.test(sql) ||
-          (!snapshot && (this.#transaction === 'immediate' || (this.#transaction === 'deferred' && SELECT.test(sql))));
-        if (!waitable) throw error;
-        const waited = performance.now() - started;
-        const { busyTimeout, file } = this.settings;
-        if (waited >= busyTimeout) throw new FullauthSqliteBusyError(file, busyTimeout, sql, { cause: error, inTransaction });
-        const step = BACKOFF_MS[tries] ?? BACKOFF_MS[BACKOFF_MS.length - 1]!;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(step, busyTimeout - waited)));
+      let error = failed;
+      failed = undefined;
+      if (error === undefined) {
+        try {
+          return attempt();
+        } catch (thrown) {
+          error = thrown;
+        }
       }
+      if (!isBusy(error)) throw error;
+      const inTransaction = this.#inTransaction();
+      const snapshot = (error as { errcode: number }).errcode === SQLITE_BUSY_SNAPSHOT;
+      const waitable =
+        !inTransaction ||
+        COMMIT.test(sql) ||
+        (!snapshot && (this.#transaction === 'immediate' || (this.#transaction === 'deferred' && SELECT.test(sql))));
+      if (!waitable) throw error;
+      const waited = performance.now() - started;
+      const { busyTimeout, file } = this.settings;
+      if (waited >= busyTimeout) throw new FullauthSqliteBusyError(file, busyTimeout, sql, { cause: error, inTransaction });
+      const step = BACKOFF_MS[tries] ?? BACKOFF_MS[BACKOFF_MS.length - 1]!;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(step, busyTimeout - waited)));
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store's direct path
+
+interface SqlConnectionLike {
+  options?: { driverOptions?: unknown };
+  config?: { get(key: string): unknown };
+  getClient(): object;
+}
+interface ExecutorOwner {
+  getExecutor?(): { provideConnection?(consumer: (connection: unknown) => Promise<unknown>): Promise<unknown> };
+}
+
+/**
+ * The `transaction` of a session on a connection held for a transaction of the store's own
+ * (`fullauthSqliteReserved()`): its statements run on that connection, as long as it is held.
+ */
+class SqliteReservation {
+  active = true;
+  constructor(readonly connection: FullauthSqliteConnection) {}
+
+  /** Kysely's `executeQuery()`, for code that sends a compiled query to a session's transaction. */
+  async executeQuery(query: CompiledQuery): Promise<QueryResult> {
+    if (!this.active) throw new Error('This fullauthSqlite() connection was reserved for a transaction that has ended.');
+    return this.connection.executeQuery(query);
+  }
+}
+
+/** MikroORM connections → whether their dialect is `fullauthSqlite()`'s. */
+const OURS = new WeakMap<object, boolean>();
+/** Kysely instances (the connection's client, a transaction) → the connection they run on. */
+const CONNECTIONS = new WeakMap<object, FullauthSqliteConnection | null>();
+
+/**
+ * Internal (executeBound() in orm-compat.ts): one statement of the store's, with its values
+ * bound, straight on the node:sqlite connection of a `fullauthSqlite()` dialect, without
+ * Kysely's executor on every call (at SQLite's speed, that executor and a new prepare per call
+ * cost two thirds of a read). `transaction` is the session's Kysely transaction, if any: the
+ * statement joins it (its owner holds the connection); otherwise the statement takes the
+ * connection as Kysely's users do, so it is serialised with them and never runs inside a
+ * transaction it is not part of. Busy waits, BEGIN IMMEDIATE and the statement cache are the
+ * connection's, as on Kysely's path. Returns undefined (synchronously) when the MikroORM
+ * connection is not on `fullauthSqlite()`, and a promise of undefined when its Kysely
+ * instance does not lead to one of our connections: the caller then takes Kysely's path.
+ * Driver errors are thrown as node:sqlite's (the caller converts them).
+ */
+export function fullauthSqliteStatement(
+  connection: object,
+  transaction: unknown,
+  sql: string,
+  parameters: readonly unknown[],
+): DirectResult | Promise<DirectResult | undefined> | undefined {
+  let ours = OURS.get(connection);
+  if (ours === undefined) ours = isOurs(connection);
+  if (!ours) return undefined;
+  if (transaction instanceof SqliteReservation) {
+    if (!transaction.active) throw new Error('This fullauthSqlite() connection was reserved for a transaction that has ended.');
+    return direct(transaction.connection, true, sql, parameters);
+  }
+  const kysely = (transaction ?? (connection as SqlConnectionLike).getClient()) as object;
+  const known = CONNECTIONS.get(kysely);
+  if (known && !known.closed) return direct(known, transaction !== undefined, sql, parameters);
+  if (known === null) return Promise.resolve(undefined);
+  return connectionOf(kysely).then((found) => {
+    CONNECTIONS.set(kysely, found);
+    return found && !found.closed ? direct(found, transaction !== undefined, sql, parameters) : undefined;
+  });
+}
+
+/**
+ * Internal (onOwnConnection() in orm-compat.ts): runs `fn` with the `fullauthSqlite()`
+ * connection held for it alone (a transaction of the store's own, which `fn` begins and ends
+ * through `executeBound()`), without a Kysely instance per transaction; serialised with
+ * Kysely's users of the connection like a Kysely `connection()`. `fn` gets the session's
+ * `transaction`. Undefined when the MikroORM connection is not on `fullauthSqlite()` (or its
+ * Kysely instance does not lead to one of our connections): the caller takes Kysely's path.
+ */
+export function fullauthSqliteReserved<T>(connection: object, fn: (transaction: object) => Promise<T>): Promise<{ result: T } | undefined> | undefined {
+  let ours = OURS.get(connection);
+  if (ours === undefined) ours = isOurs(connection);
+  if (!ours) return undefined;
+  const kysely = (connection as SqlConnectionLike).getClient();
+  const known = CONNECTIONS.get(kysely);
+  const reserve = (found: FullauthSqliteConnection | null) =>
+    found && !found.closed ? found.reserved(fn).then((result) => ({ result })) : Promise.resolve(undefined);
+  if (known !== undefined) return reserve(known);
+  return connectionOf(kysely).then((found) => {
+    CONNECTIONS.set(kysely, found);
+    return reserve(found);
+  });
+}
+
+function isOurs(connection: object): boolean {
+  const mikro = connection as SqlConnectionLike;
+  const ours = (mikro.options?.driverOptions ?? mikro.config?.get('driverOptions')) instanceof FullauthSqliteDialect && typeof mikro.getClient === 'function';
+  OURS.set(connection, ours);
+  return ours;
+}
+
+function direct(connection: FullauthSqliteConnection, joined: boolean, sql: string, parameters: readonly unknown[]): DirectResult | Promise<DirectResult> {
+  const outcome = joined ? connection.statement(sql, parameters) : connection.autocommit(sql, parameters);
+  return outcome instanceof Promise ? outcome.then(toDirect) : toDirect(outcome);
+}
+
+const toDirect = ({ rows, changes }: Outcome): DirectResult => ({ rows, affected: changes ? Number(changes.changes) : 0 });
+
+/** The connection a Kysely instance runs on (asked once per instance: Kysely hands it to a consumer). */
+async function connectionOf(kysely: object): Promise<FullauthSqliteConnection | null> {
+  const executor = (kysely as ExecutorOwner).getExecutor?.();
+  if (typeof executor?.provideConnection !== 'function') return null;
+  const connection = await executor.provideConnection(async (given) => given);
+  return connection instanceof FullauthSqliteConnection ? connection : null;
 }
