@@ -22,7 +22,7 @@ const newToken = () => randomBytes(32).toString('base64url');
 const figures = (f: Figures) => `${f.perSecond.toFixed(0).padStart(6)}/s (p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms)`;
 
 /** The raw side: the store's statements, by hand, on a pg pool. */
-function rawOperations(pool: pg.Pool) {
+export function rawOperations(pool: pg.Pool) {
   const inTransaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     try {
@@ -155,13 +155,13 @@ function rawOperations(pool: pg.Pool) {
   return { issue, rotate, revokeFamily, revokeAll, lookup, permission, byId, createUser, role, sessions, changePassword, assignRole, link, passkeyUse };
 }
 
-interface Pair {
+export interface Pair {
   label: string;
   store: (i: number, worker: number) => Promise<unknown>;
   raw: (i: number, worker: number) => Promise<unknown>;
 }
 
-function pairs(store: FullauthStore, raw: ReturnType<typeof rawOperations>, users: { id: string }[], chains: { id: string }[]): Pair[] {
+export function pairs(store: FullauthStore, raw: ReturnType<typeof rawOperations>, users: { id: string }[], chains: { id: string }[]): Pair[] {
   // One token chain and one family list per worker: workers never contend on a user, as 16 users would not.
   const storeTokens = new Map<number, string>();
   const rawTokens = new Map<number, string>();
