@@ -7,6 +7,8 @@
 import { createRequire } from 'node:module';
 import { MetadataStorage, MikroORM } from '@mikro-orm/core';
 import type { EntityMetadata, IDatabaseDriver, Platform } from '@mikro-orm/core';
+import { fullauthSqliteReserved, fullauthSqliteStatement } from './sqlite/dialect.js';
+import { FullauthConfigError } from './errors.js';
 
 /** What `new MikroORM()` takes (`Options`, as each version types it). */
 type OrmOptions = ConstructorParameters<typeof MikroORM>[0];
@@ -307,6 +309,30 @@ interface KyselyLike {
 }
 interface KnexLike {
   raw(sql: string, bindings: readonly unknown[]): { transacting(trx: unknown): unknown } & PromiseLike<unknown>;
+  client?: KnexClientLike;
+}
+/** knex's client: its pool, and which driver it speaks to. */
+interface KnexClientLike {
+  /** 'sqlite3' for every SQLite client (sqlite3, better-sqlite3, libsql). */
+  dialect?: string;
+  driverName?: string;
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): unknown;
+}
+/**
+ * A connection of MikroORM 6's libSQL driver: libsql's `Database` (better-sqlite3's API,
+ * synchronous). Only what the store calls.
+ */
+interface SqliteHandle {
+  exec(sql: string): void;
+  prepare(sql: string): {
+    /** Whether the statement returns rows (a SELECT, or a write with RETURNING): SQLite's own answer. */
+    readonly reader: boolean;
+    all(params: readonly unknown[]): Record<string, unknown>[];
+    run(params: readonly unknown[]): { changes?: number | bigint };
+  };
+  /** knex drops a pooled connection marked so instead of handing it out again. */
+  __knex__disposed?: unknown;
 }
 interface SqlConnectionLike {
   ensureConnection(): Promise<void>;
@@ -328,6 +354,8 @@ export interface SqlSession {
   native?: PgClient;
   /** A `mysql2` connection of MikroORM's own pool reserved for the store (see `nativeMysqlPool`). */
   mysql?: MysqlConnection;
+  /** MikroORM 6 on SQLite (libSQL): a connection of knex's pool reserved for a transaction of the store's (see `onOwnConnection`). */
+  sqlite?: SqliteHandle;
 }
 
 interface PgResult {
@@ -356,12 +384,17 @@ interface PgPool {
 async function nativePool(connection: SqlConnectionLike): Promise<PgPool | undefined> {
   let pool = NATIVE_POOLS.get(connection);
   if (pool === undefined) {
-    pool = findNativePool(connection);
+    pool = findNativePool(connection).then((found) => {
+      FOUND_POOLS.set(connection, found ?? null);
+      return found;
+    });
     NATIVE_POOLS.set(connection, pool);
   }
   return pool;
 }
 const NATIVE_POOLS = new WeakMap<object, Promise<PgPool | undefined>>();
+/** `nativePool()`'s answers once known (null: none), read without awaiting: an await costs every statement a microtask. */
+const FOUND_POOLS = new WeakMap<object, PgPool | null>();
 
 async function findNativePool(connection: SqlConnectionLike): Promise<PgPool | undefined> {
   if (typeof connection.getNativeClient !== 'function' || typeof connection.getClient !== 'function') return undefined;
@@ -388,7 +421,8 @@ export function sessionOf(em: { getConnection(): unknown; getTransactionContext(
  * pool where `nativePool` allows, else through the connection's `transactional()` (both versions).
  */
 export async function inTransaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>, postgres: boolean): Promise<T> {
-  const pool = postgres ? await nativePool(session.connection as SqlConnectionLike) : undefined;
+  const known = postgres ? FOUND_POOLS.get(session.connection as object) : null;
+  const pool = known === undefined ? await nativePool(session.connection as SqlConnectionLike) : (known ?? undefined);
   if (!pool) return (session.connection as SqlConnectionLike).transactional((transaction) => fn({ ...session, transaction }));
   const client = await pool.connect().catch((error: unknown) => {
     throw session.platform.getExceptionConverter().convertException(error as Error);
@@ -413,23 +447,38 @@ export async function inTransaction<T>(session: SqlSession, fn: (session: SqlSes
 /**
  * Runs one statement with its values as the driver's own bind parameters, never formatted
  * into the SQL text (MikroORM's `execute()` formats them in: a value of an unexpected type
- * would become SQL). `sql` marks values with `?`; PostgreSQL's `$n` are numbered here.
+ * would become SQL). `sql` marks values with `?`; PostgreSQL's `$n` are numbered here, unless
+ * the caller numbered them once already (`numbered`, the text with `$n`).
  * Driver errors come back as MikroORM's typed exceptions (`UniqueConstraintViolationException`, …).
  * - a store transaction on MikroORM's `pg` pool, or that pool directly (`nativePool`);
  * - MikroORM 7: a compiled query on the Kysely client or transaction;
- * - MikroORM 6: `knex.raw(sql, bindings)`, which binds (knex numbers `?` itself).
+ * - MikroORM 6: `knex.raw(sql, bindings)`, which binds (knex numbers `?` itself); on SQLite
+ *   (libSQL) the statement runs on a connection of knex's pool, or of its transaction (`knexSqliteClient`).
  */
-export async function executeBound(session: SqlSession, sql: string, params: readonly unknown[], postgres: boolean): Promise<BoundResult> {
+export async function executeBound(session: SqlSession, sql: string, params: readonly unknown[], postgres: boolean, numbered?: string): Promise<BoundResult> {
   const connection = session.connection as SqlConnectionLike;
   try {
+    if (session.sqlite) return sqliteCall(session.sqlite, sql, params);
     const native = session.native ?? (postgres && !session.transaction ? await nativePool(connection) : undefined);
-    if (native) {
-      const result = await native.query(numberPlaceholders(sql), params);
-      return { rows: result.rows ?? [], affected: WRITES.has(result.command ?? '') ? (result.rowCount ?? 0) : 0 };
-    }
+    if (native) return pgResult(await native.query(numbered ?? numberPlaceholders(sql), params));
     await connection.ensureConnection();
+    const sqlite = knexSqliteClient(connection, session.transaction);
+    if (sqlite) {
+      const handle = (await sqlite.acquireConnection()) as SqliteHandle;
+      try {
+        return sqliteCall(handle, sql, params);
+      } finally {
+        await sqlite.releaseConnection(handle);
+      }
+    }
     if (typeof connection.getClient === 'function') {
-      const text = postgres ? numberPlaceholders(sql) : sql;
+      // fullauthSqlite(): straight on its node:sqlite connection, without Kysely's executor (src/sqlite/dialect.ts).
+      const direct = postgres ? undefined : fullauthSqliteStatement(connection, session.transaction, sql, params);
+      if (direct !== undefined) {
+        const result = await direct;
+        if (result) return result;
+      }
+      const text = postgres ? (numbered ?? numberPlaceholders(sql)) : sql;
       // The shape of Kysely's `CompiledQuery.raw(text, params)` (kysely is MikroORM's dependency, not ours).
       const compiled = {
         sql: text,
@@ -451,8 +500,69 @@ export async function executeBound(session: SqlSession, sql: string, params: rea
     }
     return { rows: result.rows ?? [], affected: result.rowCount ?? 0 };
   } catch (error) {
+    if (error instanceof FullauthConfigError) throw error;
     throw session.platform.getExceptionConverter().convertException(error as Error);
   }
+}
+
+/**
+ * MikroORM 6 on SQLite: the knex client to take a connection from — the open transaction's
+ * (whose `acquireConnection()` hands out that transaction's connection) or the ORM's pool —,
+ * or undefined on another database or on MikroORM 7. Statements then run on the connection
+ * itself: knex's `raw()` on its SQLite clients chooses `run()` or `all()` by the statement's
+ * first words and returns no changed-row count for some writes, where SQLite's own `reader`
+ * flag is exact. Only libSQL's client (`@mikro-orm/libsql`) is tested and accepted.
+ */
+function knexSqliteClient(connection: SqlConnectionLike, transaction: unknown): KnexClientLike | undefined {
+  if (!MIKRO_ORM_6 || typeof connection.getKnex !== 'function') return undefined;
+  const pool = connection.getKnex().client;
+  if (pool?.dialect !== 'sqlite3') return undefined;
+  if (pool.driverName !== 'libsql') {
+    throw new FullauthConfigError(
+      `The fullauth store on SQLite under MikroORM 6 runs through @mikro-orm/libsql; this ORM uses the ${String(pool.driverName)} driver. See docs/sqlite.md.`,
+    );
+  }
+  return (transaction as { client?: KnexClientLike } | undefined)?.client ?? pool;
+}
+
+/** One statement on a libSQL connection: rows when it returns rows, else the count of rows it changed. */
+function sqliteCall(handle: SqliteHandle, sql: string, params: readonly unknown[]): BoundResult {
+  // BEGIN, COMMIT and ROLLBACK through exec(), which finalizes its statement even when it fails (busy).
+  if (params.length === 0 && TRANSACTION_CONTROL.test(sql)) {
+    handle.exec(sql);
+    return { rows: [], affected: 0 };
+  }
+  try {
+    const statement = handle.prepare(sql);
+    if (statement.reader) return { rows: statement.all(params), affected: 0 };
+    return { rows: [], affected: Number(statement.run(params).changes ?? 0) };
+  } catch (error) {
+    // libsql 0.5 does not reset a prepared statement that failed with SQLITE_BUSY: it stays
+    // active, and every later COMMIT on its connection fails ("cannot commit transaction - SQL
+    // statements in progress"). The connection leaves knex's pool (a new one replaces it).
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') handle.__knex__disposed = 'a statement failed with SQLITE_BUSY (libsql leaves it open)';
+    throw error;
+  }
+}
+const TRANSACTION_CONTROL = /^\s*(begin|commit|end|rollback)\b/i;
+
+/**
+ * PostgreSQL: `executeBound()` for a statement numbered once by its caller (`text`, with
+ * `$n` for the `?` of `sql`): straight to MikroORM's `pg` pool (or the store's transaction on
+ * it) once `nativePool` has found it, with no look-up of the text and no await on the way.
+ */
+export async function executePostgres(session: SqlSession, sql: string, text: string, params: readonly unknown[]): Promise<BoundResult> {
+  const native = session.native ?? (session.transaction ? undefined : FOUND_POOLS.get(session.connection as object));
+  if (!native) return executeBound(session, sql, params, true, text);
+  try {
+    return pgResult(await native.query(text, params));
+  } catch (error) {
+    throw session.platform.getExceptionConverter().convertException(error as Error);
+  }
+}
+
+function pgResult(result: PgResult): BoundResult {
+  return { rows: result.rows ?? [], affected: WRITES.has(result.command ?? '') ? (result.rowCount ?? 0) : 0 };
 }
 
 /** The statements whose row count is an affected count (a SELECT's is the rows it returned). */
@@ -548,8 +658,9 @@ export async function executeMysql(session: SqlSession, sql: string, params: rea
 /**
  * Runs `fn` on one connection of the pool, reserved for it alone (for a transaction of the
  * store's own, or a session-level lock): a `mysql2` connection where `nativeMysqlPool` allows
- * (`mysql: true`), else Kysely's `connection()` (MikroORM 7). Returns undefined (without
- * running `fn`) when neither exists (MikroORM 6): the caller uses `connection.transactional()`.
+ * (`mysql: true`), else Kysely's `connection()` (MikroORM 7), or on MikroORM 6 a libSQL
+ * connection of knex's pool. Returns undefined (without running `fn`) when none exists
+ * (MikroORM 6 on MySQL): the caller uses `connection.transactional()`.
  */
 export async function onOwnConnection<T>(session: SqlSession, mysql: boolean, fn: (session: SqlSession) => Promise<T>): Promise<{ result: T } | undefined> {
   const connection = session.connection as SqlConnectionLike;
@@ -567,7 +678,27 @@ export async function onOwnConnection<T>(session: SqlSession, mysql: boolean, fn
     }
   }
   await connection.ensureConnection();
+  // MikroORM 6 on SQLite (libSQL): a connection of knex's pool, so that the store's transaction
+  // can begin as it must (BEGIN IMMEDIATE), which knex's transactions cannot.
+  const sqlite = knexSqliteClient(connection, undefined);
+  if (sqlite) {
+    const handle = (await sqlite.acquireConnection().catch((error: unknown) => {
+      throw session.platform.getExceptionConverter().convertException(error as Error);
+    })) as SqliteHandle;
+    let broken = false;
+    try {
+      return { result: await fn({ ...session, transaction: undefined, sqlite: handle, markBroken: () => (broken = true) } as SqlSession) };
+    } finally {
+      // A connection still in a transaction it could not roll back leaves the pool (knex's validate drops it).
+      if (broken) handle.__knex__disposed = 'a fullauth store transaction could not be rolled back';
+      await sqlite.releaseConnection(handle);
+    }
+  }
   if (typeof connection.getClient !== 'function') return undefined;
+  // fullauthSqlite(): its connection held directly, without a Kysely instance per transaction (src/sqlite/dialect.ts).
+  const direct = mysql ? undefined : fullauthSqliteReserved(connection, (transaction) => fn({ ...session, transaction }));
+  const reserved = direct && (await direct);
+  if (reserved) return reserved;
   const client = connection.getClient() as KyselyLike & { connection?(): { execute<R>(fn: (db: unknown) => Promise<R>): Promise<R> } };
   if (typeof client.connection !== 'function') return undefined;
   return { result: await client.connection().execute((db) => fn({ ...session, transaction: db })) };
