@@ -2,7 +2,7 @@
 // connection), started with the others, then released at once by a `go` file so that the
 // processes' calls overlap. Prints a JSON summary of what its calls returned.
 import { existsSync, writeFileSync } from 'node:fs';
-import { createFullauthStore, defineFullauthEntities, type IssuedRefreshToken } from '../src/index.js';
+import { createFullauthStore, defineFullauthEntities, fullauthSqlite, type IssuedRefreshToken } from '../src/index.js';
 import { MIKRO_ORM_6 } from '../src/orm-compat.js';
 
 const [file, mode, name, inputJson] = process.argv.slice(2) as [string, string, string, string];
@@ -14,8 +14,11 @@ const LIBSQL_ORM = '@mikro-orm/libsql';
 const orm: Orm = MIKRO_ORM_6
   ? await ((await import(/* @vite-ignore */ LIBSQL_ORM)) as { MikroORM: { init(options: object): Promise<Orm> } }).MikroORM.init(options)
   : await (async () => {
+      // MikroORM 7: the processes alternate fullauthSqlite() (the store's statements straight on
+      // the connection) and NodeSqliteDialect (through Kysely), so both paths race each other.
       const { MikroORM, NodeSqliteDialect, SqliteDriver } = await import('@mikro-orm/sql');
-      return MikroORM.init({ driver: SqliteDriver, driverOptions: new NodeSqliteDialect(file), ...options } as never);
+      const dialect = Number(name) % 2 === 0 ? fullauthSqlite({ file }) : new NodeSqliteDialect(file);
+      return MikroORM.init({ driver: SqliteDriver, driverOptions: dialect, ...options } as never);
     })();
 const store = createFullauthStore(orm.em);
 await store.findUserById('00000000-0000-7000-8000-000000000000'); // connected before the start

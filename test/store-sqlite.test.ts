@@ -19,8 +19,12 @@ import { runCommand } from './support/spawn.js';
 import { functionalSuite, raceSuite } from './support/store-suites.js';
 import { cleanUp, hex, storeTarget } from './support/store-targets.js';
 
-describe(`the store on ${SQLITE_NAME}`, () => functionalSuite('sqlite'));
-describe(`the store on ${SQLITE_NAME}, raced across 4 connections`, () => raceSuite('sqlite', 'on SQLite (4 connections on one file)'));
+describe(`the store on ${SQLITE_NAME}${MIKRO_ORM_6 ? '' : ' through fullauthSqlite()'}`, () => functionalSuite('sqlite'));
+// The store's statements through Kysely, as on any SQLite dialect that is not fullauthSqlite() (MikroORM 7 only: on 6 both are libSQL).
+describe.skipIf(MIKRO_ORM_6)(`the store on SQLite (node:sqlite) through MikroORM's NodeSqliteDialect${MIKRO_ORM_6 ? ' (skipped on MikroORM 6: NodeSqliteDialect is MikroORM 7\'s; SQLite there is libSQL, run above)' : ''}`, () =>
+  functionalSuite('sqlite-plain'),
+);
+describe(`the store on ${SQLITE_NAME}${MIKRO_ORM_6 ? '' : ' through fullauthSqlite()'}, raced across 4 connections`, () => raceSuite('sqlite', 'on SQLite (4 connections on one file)'));
 
 const ROOT = new URL('..', import.meta.url).pathname;
 

@@ -7,10 +7,15 @@ import { join } from 'node:path';
 import type { MikroORM as MariaDbORM } from '@mikro-orm/mariadb';
 import { Migrator } from '@mikro-orm/migrations';
 import type { MikroORM as SqlORM, Options as SqlOptions } from '@mikro-orm/sql';
-import { fullauthMigrations } from '../../src/index.js';
+import { fullauthMigrations, fullauthSqlite } from '../../src/index.js';
 import { MIKRO_ORM_6, MIKRO_ORM_6_OPTIONS, withMikroOrm7Names } from './compat.js';
 
-export type OtherDatabase = { kind: 'mariadb'; url: string } | { kind: 'sqlite'; file: string };
+/**
+ * A MariaDB database, or a SQLite file. SQLite on MikroORM 7 is node:sqlite through MikroORM's
+ * `NodeSqliteDialect`, or through `fullauthSqlite()` (`dialect: 'fullauth'`: the config
+ * docs/sqlite.md gives the store's users); on MikroORM 6 it is libSQL either way.
+ */
+export type OtherDatabase = { kind: 'mariadb'; url: string } | { kind: 'sqlite'; file: string; dialect?: 'node' | 'fullauth' };
 type AnyOrm = MariaDbORM | SqlORM;
 
 /**
@@ -45,7 +50,8 @@ export async function initOtherOrm(target: OtherDatabase, options: SqlOptions): 
     return withMikroOrm7Names(await MikroORM.init({ dbName: target.file, ...common }));
   }
   const { MikroORM, NodeSqliteDialect, SqliteDriver } = await import('@mikro-orm/sql');
-  return MikroORM.init({ driver: SqliteDriver, dbName: target.file, driverOptions: new NodeSqliteDialect(target.file), ...common } as never);
+  const dialect = target.dialect === 'fullauth' ? fullauthSqlite({ file: target.file }) : new NodeSqliteDialect(target.file);
+  return MikroORM.init({ driver: SqliteDriver, dbName: target.file, driverOptions: dialect, ...common } as never);
 }
 
 /** Installed in the MikroORM 6 job only (ci/mikro-orm-6), so imported by a name the type-checker does not follow. */

@@ -2,13 +2,15 @@
 // each test gets its own database (MariaDB: a database created and dropped; SQLite: a file
 // in WAL mode in a scratch folder, removed afterwards) and, on SQLite, several ORMs on that
 // file (several connections) so that races cross connections. SQLite is node:sqlite on
-// MikroORM 7 and libSQL on MikroORM 6 (`initOtherOrm()`).
+// MikroORM 7 and libSQL on MikroORM 6 (`initOtherOrm()`): on MikroORM 7, `sqlite` is the config
+// docs/sqlite.md gives the store's users (`fullauthSqlite()`, whose statements skip Kysely) and
+// `sqlite-plain` MikroORM's own `NodeSqliteDialect` (the store's statements through Kysely).
 import { join } from 'node:path';
 import { createFullauthStore, defineFullauthEntities, type FullauthGroup, type FullauthOptions, type FullauthStore } from '../../src/index.js';
 import { initOtherOrm, openSqlite, removeDirs, scratchDir, sqliteExec } from './databases.js';
 import { createMariaDb, type TestMariaDb } from './mariadb.js';
 
-export type StoreKind = 'mariadb' | 'sqlite';
+export type StoreKind = 'mariadb' | 'sqlite' | 'sqlite-plain';
 type Orm = Awaited<ReturnType<typeof initOtherOrm>>;
 
 export interface StoreTarget {
@@ -43,7 +45,7 @@ export async function storeTarget(
   options: { entities?: FullauthOptions; orms?: number; pool?: number; store?: Parameters<typeof createFullauthStore>[1] } = {},
 ): Promise<StoreTarget> {
   const entities = [...defineFullauthEntities(include, options.entities)];
-  const count = options.orms ?? (kind === 'sqlite' ? 4 : 1);
+  const count = options.orms ?? (kind === 'mariadb' ? 1 : 4);
   if (kind === 'mariadb') {
     const db = await createMariaDb('store');
     open.dbs.push(db);
@@ -71,7 +73,7 @@ export async function storeTarget(
   await sqliteExec(file, 'pragma journal_mode = wal');
   const orms: Orm[] = [];
   for (let i = 0; i < count; i++) {
-    const orm = await initOtherOrm({ kind: 'sqlite', file }, { entities } as never);
+    const orm = await initOtherOrm({ kind: 'sqlite', file, dialect: kind === 'sqlite' ? 'fullauth' : 'node' }, { entities } as never);
     open.orms.push(orm);
     orms.push(orm);
   }
