@@ -53,6 +53,21 @@ describeTargets(kinds, 'the store on %s', (kind) => {
     await expect(store.createUser({ email: 'ann@example.com' })).rejects.toBeInstanceOf(FullauthStoreError);
   });
 
+  it(`reads back timestamps of any year as written${kind === 'pglite' ? ' (from year 100: PGlite parses timestamps itself, and reads 0001 as 2001)' : ' (years below 100 included)'}`, async () => {
+    const { orm } = await setup(kind, []);
+    const early = kind === 'pglite' ? [] : ['0001-01-01T00:00:00.000Z', '0099-03-04T05:06:07.500Z'];
+    for (const at of [...early, '0100-01-01T00:00:00.000Z', '1999-12-31T23:59:59.999Z', '2026-06-01T12:00:00.000Z']) {
+      const store = createFullauthStore(orm.em, { now: () => new Date(at) });
+      const user = await store.createUser({ email: `y${at.slice(0, 4)}@x.io` });
+      expect(user.createdAt.toISOString()).toBe(at);
+      expect((await store.findUserById(user.id))!.createdAt.toISOString()).toBe(at);
+      const issued = await store.issueRefreshToken(user.id);
+      const [session] = await store.listSessions(user.id);
+      expect(session?.startedAt.toISOString()).toBe(at);
+      expect(session?.expiresAt.getTime()).toBe(issued.expiresAt.getTime());
+    }
+  });
+
   it('issues, rotates, detects reuse, revokes and lists sessions', async () => {
     const now = { value: new Date('2026-01-01T00:00:00Z') };
     const { orm } = await setup(kind, []);

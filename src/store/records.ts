@@ -60,7 +60,17 @@ export interface RoleSyncResult {
 type Row = Record<string, unknown>;
 
 /** A timestamp as the driver returns it (a Date, or PostgreSQL's text), or null. */
-export const date = (value: unknown): Date | null => (value == null ? null : value instanceof Date ? value : new Date(String(value)));
+export const date = (value: unknown): Date | null => {
+  if (value == null) return null;
+  if (value instanceof Date) return value;
+  const text = String(value);
+  // V8 reads a year below 100 in PostgreSQL's format ("0001-01-01 00:00:00+00") as 19xx/20xx:
+  // such a timestamp goes through the ISO form, which it reads as written.
+  return text.startsWith('00') ? new Date(isoOf(text)) : new Date(text);
+};
+
+/** "0001-01-01 00:00:00.5+00" → "0001-01-01T00:00:00.5+00:00" (a zone of hours only gets its minutes). */
+const isoOf = (text: string): string => text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
 
 export function toUser(r: Row): UserRecord {
   return {
