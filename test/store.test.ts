@@ -3,21 +3,17 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DuplicateEmailError,
-  DuplicatePasskeyError,
-  ExpiredRefreshTokenError,
-  NotFoundError,
   FullauthStoreError,
   GroupNotIncludedError,
-  InvalidRefreshTokenError,
   LastLoginMethodError,
   PasskeySignCountError,
   RefreshTokenReuseError,
   createFullauthStore,
   defineFullauthEntities,
-  tokenDigest,
   type FullauthGroup,
 } from '../src/index.js';
 import { describeTargets } from './support/compat.js';
+import { functionalSuite } from './support/store-suites.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -44,14 +40,8 @@ async function setup(kind: Target['kind'], include?: FullauthGroup[], options: {
 const kinds = (['postgres', 'pglite'] as const).filter((k) => k === 'pglite' || !skipPostgres);
 
 describeTargets(kinds, 'the store on %s', (kind) => {
-  it('creates users with a normalised e-mail and refuses duplicates', async () => {
-    const { store } = await setup(kind, []);
-    const user = await store.createUser({ email: '  Ann@Example.COM ', hashedPassword: 'h' });
-    expect(user).toMatchObject({ email: 'ann@example.com', isActive: true, isVerified: false, isSuperuser: false });
-    expect(await store.findUserByEmail('ANN@example.com')).toEqual(user);
-    await expect(store.createUser({ email: 'ann@EXAMPLE.com' })).rejects.toThrow(DuplicateEmailError);
-    await expect(store.createUser({ email: 'ann@example.com' })).rejects.toBeInstanceOf(FullauthStoreError);
-  });
+  // The behaviour every database shares (test/support/store-suites.ts), then what is PostgreSQL's own.
+  functionalSuite(kind);
 
   it(`reads back timestamps of any year as written${kind === 'pglite' ? ' (from year 100: PGlite parses timestamps itself, and reads 0001 as 2001)' : ' (years below 100 included)'}`, async () => {
     const { orm } = await setup(kind, []);
@@ -66,134 +56,6 @@ describeTargets(kinds, 'the store on %s', (kind) => {
       expect(session?.startedAt.toISOString()).toBe(at);
       expect(session?.expiresAt.getTime()).toBe(issued.expiresAt.getTime());
     }
-  });
-
-  it('issues, rotates, detects reuse, revokes and lists sessions', async () => {
-    const now = { value: new Date('2026-01-01T00:00:00Z') };
-    const { orm } = await setup(kind, []);
-    const store = createFullauthStore(orm.em, { now: () => now.value });
-    const user = await store.createUser({ email: 'rt@x.io', hashedPassword: 'h' });
-    const first = await store.issueRefreshToken(user.id, { expiresIn: 3600, userAgent: 'x'.repeat(600), ipAddress: '1'.repeat(60) });
-    const [stored] = await orm.em.fork().getConnection().execute(`select * from fullauth_refresh_tokens`);
-    expect(stored!).toMatchObject({ token: tokenDigest(first.token), family_id: first.familyId, revoked: false });
-    expect((stored!.user_agent as string).length).toBe(512);
-    expect((stored!.ip_address as string).length).toBe(45);
-    expect(JSON.stringify(stored)).not.toContain(first.token);
-
-    const second = await store.rotateRefreshToken(first.token);
-    expect(second.familyId).toBe(first.familyId);
-    const other = await store.issueRefreshToken(user.id);
-    expect((await store.listSessions(user.id)).map((s) => s.familyId).sort()).toEqual([first.familyId, other.familyId].sort());
-
-    // Reusing the spent token revokes its whole family.
-    await expect(store.rotateRefreshToken(first.token)).rejects.toThrow(RefreshTokenReuseError);
-    await expect(store.rotateRefreshToken(second.token)).rejects.toThrow(RefreshTokenReuseError);
-    expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([other.familyId]);
-    await expect(store.rotateRefreshToken('nope')).rejects.toThrow(InvalidRefreshTokenError);
-
-    now.value = new Date(now.value.getTime() + 31 * 24 * 3600 * 1000);
-    await expect(store.rotateRefreshToken(other.token)).rejects.toThrow(ExpiredRefreshTokenError);
-    expect(await store.listSessions(user.id)).toEqual([]);
-
-    const a = await store.issueRefreshToken(user.id);
-    const b = await store.issueRefreshToken(user.id);
-    // b, and the expired (not yet purged) token of the earlier family.
-    expect(await store.revokeAllExceptFamily(user.id, a.familyId)).toBe(2);
-    expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([a.familyId]);
-    expect(await store.revokeFamily(a.familyId)).toBe(1);
-    void b;
-    await store.issueRefreshToken(user.id);
-    await store.changePassword(user.id, 'new-hash');
-    expect(await store.listSessions(user.id)).toEqual([]);
-    expect(await store.purgeExpiredTokens({ batchSize: 2 })).toBe(3); // the three issued before the clock moved
-  });
-
-  it('assigns roles, grants permissions, checks them with the superuser bypass, and syncs a map', async () => {
-    const { store } = await setup(kind, ['permission']);
-    const ann = await store.createUser({ email: 'ann@x.io' });
-    const root = await store.createUser({ email: 'root@x.io', isSuperuser: true });
-    await store.assignRole(ann.id, 'editor');
-    await store.assignRole(ann.id, 'editor');
-    expect(await store.listRoles(ann.id)).toEqual(['editor']);
-    await store.grantPermission('editor', 'articles:write');
-    expect(await store.hasRole(ann.id, 'editor')).toBe(true);
-    expect(await store.hasRole(ann.id, 'admin')).toBe(false);
-    expect(await store.hasPermission(ann.id, 'articles:write')).toBe(true);
-    expect(await store.hasPermission(ann.id, 'articles:delete')).toBe(false);
-    expect(await store.hasPermission(root.id, 'anything:at-all')).toBe(true);
-    expect(await store.hasRole(root.id, 'whatever')).toBe(true);
-
-    const map = { editor: ['articles:read', 'articles:write'], admin: ['users:manage'] };
-    expect(await store.syncRoles(map)).toEqual({
-      // Roles and permissions are applied in sorted order (one lock order for concurrent syncs).
-      createdRoles: ['admin'],
-      createdPermissions: ['users:manage', 'articles:read'],
-      granted: ['admin → users:manage', 'editor → articles:read'],
-      revoked: [],
-    });
-    expect(await store.syncRoles(map)).toEqual({ createdRoles: [], createdPermissions: [], granted: [], revoked: [] });
-    expect(await store.syncRoles({ editor: ['articles:read'] })).toMatchObject({ revoked: ['editor → articles:write'] });
-    expect(await store.hasPermission(ann.id, 'articles:write')).toBe(false);
-    expect(await store.revokePermission('editor', 'articles:read')).toBe(true);
-    expect(await store.removeRole(ann.id, 'editor')).toBe(true);
-    expect(await store.hasRole(ann.id, 'editor')).toBe(false);
-  });
-
-  it('links OAuth accounts idempotently and never unlinks the last way to log in', async () => {
-    const { store } = await setup(kind, ['oauth', 'passkey']);
-    const user = await store.createUser({ email: 'o@x.io' });
-    const first = await store.linkOAuthAccount({ userId: user.id, provider: 'github', providerUserId: '42', providerEmail: 'o@x.io' });
-    const again = await store.linkOAuthAccount({ userId: user.id, provider: 'github', providerUserId: '42' });
-    expect(first.created).toBe(true);
-    expect(again).toEqual({ account: first.account, created: false });
-    expect(await store.findOAuthAccount('github', '42')).toEqual(first.account);
-    await expect(store.unlinkOAuthAccount(user.id, 'github')).rejects.toThrow(LastLoginMethodError);
-    await store.linkOAuthAccount({ userId: user.id, provider: 'google', providerUserId: 'g1' });
-    await store.unlinkOAuthAccount(user.id, 'github');
-    await expect(store.unlinkOAuthAccount(user.id, 'google')).rejects.toThrow(LastLoginMethodError);
-    await store.registerPasskey({ userId: user.id, credentialId: 'c1', publicKey: 'pk' });
-    await store.unlinkOAuthAccount(user.id, 'google');
-    expect(await store.findOAuthAccount('google', 'g1')).toBeNull();
-  });
-
-  it('records passkey uses with a sign count that only grows', async () => {
-    const { store } = await setup(kind, ['passkey']);
-    const user = await store.createUser({ email: 'pk@x.io' });
-    const key = await store.registerPasskey({ userId: user.id, credentialId: 'cred', publicKey: 'pk', transports: ['internal', 'hybrid'] });
-    expect(key).toMatchObject({ signCount: 0, transports: 'internal,hybrid', deviceName: '', lastUsedAt: null });
-    expect((await store.recordPasskeyUse('cred', 5)).signCount).toBe(5);
-    await expect(store.recordPasskeyUse('cred', 5)).rejects.toThrow(PasskeySignCountError);
-    await expect(store.recordPasskeyUse('cred', 3)).rejects.toThrow(/stored 5, reported 3/);
-    expect((await store.findPasskey('cred'))?.signCount).toBe(5);
-  });
-
-  it('turns every database failure into a typed store error', async () => {
-    const { store } = await setup(kind, ['oauth', 'passkey']);
-    const user = await store.createUser({ email: 'typed@x.io' });
-    const missing = kind === 'postgres' ? '01900000-0000-7000-8000-000000000000' : '01900000-0000-7000-8000-000000000001';
-    await expect(store.issueRefreshToken(missing)).rejects.toThrow(NotFoundError);
-    await expect(store.linkOAuthAccount({ userId: missing, provider: 'github', providerUserId: '1' })).rejects.toThrow(NotFoundError);
-    await store.registerPasskey({ userId: user.id, credentialId: 'same', publicKey: 'pk' });
-    await expect(store.registerPasskey({ userId: user.id, credentialId: 'same', publicKey: 'pk' })).rejects.toThrow(DuplicatePasskeyError);
-    expect(await store.findUserById('not-a-uuid')).toBeNull();
-    await expect(store.hasRole('not-a-uuid', 'x')).rejects.toThrow(GroupNotIncludedError);
-    await expect(store.revokeAllForUser('not-a-uuid')).rejects.toThrow(NotFoundError);
-    await expect(store.revokeAllForUser('not-a-uuid')).rejects.toBeInstanceOf(FullauthStoreError);
-  });
-
-  it('joins the caller\'s transaction', async () => {
-    const { orm, store } = await setup(kind, []);
-    await orm.em
-      .fork()
-      .transactional(async (em) => {
-        const inTransaction = createFullauthStore(em);
-        const user = await inTransaction.createUser({ email: 'tx@x.io' });
-        await inTransaction.issueRefreshToken(user.id);
-        expect(await inTransaction.findUserByEmail('tx@x.io')).not.toBeNull();
-        throw new Error('roll back');
-      })
-      .catch(() => undefined);
-    expect(await store.findUserByEmail('tx@x.io')).toBeNull();
   });
 
   it('names the group an operation needs', async () => {

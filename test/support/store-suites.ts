@@ -1,6 +1,7 @@
-// The store's behaviour and its proofs under concurrency, as test/store.test.ts and
-// test/store-races.test.ts give them on PostgreSQL, for MariaDB and SQLite (called by
-// test/store-mysql.test.ts and test/store-sqlite.test.ts). On SQLite the calls of a race go to
+// The store's behaviour on every database (`functionalSuite`: PostgreSQL and PGlite from
+// test/store.test.ts, MariaDB from test/store-mysql.test.ts, SQLite from test/store-sqlite.test.ts)
+// and its proofs under concurrency as test/store-races.test.ts gives them on PostgreSQL, for
+// MariaDB and SQLite (`raceSuite`). On SQLite the calls of a race go to
 // different ORMs on one file (different connections); test/store-sqlite.test.ts adds processes.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -40,12 +41,12 @@ export function functionalSuite(kind: StoreKind): void {
 
   it('issues, rotates, detects reuse, revokes and lists sessions', async () => {
     const now = { value: new Date('2026-01-01T00:00:00Z') };
-    const { orm, sql } = await storeTarget(kind);
+    const { orm, sql, key } = await storeTarget(kind);
     const store = createFullauthStore(orm.em, { now: () => now.value });
     const user = await store.createUser({ email: 'rt@x.io', hashedPassword: 'h' });
     const first = await store.issueRefreshToken(user.id, { expiresIn: 3600, userAgent: 'x'.repeat(600), ipAddress: '1'.repeat(60) });
     const [stored] = await sql('select * from fullauth_refresh_tokens');
-    expect(stored!).toMatchObject({ token: tokenDigest(first.token), family_id: first.familyId, user_id: hex(user.id) });
+    expect(stored!).toMatchObject({ token: tokenDigest(first.token), family_id: first.familyId, user_id: key(user.id) });
     expect(Number(stored!.revoked)).toBe(0);
     expect((stored!.user_agent as string).length).toBe(512);
     expect((stored!.ip_address as string).length).toBe(45);
@@ -87,7 +88,7 @@ export function functionalSuite(kind: StoreKind): void {
   });
 
   it('deactivates, reactivates and deletes users', async () => {
-    const { store, live } = await storeTarget(kind);
+    const { store, live, key } = await storeTarget(kind);
     const user = await store.createUser({ email: 'off@x.io' });
     const { token } = await store.issueRefreshToken(user.id);
     expect(await store.deactivateUser(user.id)).toBe(1);
@@ -98,7 +99,7 @@ export function functionalSuite(kind: StoreKind): void {
     expect(await store.deleteUser(user.id)).toBe(true);
     expect(await store.deleteUser(user.id)).toBe(false);
     await expect(store.rotateRefreshToken(next.token)).rejects.toThrow(InvalidRefreshTokenError);
-    expect(await live('user_id = ?', [hex(user.id)])).toBe(0);
+    expect(await live('user_id = ?', [key(user.id)])).toBe(0);
   });
 
   it('assigns roles, grants permissions, checks them with the superuser bypass, and syncs a map', async () => {
@@ -183,17 +184,20 @@ export function functionalSuite(kind: StoreKind): void {
   });
 
   it('purges 20,000 expired tokens in one batch, and syncs a role of 300 permissions', async () => {
-    const { store, sql } = await storeTarget(kind, ['permission']);
+    const { store, sql, key } = await storeTarget(kind, ['permission']);
     const user = await store.createUser({ email: 'many@x.io' });
     const live = await store.issueRefreshToken(user.id);
     await sql(
-      kind === 'mariadb'
+      kind === 'postgres' || kind === 'pglite'
+        ? `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
+           select gen_random_uuid(), 't' || n, ?, 'f', '2020-01-01 00:00:00+00', false, '2020-01-01 00:00:00+00' from generate_series(1, 20000) n`
+        : kind === 'mariadb'
         ? `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
            select md5(seq), concat('t', seq), ?, 'f', '2020-01-01 00:00:00', 0, '2020-01-01 00:00:00' from seq_1_to_20000`
         : `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
            with recursive s(n) as (select 1 union all select n + 1 from s where n < 20000)
            select printf('%032x', n), 't' || n, ?, 'f', '2020-01-01 00:00:00.000000', 0, '2020-01-01 00:00:00.000000' from s`,
-      [hex(user.id)],
+      [key(user.id)],
     );
     expect(await store.purgeExpiredTokens({ batchSize: 100_000 })).toBe(20_000);
     expect((await store.listSessions(user.id)).map((s) => s.familyId)).toEqual([live.familyId]);

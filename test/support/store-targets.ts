@@ -1,6 +1,7 @@
-// The auth store on MariaDB and SQLite for test/store-mysql.test.ts and test/store-sqlite.test.ts:
-// each test gets its own database (MariaDB: a database created and dropped; SQLite: a file
-// in WAL mode in a scratch folder, removed afterwards) and, on SQLite, several ORMs on that
+// The auth store on each database for the shared suites (test/support/store-suites.ts, called by
+// test/store.test.ts, test/store-mysql.test.ts and test/store-sqlite.test.ts): each test gets its
+// own database (PostgreSQL and MariaDB: a database created and dropped; PGlite: a fresh
+// instance; SQLite: a file in WAL mode in a scratch folder, removed afterwards) and, on SQLite, several ORMs on that
 // file (several connections) so that races cross connections. SQLite is node:sqlite on
 // MikroORM 7 and libSQL on MikroORM 6 (`initOtherOrm()`): on MikroORM 7, `sqlite` is the config
 // docs/sqlite.md gives the store's users (`fullauthSqlite()`, whose statements skip Kysely) and
@@ -9,8 +10,10 @@ import { join } from 'node:path';
 import { createFullauthStore, defineFullauthEntities, type FullauthGroup, type FullauthOptions, type FullauthStore } from '../../src/index.js';
 import { initOtherOrm, openSqlite, removeDirs, scratchDir, sqliteExec } from './databases.js';
 import { createMariaDb, type TestMariaDb } from './mariadb.js';
+import { initOrm } from './orm.js';
+import { createDatabase, type TestDatabase } from './postgres.js';
 
-export type StoreKind = 'mariadb' | 'sqlite' | 'sqlite-plain';
+export type StoreKind = 'postgres' | 'pglite' | 'mariadb' | 'sqlite' | 'sqlite-plain';
 type Orm = Awaited<ReturnType<typeof initOtherOrm>>;
 
 export interface StoreTarget {
@@ -24,13 +27,15 @@ export interface StoreTarget {
   file?: string;
   /** Rows of a statement run beside the ORMs (its own connection), values bound. */
   sql(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
-  /** How many unrevoked tokens match `where` (ids are hex in these databases: use `hex()`). */
+  /** How many unrevoked tokens match `where` (values as `key()` gives ids). */
   live(where: string, params: unknown[]): Promise<number>;
+  /** An id as its column holds it: a uuid on PostgreSQL, 32 hex digits on MariaDB and SQLite. */
+  key(id: string): string;
 }
 
 export const hex = (id: string) => id.replace(/-/g, '');
 
-const open: { orms: Orm[]; dbs: TestMariaDb[]; dirs: string[] } = { orms: [], dbs: [], dirs: [] };
+const open: { orms: Orm[]; dbs: (TestMariaDb | TestDatabase)[]; dirs: string[] } = { orms: [], dbs: [], dirs: [] };
 
 /** Closes every ORM and drops every database made since the last call. */
 export async function cleanUp(): Promise<void> {
@@ -46,6 +51,29 @@ export async function storeTarget(
 ): Promise<StoreTarget> {
   const entities = [...defineFullauthEntities(include, options.entities)];
   const count = options.orms ?? (kind === 'mariadb' ? 1 : 4);
+  if (kind === 'postgres' || kind === 'pglite') {
+    // One ORM (PostgreSQL: a pool; PGlite: one in-process database); the races on PostgreSQL are test/store-races.test.ts.
+    let url = '';
+    if (kind === 'postgres') {
+      const db = await createDatabase('store');
+      open.dbs.push(db);
+      url = db.url;
+    }
+    const orm = (await initOrm(kind === 'postgres' ? { kind, url } : { kind }, { entities, pool: { max: options.pool ?? 20 } })) as unknown as Orm;
+    open.orms.push(orm);
+    await orm.schema.create();
+    const store = createFullauthStore(orm.em, options.store);
+    const sql = (text: string, params: unknown[] = []) => orm.em.fork().getConnection().execute<Record<string, unknown>[]>(text, params);
+    return {
+      kind,
+      orm,
+      store,
+      stores: [store],
+      sql,
+      key: (id) => id,
+      live: async (where, params) => Number((await sql(`select count(*) as n from fullauth_refresh_tokens where not revoked and ${where}`, params))[0]!.n),
+    };
+  }
   if (kind === 'mariadb') {
     const db = await createMariaDb('store');
     open.dbs.push(db);
@@ -64,6 +92,7 @@ export async function storeTarget(
       store: stores[0]!,
       stores,
       sql,
+      key: hex,
       live: async (where, params) => Number((await sql(`select count(*) as n from fullauth_refresh_tokens where revoked = 0 and ${where}`, params))[0]!.n),
     };
   }
@@ -96,6 +125,7 @@ export async function storeTarget(
     stores,
     file,
     sql,
+    key: hex,
     live: async (where, params) => Number((await sql(`select count(*) as n from fullauth_refresh_tokens where revoked = 0 and ${where}`, params))[0]!.n),
   };
 }
