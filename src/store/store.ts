@@ -47,6 +47,11 @@ import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncRes
 export { normalizeEmail };
 
 
+/** A failure as the store's typed error (one function, not a closure per call). */
+const rethrowAsStoreError = (error: unknown): never => {
+  throw storeError(error);
+};
+
 /** A token lifetime beyond this (100 years) is a mistake, not a policy. */
 const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
 const MAX_PURGE_BATCH = 100_000;
@@ -239,7 +244,9 @@ export class FullauthStore {
       throw storeError(error);
     }
     const convert = this.#d.row;
-    return convert === undefined || rows.length === 0 ? rows : rows.map(convert);
+    // In the driver's own array (a new one per statement), without another array per call.
+    if (convert !== undefined) for (let i = 0; i < rows.length; i++) rows[i] = convert(rows[i]!);
+    return rows;
   }
   async #affected(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<number> {
     try {
@@ -260,9 +267,7 @@ export class FullauthStore {
   #transaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
     const session = this.#session();
     if (session.transaction) return fn(session);
-    return this.#d.transaction(session, fn).catch((error: unknown) => {
-      throw storeError(error);
-    });
+    return this.#d.transaction(session, fn).catch(rethrowAsStoreError);
   }
 
   /**

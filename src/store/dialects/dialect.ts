@@ -143,9 +143,10 @@ export interface StoreDialect {
   revokeUnlisted(db: Db, em: Context, grants: string, permissions: string, roleKey: unknown, keep: readonly string[]): Promise<string[]>;
 }
 
+const pad = (value: number, length = 2) => String(value).padStart(length, '0');
+
 /** `YYYY-MM-DD HH:MM:SS` in UTC. */
 export function utcSeconds(date: Date): string {
-  const pad = (value: number, length = 2) => String(value).padStart(length, '0');
   return (
     `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ` +
     `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`
