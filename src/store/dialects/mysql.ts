@@ -26,8 +26,8 @@ import { createHash } from 'node:crypto';
 import { uuidToHex } from '../../column-types.js';
 import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
 import { ConflictError, RetryableStoreError } from '../errors.js';
-import { marks, padded, utcSeconds, type Context, type Row, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
-import { hexRow, listSessions, revokeUnlisted, spendAndInsert, tokenStatements } from './shared.js';
+import { marks, padded, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
+import { hexRow, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
 
 /** The store writes identifiers in double quotes; MySQL quotes them in backticks (unless ANSI_QUOTES). */
 const IDENTIFIER = /"([A-Za-z_][A-Za-z0-9_]*)"/g;
@@ -58,11 +58,6 @@ async function transaction<T>(session: SqlSession, fn: (session: SqlSession) => 
 
 /** GET_LOCK names are at most 64 characters. */
 const lockName = (name: string) => `fullauth:${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
-
-/** A new token's INSERT, only while its user exists and is active. */
-const issueSql = (t: TokenTables, v: TokenValues): string =>
-  `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-   select ${v.idValue}?, "id", ?, ?, false, ?, ?, ? from ${t.users} where "id" = ? and "is_active" lock in share mode`;
 
 export const mysql: StoreDialect = {
   name: 'mysql',
@@ -117,23 +112,7 @@ export const mysql: StoreDialect = {
     }
   },
 
-  async issueToken(db, t, userKey, family, v, em) {
-    const sql = tokenStatements(t);
-    const inserted = await db.affected(
-      v.idColumn ? (sql.issue ??= issueSql(t, v)) : (sql.issueDbId ??= issueSql(t, v)),
-      [...v.idParams, v.digest, family, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, userKey],
-      em,
-    );
-    return inserted > 0 ? v.id! : null;
-  },
-
-  spendAndIssue(db, t, userKey, digest, cutoff, v) {
-    return db.transaction(async (em) => {
-      const [owner] = await db.rows((tokenStatements(t).owner ??= `select "id" from ${t.users} where "id" = ? and "is_active" lock in share mode`), [userKey], em);
-      if (!owner) return null;
-      return (await spendAndInsert(db, t, userKey, digest, cutoff, v, em)) ? v.id! : null;
-    });
-  },
+  ...tokenProcedures('lock in share mode'),
 
   listSessions,
 

@@ -1,7 +1,7 @@
 // Statements written once for the databases without PostgreSQL's extras (array_agg … filter,
 // DELETE … USING … RETURNING): MySQL/MariaDB and SQLite.
 import { hexToUuid, parseUtc } from '../../column-types.js';
-import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, marks, padded, type Context, type Db, type Row, type TokenTables, type TokenValues } from './dialect.js';
+import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, marks, padded, type Context, type Db, type Row, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
 
 /** What a column of `KEY_COLUMNS`, `BOOLEAN_COLUMNS` or `DATE_COLUMNS` holds: one look-up per column instead of three. */
 const KEY = 1;
@@ -44,12 +44,46 @@ export function tokenStatements(t: TokenTables): Record<string, string> {
 const TOKEN_SQL = new WeakMap<TokenTables, Record<string, string>>();
 
 /**
+ * Issuing and rotation on MySQL/MariaDB and SQLite, the same statements but for the clause that
+ * takes the user's row shared when it is read (`lockShared`: MySQL's `lock in share mode`;
+ * none on SQLite, where the store's own transaction holds the write lock from BEGIN IMMEDIATE
+ * and a single statement is atomic on its own).
+ */
+export function tokenProcedures(lockShared: string): Pick<StoreDialect, 'issueToken' | 'spendAndIssue'> {
+  const shared = lockShared ? ` ${lockShared}` : '';
+  /** A new token's INSERT, only while its user exists and is active. */
+  const issueSql = (t: TokenTables, v: TokenValues): string =>
+    `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
+     select ${v.idValue}?, "id", ?, ?, false, ?, ?, ? from ${t.users} where "id" = ? and "is_active"${shared}`;
+  return {
+    async issueToken(db, t, userKey, family, v, em) {
+      // One statement; when continuing a session, inside the store's transaction, which already holds the user's row.
+      const sql = tokenStatements(t);
+      const inserted = await db.affected(
+        v.idColumn ? (sql.issue ??= issueSql(t, v)) : (sql.issueDbId ??= issueSql(t, v)),
+        [...v.idParams, v.digest, family, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, userKey],
+        em,
+      );
+      return inserted > 0 ? v.id! : null;
+    },
+
+    spendAndIssue(db, t, userKey, digest, cutoff, v) {
+      return db.transaction(async (em) => {
+        const [owner] = await db.rows((tokenStatements(t).owner ??= `select "id" from ${t.users} where "id" = ? and "is_active"${shared}`), [userKey], em);
+        if (!owner) return null;
+        return (await spendAndInsert(db, t, userKey, digest, cutoff, v, em)) ? v.id! : null;
+      });
+    },
+  };
+}
+
+/**
  * Rotation's writes, in the transaction `em` that already holds the user's row (or the write
  * lock): the compare-and-set UPDATE that spends the token (unspent, unexpired, the user's; its
  * change count elects the one winner), then, only for the winner, the successor's INSERT, its
  * user and family copied from the spent row. Returns whether this caller won.
  */
-export async function spendAndInsert(db: Db, t: TokenTables, userKey: unknown, digest: string, cutoff: Date, v: TokenValues, em: Context): Promise<boolean> {
+async function spendAndInsert(db: Db, t: TokenTables, userKey: unknown, digest: string, cutoff: Date, v: TokenValues, em: Context): Promise<boolean> {
   const sql = tokenStatements(t);
   const spent = await db.affected(
     (sql.spend ??= `update ${t.tokens} set "revoked" = true where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = ?`),

@@ -23,8 +23,8 @@
 import { LockWaitTimeoutException } from '@mikro-orm/core';
 import { uuidToHex } from '../../column-types.js';
 import { executeSqlite, onOwnConnection, sqliteOwnTransaction, sqliteStatement, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
-import { sleep, utcMicros, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
-import { hexRow, listSessions, revokeUnlisted, spendAndInsert, tokenStatements } from './shared.js';
+import { sleep, utcMicros, type StoreDialect } from './dialect.js';
+import { hexRow, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
 
 /** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
 const bound = (value: unknown): unknown => (value instanceof Date ? utcMicros(value) : typeof value === 'boolean' ? (value ? 1 : 0) : value);
@@ -36,11 +36,6 @@ export interface SqliteStoreOptions {
   /** How long (ms) a write waits for another connection's write lock before `RetryableStoreError`. */
   busyTimeout: number;
 }
-
-/** A new token's INSERT, only while its user exists and is active. */
-const issueSql = (t: TokenTables, v: TokenValues): string =>
-  `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-   select ${v.idValue}?, "id", ?, ?, false, ?, ?, ? from ${t.users} where "id" = ? and "is_active"`;
 
 export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
   /**
@@ -127,24 +122,7 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
       return { inserted: (await db.affected(sql, params, em)) > 0, rows: [] };
     },
 
-    async issueToken(db, t, userKey, family, v, em) {
-      // One statement: atomic on its own, and inside the store's BEGIN IMMEDIATE when continuing a session.
-      const sql = tokenStatements(t);
-      const inserted = await db.affected(
-        v.idColumn ? (sql.issue ??= issueSql(t, v)) : (sql.issueDbId ??= issueSql(t, v)),
-        [...v.idParams, v.digest, family, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, userKey],
-        em,
-      );
-      return inserted > 0 ? v.id! : null;
-    },
-
-    spendAndIssue(db, t, userKey, digest, cutoff, v) {
-      return db.transaction(async (em) => {
-        const [owner] = await db.rows((tokenStatements(t).owner ??= `select "id" from ${t.users} where "id" = ? and "is_active"`), [userKey], em);
-        if (!owner) return null;
-        return (await spendAndInsert(db, t, userKey, digest, cutoff, v, em)) ? v.id! : null;
-      });
-    },
+    ...tokenProcedures(''),
 
     listSessions,
 
