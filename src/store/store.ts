@@ -232,7 +232,7 @@ export class FullauthStore {
    * to the store) or one of the store's own (`em`), it joins it; otherwise it runs on the pool:
    * no EntityManager fork, as the store keeps no identity map.
    */
-  #execute(sql: string | Statement, params: readonly unknown[], em: Context | undefined): Promise<BoundResult> {
+  #execute(sql: string | Statement, params: readonly unknown[], em: Context | undefined): BoundResult | Promise<BoundResult> {
     const session = em ?? this.#session();
     return typeof sql === 'string' ? this.#d.execute(session, sql, params) : this.#d.execute(session, sql.sql, params, sql.text);
   }
@@ -499,7 +499,8 @@ export class FullauthStore {
     const requested = this.#expiry(given, now);
     const rowId = this.#id();
     const newFamily = familyId === undefined ? this.#tokenFormat.newFamilyId() : familyId;
-    const { token, expiresAt } = await this.#tokenFormat.issue(id, newFamily, now, requested);
+    const issuing = this.#tokenFormat.issue(id, newFamily, now, requested);
+    const { token, expiresAt } = issuing instanceof Promise ? await issuing : issuing;
     const values = this.#tokenValues(rowId, token, expiresAt, userAgent, ipAddress, now);
     if (familyId === undefined) {
       // A new login: the user's row shared and checked active (re-checked after any wait).
@@ -583,7 +584,8 @@ export class FullauthStore {
     // No token of ours is empty, that long or holds a NUL: no need to ask the database.
     if (token.length === 0 || token.length > LIMITS.token || token.includes('\u0000')) throw new InvalidRefreshTokenError();
     // A JWT is verified first (signature, expiry with the leeway, type), as the Python side does.
-    const named = await this.#tokenFormat.verify(token, now);
+    const verifying = this.#tokenFormat.verify(token, now);
+    const named = verifying instanceof Promise ? await verifying : verifying;
     const digest = tokenDigest(token);
     // Joined with its user: a token whose user row is gone (an orphan, left by a database
     // whose foreign keys were off) is no token.
@@ -638,7 +640,8 @@ export class FullauthStore {
     ipAddress: string | null,
   ): Promise<IssuedRefreshToken | null> {
     // The successor is made first (a JWT names its user and family); it is only stored if the compare-and-set wins.
-    const { token, expiresAt } = await this.#tokenFormat.issue(userId, familyId, now, requested);
+    const issuing = this.#tokenFormat.issue(userId, familyId, now, requested);
+    const { token, expiresAt } = issuing instanceof Promise ? await issuing : issuing;
     const values = this.#tokenValues(this.#id(), token, expiresAt, userAgent, ipAddress, now);
     const id = await this.#d.spendAndIssue(this.#db, this.#tt, this.#k(userId), digest, cutoff, values);
     return id === null ? null : { token, id, userId, familyId, expiresAt };

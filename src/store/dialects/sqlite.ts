@@ -69,10 +69,10 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
   return {
     name: 'sqlite',
 
-    execute(session, sql, params): Promise<BoundResult> {
+    execute(session, sql, params): BoundResult | Promise<BoundResult> {
       const values = params.map(bound);
       // Inside a transaction a busy statement is the transaction's to handle (the caller's, or ours below).
-      if (session.transaction) return executeSqlite(session, sql, values);
+      if (session.transaction) return sqliteStatement(session, sql, values);
       // whileBusy(), without its promise when the statement ran at once.
       const deadline = Date.now() + busyTimeout;
       let result: BoundResult | Promise<BoundResult>;
@@ -81,7 +81,7 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
       } catch (error) {
         return again(() => executeSqlite(session, sql, values), error, deadline);
       }
-      if (!(result instanceof Promise)) return Promise.resolve(result);
+      if (!(result instanceof Promise)) return result;
       return result.catch((error: unknown) => again(() => executeSqlite(session, sql, values), error, deadline));
     },
     transaction(session, fn) {
