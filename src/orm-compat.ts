@@ -559,10 +559,13 @@ export function sqliteOwnTransaction<T>(session: SqlSession, begin: string, fn: 
   if (session.sqlite !== undefined) return undefined;
   return fullauthSqliteHeld(session.connection as object, async (transaction) => {
     const own: SqlSession = { ...session, transaction };
-    await executeSqlite(own, begin, []);
+    // BEGIN and COMMIT awaited only when they wait (for another connection's lock).
+    const begun = sqliteStatement(own, begin, []);
+    if (begun instanceof Promise) await begun;
     try {
       const result = await fn(own);
-      await executeSqlite(own, 'commit', []);
+      const committed = sqliteStatement(own, 'commit', []);
+      if (committed instanceof Promise) await committed;
       return result;
     } catch (error) {
       await executeSqlite(own, 'rollback', []).catch(() => undefined);
