@@ -329,7 +329,9 @@ class FullauthSqliteConnection implements KyselyConnection {
    * transaction of the store's own (which it begins and ends itself).
    */
   async reserved<T>(fn: (reservation: SqliteReservation) => Promise<T>): Promise<T> {
-    await this.acquire();
+    // Taken at once when free (acquire() without its promise), else in turn.
+    if (this.#owned) await this.acquire();
+    else this.#owned = true;
     const reservation = new SqliteReservation(this);
     try {
       return await fn(reservation);
@@ -337,7 +339,7 @@ class FullauthSqliteConnection implements KyselyConnection {
       reservation.active = false;
       try {
         // A transaction left open (its ROLLBACK failed) would take in every later statement.
-        await this.#after();
+        if (this.#tail) await this.#after();
         if (!this.#closed && this.#inTransaction()) this.db.exec('rollback');
       } catch {
         // Nothing more can be done here; the next BEGIN fails and says so.
@@ -573,13 +575,29 @@ const CONNECTIONS = new WeakMap<object, FullauthSqliteConnection | null>();
  * connection's, as on Kysely's path. Returns undefined (synchronously) when the MikroORM
  * connection is not on `fullauthSqlite()`, and a promise of undefined when its Kysely
  * instance does not lead to one of our connections: the caller then takes Kysely's path.
- * Driver errors are thrown as node:sqlite's (the caller converts them).
+ * With `lookUp` false, also undefined (synchronously) while the connection has not been found
+ * yet, instead of looking for it. Driver errors are thrown as node:sqlite's (the caller converts them).
  */
 export function fullauthSqliteStatement(
   connection: object,
   transaction: unknown,
   sql: string,
   parameters: readonly unknown[],
+  lookUp: false,
+): DirectResult | Promise<DirectResult> | undefined;
+export function fullauthSqliteStatement(
+  connection: object,
+  transaction: unknown,
+  sql: string,
+  parameters: readonly unknown[],
+  lookUp?: true,
+): DirectResult | Promise<DirectResult | undefined> | undefined;
+export function fullauthSqliteStatement(
+  connection: object,
+  transaction: unknown,
+  sql: string,
+  parameters: readonly unknown[],
+  lookUp = true,
 ): DirectResult | Promise<DirectResult | undefined> | undefined {
   let ours = OURS.get(connection);
   if (ours === undefined) ours = isOurs(connection);
@@ -591,6 +609,8 @@ export function fullauthSqliteStatement(
   const kysely = (transaction ?? (connection as SqlConnectionLike).getClient()) as object;
   const known = CONNECTIONS.get(kysely);
   if (known && !known.closed) return direct(known, transaction !== undefined, sql, parameters);
+  // Without `lookUp` (executeSqlite()), a connection not yet found is left to the caller's path, which finds it.
+  if (!lookUp) return undefined;
   if (known === null) return Promise.resolve(undefined);
   return connectionOf(kysely).then((found) => {
     CONNECTIONS.set(kysely, found);
@@ -619,6 +639,18 @@ export function fullauthSqliteReserved<T>(connection: object, fn: (transaction: 
     CONNECTIONS.set(kysely, found);
     return reserve(found);
   });
+}
+
+/**
+ * Internal (sqliteOwnTransaction() in orm-compat.ts): `fullauthSqliteReserved()` for a
+ * `fullauthSqlite()` connection already found (by an earlier statement or transaction) and
+ * open, with `fn`'s own promise (no `{ result }` around it); undefined otherwise, and the
+ * caller takes the path that finds it.
+ */
+export function fullauthSqliteHeld<T>(connection: object, fn: (transaction: object) => Promise<T>): Promise<T> | undefined {
+  if (OURS.get(connection) !== true) return undefined;
+  const known = CONNECTIONS.get((connection as SqlConnectionLike).getClient());
+  return known && !known.closed ? known.reserved(fn) : undefined;
 }
 
 function isOurs(connection: object): boolean {

@@ -47,6 +47,11 @@ import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncRes
 export { normalizeEmail };
 
 
+/** A failure as the store's typed error (one function, not a closure per call). */
+const rethrowAsStoreError = (error: unknown): never => {
+  throw storeError(error);
+};
+
 /** A token lifetime beyond this (100 years) is a mistake, not a policy. */
 const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
 const MAX_PURGE_BATCH = 100_000;
@@ -227,23 +232,28 @@ export class FullauthStore {
    * to the store) or one of the store's own (`em`), it joins it; otherwise it runs on the pool:
    * no EntityManager fork, as the store keeps no identity map.
    */
-  #execute(sql: string | Statement, params: readonly unknown[], em: Context | undefined): Promise<BoundResult> {
+  #execute(sql: string | Statement, params: readonly unknown[], em: Context | undefined): BoundResult | Promise<BoundResult> {
     const session = em ?? this.#session();
     return typeof sql === 'string' ? this.#d.execute(session, sql, params) : this.#d.execute(session, sql.sql, params, sql.text);
   }
   async #rows(sql: string | Statement, params: readonly unknown[] = [], em?: Context): Promise<Row[]> {
     let rows: Row[];
     try {
-      ({ rows } = await this.#execute(sql, params, em));
+      // A result that is there already (node:sqlite) is not awaited: no extra turn per statement.
+      const result = this.#execute(sql, params, em);
+      ({ rows } = result instanceof Promise ? await result : result);
     } catch (error) {
       throw storeError(error);
     }
     const convert = this.#d.row;
-    return convert === undefined || rows.length === 0 ? rows : rows.map(convert);
+    // In the driver's own array (a new one per statement), without another array per call.
+    if (convert !== undefined) for (let i = 0; i < rows.length; i++) rows[i] = convert(rows[i]!);
+    return rows;
   }
   async #affected(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<number> {
     try {
-      return (await this.#execute(sql, params, em)).affected;
+      const result = this.#execute(sql, params, em);
+      return (result instanceof Promise ? await result : result).affected;
     } catch (error) {
       throw storeError(error);
     }
@@ -260,9 +270,7 @@ export class FullauthStore {
   #transaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
     const session = this.#session();
     if (session.transaction) return fn(session);
-    return this.#d.transaction(session, fn).catch((error: unknown) => {
-      throw storeError(error);
-    });
+    return this.#d.transaction(session, fn).catch(rethrowAsStoreError);
   }
 
   /**
@@ -494,7 +502,8 @@ export class FullauthStore {
     const requested = this.#expiry(given, now);
     const rowId = this.#id();
     const newFamily = familyId === undefined ? this.#tokenFormat.newFamilyId() : familyId;
-    const { token, expiresAt } = await this.#tokenFormat.issue(id, newFamily, now, requested);
+    const issuing = this.#tokenFormat.issue(id, newFamily, now, requested);
+    const { token, expiresAt } = issuing instanceof Promise ? await issuing : issuing;
     const values = this.#tokenValues(rowId, token, expiresAt, userAgent, ipAddress, now);
     if (familyId === undefined) {
       // A new login: the user's row shared and checked active (re-checked after any wait).
@@ -578,7 +587,8 @@ export class FullauthStore {
     // No token of ours is empty, that long or holds a NUL: no need to ask the database.
     if (token.length === 0 || token.length > LIMITS.token || token.includes('\u0000')) throw new InvalidRefreshTokenError();
     // A JWT is verified first (signature, expiry with the leeway, type), as the Python side does.
-    const named = await this.#tokenFormat.verify(token, now);
+    const verifying = this.#tokenFormat.verify(token, now);
+    const named = verifying instanceof Promise ? await verifying : verifying;
     const digest = tokenDigest(token);
     // Joined with its user: a token whose user row is gone (an orphan, left by a database
     // whose foreign keys were off) is no token.
@@ -633,7 +643,8 @@ export class FullauthStore {
     ipAddress: string | null,
   ): Promise<IssuedRefreshToken | null> {
     // The successor is made first (a JWT names its user and family); it is only stored if the compare-and-set wins.
-    const { token, expiresAt } = await this.#tokenFormat.issue(userId, familyId, now, requested);
+    const issuing = this.#tokenFormat.issue(userId, familyId, now, requested);
+    const { token, expiresAt } = issuing instanceof Promise ? await issuing : issuing;
     const values = this.#tokenValues(this.#id(), token, expiresAt, userAgent, ipAddress, now);
     const id = await this.#d.spendAndIssue(this.#db, this.#tt, this.#k(userId), digest, cutoff, values);
     return id === null ? null : { token, id, userId, familyId, expiresAt };

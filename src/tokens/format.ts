@@ -12,17 +12,29 @@ export const tokenDigest = (token: string): string => createHash('sha256').updat
 
 const DEFAULT_LIFETIME_SECONDS = 30 * 24 * 3600;
 
+interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+}
+/** The user and family a token names (null for an opaque token). */
+interface NamedBy {
+  userId: string | null;
+  familyId: string | null;
+}
+/** What an opaque token names: nothing (one object, never changed). */
+const NAMES_NOTHING: Readonly<NamedBy> = Object.freeze({ userId: null, familyId: null });
+
 export interface RefreshTokenFormat {
   /** A new login session's family id. */
   newFamilyId(): string;
-  /** A new token of the family; `expiresAt` (when given) or the format's lifetime. */
-  issue(userId: string, familyId: string, now: Date, expiresAt: Date | undefined): Promise<{ token: string; expiresAt: Date }>;
+  /** A new token of the family; `expiresAt` (when given) or the format's lifetime (at once where nothing is awaited: opaque tokens). */
+  issue(userId: string, familyId: string, now: Date, expiresAt: Date | undefined): IssuedToken | Promise<IssuedToken>;
   /**
    * Checks a presented token before the database is asked: a JWT's signature, expiry (with
    * the leeway) and type. Returns the user and family it names (null for an opaque token),
-   * or throws `InvalidRefreshTokenError` / `ExpiredRefreshTokenError`.
+   * or throws `InvalidRefreshTokenError` / `ExpiredRefreshTokenError`. At once where nothing is awaited (opaque tokens).
    */
-  verify(token: string, now: Date): Promise<{ userId: string | null; familyId: string | null }>;
+  verify(token: string, now: Date): NamedBy | Promise<NamedBy>;
   /** How long past its row's `expires_at` a token still rotates (the JWT leeway), in ms. */
   readonly leewayMs: number;
 }
@@ -30,11 +42,11 @@ export interface RefreshTokenFormat {
 /** 32 random bytes, base64url: nothing to verify but its digest in the table. */
 export const opaqueRefreshTokens: RefreshTokenFormat = {
   newFamilyId: () => uuidv7(),
-  issue: async (_userId, _familyId, now, expiresAt) => ({
+  issue: (_userId, _familyId, now, expiresAt) => ({
     token: randomBytes(32).toString('base64url'),
     expiresAt: expiresAt ?? new Date(now.getTime() + DEFAULT_LIFETIME_SECONDS * 1000),
   }),
-  verify: async () => ({ userId: null, familyId: null }),
+  verify: () => NAMES_NOTHING,
   leewayMs: 0,
 };
 

@@ -58,8 +58,10 @@ export interface StoreDialect {
   /**
    * One statement, its values bound (`?` placeholders); outside a transaction on the pool.
    * `text`: the statement as `prepare` made it, when the caller built it once (a `Statement`).
+   * The result itself where the statement ran at once (node:sqlite is synchronous); a failure
+   * may then be thrown rather than rejected.
    */
-  execute(session: SqlSession, sql: string, params: readonly unknown[], text?: string): Promise<BoundResult>;
+  execute(session: SqlSession, sql: string, params: readonly unknown[], text?: string): BoundResult | Promise<BoundResult>;
   /** The text a statement is sent as (PostgreSQL: `$1, $2, …` for `?`), made once per `Statement`; none where it is the SQL itself. */
   readonly prepare?: (sql: string) => string;
   /**
@@ -143,9 +145,10 @@ export interface StoreDialect {
   revokeUnlisted(db: Db, em: Context, grants: string, permissions: string, roleKey: unknown, keep: readonly string[]): Promise<string[]>;
 }
 
+const pad = (value: number, length = 2) => String(value).padStart(length, '0');
+
 /** `YYYY-MM-DD HH:MM:SS` in UTC. */
 export function utcSeconds(date: Date): string {
-  const pad = (value: number, length = 2) => String(value).padStart(length, '0');
   return (
     `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ` +
     `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`

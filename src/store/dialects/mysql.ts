@@ -23,11 +23,11 @@
 // MySQL's DATETIME keeps them; compared with their fraction), booleans as 0/1. Statements go to
 // mysql2's `execute()` (prepared, values apart from the text; see orm-compat.ts).
 import { createHash } from 'node:crypto';
-import { hexToUuid, parseUtc, uuidToHex } from '../../column-types.js';
+import { uuidToHex } from '../../column-types.js';
 import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
 import { ConflictError, RetryableStoreError } from '../errors.js';
-import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, marks, padded, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
-import { listSessions, revokeUnlisted } from './shared.js';
+import { marks, padded, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
+import { hexRow, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
 
 /** The store writes identifiers in double quotes; MySQL quotes them in backticks (unless ANSI_QUOTES). */
 const IDENTIFIER = /"([A-Za-z_][A-Za-z0-9_]*)"/g;
@@ -86,16 +86,7 @@ export const mysql: StoreDialect = {
 
   key: (id) => uuidToHex(id),
   stamp: (date) => utcSeconds(date),
-  row(row) {
-    for (const column in row) {
-      const value = row[column];
-      if (value === null || value === undefined) continue;
-      if (KEY_COLUMNS.has(column) && typeof value === 'string') row[column] = hexToUuid(value);
-      else if (BOOLEAN_COLUMNS.has(column)) row[column] = Number(value) === 1;
-      else if (DATE_COLUMNS.has(column) && typeof value === 'string') row[column] = parseUtc(value);
-    }
-    return row;
-  },
+  row: hexRow,
   // MariaDB: "Duplicate entry '…' for key 'ix_…'"; MySQL 8: "… for key 'table.ix_…'".
   conflictOn: (error, index) => error.message.includes(`'${index}'`) || error.message.includes(`.${index}'`),
 
@@ -121,35 +112,7 @@ export const mysql: StoreDialect = {
     }
   },
 
-  async issueToken(db, t, userKey, family, v, em) {
-    const inserted = await db.affected(
-      `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-       select ${v.idValue}?, "id", ?, ?, false, ?, ?, ? from ${t.users} where "id" = ? and "is_active" lock in share mode`,
-      [...v.idParams, v.digest, family, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, userKey],
-      em,
-    );
-    return inserted > 0 ? v.id! : null;
-  },
-
-  spendAndIssue(db, t, userKey, digest, cutoff, v) {
-    return db.transaction(async (em) => {
-      const [owner] = await db.rows(`select "id" from ${t.users} where "id" = ? and "is_active" lock in share mode`, [userKey], em);
-      if (!owner) return null;
-      const spent = await db.affected(
-        `update ${t.tokens} set "revoked" = true where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = ?`,
-        [digest, cutoff, userKey],
-        em,
-      );
-      if (spent === 0) return null;
-      await db.affected(
-        `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-         select ${v.idValue}?, "user_id", "family_id", ?, false, ?, ?, ? from ${t.tokens} where "token" = ?`,
-        [...v.idParams, v.digest, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, digest],
-        em,
-      );
-      return v.id!;
-    });
-  },
+  ...tokenProcedures('lock in share mode'),
 
   listSessions,
 

@@ -21,10 +21,10 @@
 // Values as SQLAlchemy stores them: uuids as 32 hex digits, timestamps as UTC text with
 // microseconds (`2026-01-01 00:00:00.123000`; compared as text), booleans as 1/0.
 import { LockWaitTimeoutException } from '@mikro-orm/core';
-import { hexToUuid, parseUtc, uuidToHex } from '../../column-types.js';
-import { executeBound, onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
-import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, sleep, utcMicros, type StoreDialect } from './dialect.js';
-import { listSessions, revokeUnlisted } from './shared.js';
+import { uuidToHex } from '../../column-types.js';
+import { executeSqlite, onOwnConnection, sqliteOwnTransaction, sqliteStatement, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
+import { sleep, utcMicros, type StoreDialect } from './dialect.js';
+import { hexRow, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
 
 /** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
 const bound = (value: unknown): unknown => (value instanceof Date ? utcMicros(value) : typeof value === 'boolean' ? (value ? 1 : 0) : value);
@@ -38,51 +38,70 @@ export interface SqliteStoreOptions {
 }
 
 export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
-  /** Runs `attempt` again while the database is locked by another connection, waiting a little longer each time. */
-  async function whileBusy<T>(attempt: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `attempt` again while the database is locked by another connection, waiting a little
+   * longer each time, until `busyTimeout` after the first attempt began. The first attempt's
+   * promise is handed on as it is (no async layer while nothing is busy).
+   */
+  function whileBusy<T>(attempt: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + busyTimeout;
+    let first: Promise<T>;
+    try {
+      first = attempt();
+    } catch (error) {
+      first = Promise.reject(error);
+    }
+    return first.catch((error: unknown) => again(attempt, error, deadline));
+  }
+  async function again<T>(attempt: () => Promise<T>, failed: unknown, deadline: number): Promise<T> {
+    let error = failed;
     for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      await sleep(wait / 2 + Math.random() * wait);
       try {
         return await attempt();
-      } catch (error) {
-        if (!isBusy(error) || Date.now() >= deadline) throw error;
+      } catch (thrown) {
+        error = thrown;
       }
-      await sleep(wait / 2 + Math.random() * wait);
     }
   }
 
   return {
     name: 'sqlite',
 
-    execute(session, sql, params): Promise<BoundResult> {
+    execute(session, sql, params): BoundResult | Promise<BoundResult> {
       const values = params.map(bound);
       // Inside a transaction a busy statement is the transaction's to handle (the caller's, or ours below).
-      if (session.transaction) return executeBound(session, sql, values, false);
-      return whileBusy(() => executeBound(session, sql, values, false));
+      if (session.transaction) return sqliteStatement(session, sql, values);
+      // whileBusy(), without its promise when the statement ran at once.
+      const deadline = Date.now() + busyTimeout;
+      let result: BoundResult | Promise<BoundResult>;
+      try {
+        result = sqliteStatement(session, sql, values);
+      } catch (error) {
+        return again(() => executeSqlite(session, sql, values), error, deadline);
+      }
+      if (!(result instanceof Promise)) return result;
+      return result.catch((error: unknown) => again(() => executeSqlite(session, sql, values), error, deadline));
     },
     transaction(session, fn) {
       // The whole transaction is tried again when the write lock was taken (at BEGIN IMMEDIATE,
       // or at COMMIT in rollback-journal mode): it was rolled back and wrote nothing.
-      return whileBusy(async () => {
-        const own = await onOwnConnection(session, false, (reserved) => transactionOn(reserved, ['begin immediate'], fn));
-        return own ? own.result : transactional(session, {}, fn);
-      });
+      return whileBusy(
+        () =>
+          // fullauthSqlite(), its connection found: held directly; else found (or not) by onOwnConnection().
+          sqliteOwnTransaction(session, 'begin immediate', fn) ??
+          onOwnConnection(session, false, (reserved) => transactionOn(reserved, ['begin immediate'], fn)).then((own) =>
+            own ? own.result : transactional(session, {}, fn),
+          ),
+      );
     },
     // The write lock taken by BEGIN IMMEDIATE already serialises every change of the map.
     roleMapTransaction: (db, _session, _own, _name, fn) => db.transaction(fn),
 
     key: (id) => uuidToHex(id),
     stamp: (date) => utcMicros(date),
-    row(row) {
-      for (const column in row) {
-        const value = row[column];
-        if (value === null || value === undefined) continue;
-        if (KEY_COLUMNS.has(column) && typeof value === 'string') row[column] = hexToUuid(value);
-        else if (BOOLEAN_COLUMNS.has(column)) row[column] = Number(value) === 1;
-        else if (DATE_COLUMNS.has(column) && typeof value === 'string') row[column] = parseUtc(value);
-      }
-      return row;
-    },
+    row: hexRow,
     // "UNIQUE constraint failed: fullauth_users.email" names the columns, not the index.
     conflictOn: (error, index, table, column) => error.message.includes(`${table}.${column}`) || error.message.includes(index),
 
@@ -103,36 +122,7 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
       return { inserted: (await db.affected(sql, params, em)) > 0, rows: [] };
     },
 
-    async issueToken(db, t, userKey, family, v, em) {
-      // One statement: atomic on its own, and inside the store's BEGIN IMMEDIATE when continuing a session.
-      const inserted = await db.affected(
-        `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-         select ${v.idValue}?, "id", ?, ?, false, ?, ?, ? from ${t.users} where "id" = ? and "is_active"`,
-        [...v.idParams, v.digest, family, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, userKey],
-        em,
-      );
-      return inserted > 0 ? v.id! : null;
-    },
-
-    spendAndIssue(db, t, userKey, digest, cutoff, v) {
-      return db.transaction(async (em) => {
-        const [owner] = await db.rows(`select "id" from ${t.users} where "id" = ? and "is_active"`, [userKey], em);
-        if (!owner) return null;
-        const spent = await db.affected(
-          `update ${t.tokens} set "revoked" = true where "token" = ? and "revoked" = false and "expires_at" > ? and "user_id" = ?`,
-          [digest, cutoff, userKey],
-          em,
-        );
-        if (spent === 0) return null;
-        await db.affected(
-          `insert into ${t.tokens} (${v.idColumn}"token", "user_id", "family_id", "expires_at", "revoked", "user_agent", "ip_address", "created_at")
-           select ${v.idValue}?, "user_id", "family_id", ?, false, ?, ?, ? from ${t.tokens} where "token" = ?`,
-          [...v.idParams, v.digest, v.expiresAt, v.userAgent, v.ipAddress, v.createdAt, digest],
-          em,
-        );
-        return v.id!;
-      });
-    },
+    ...tokenProcedures(''),
 
     listSessions,
 
