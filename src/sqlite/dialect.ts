@@ -642,7 +642,7 @@ export function fullauthSqliteReserved<T>(connection: object, fn: (transaction: 
 }
 
 /**
- * Internal (sqliteOwnTransaction() in orm-compat.ts): `fullauthSqliteReserved()` for a
+ * Internal (sqliteOwnTransaction() in src/sqlite/store-statements.ts): `fullauthSqliteReserved()` for a
  * `fullauthSqlite()` connection already found (by an earlier statement or transaction) and
  * open, with `fn`'s own promise (no `{ result }` around it); undefined otherwise, and the
  * caller takes the path that finds it.

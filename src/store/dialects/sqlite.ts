@@ -22,7 +22,8 @@
 // microseconds (`2026-01-01 00:00:00.123000`; compared as text), booleans as 1/0.
 import { LockWaitTimeoutException } from '@mikro-orm/core';
 import { uuidToHex } from '../../column-types.js';
-import { executeSqlite, onOwnConnection, sqliteOwnTransaction, sqliteStatement, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
+import { onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
+import { executeSqlite, sqliteOwnTransaction, sqliteStatement } from '../../sqlite/store-statements.js';
 import { sleep, utcMicros, type StoreDialect } from './dialect.js';
 import { hexRow, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
 
