@@ -8,6 +8,7 @@ import mysql from 'mysql2/promise';
 import { uuidv7 } from 'uuidv7';
 import { createFullauthStore, defineFullauthEntities } from '../src/index.js';
 import { compare as compareSides, sample, type Figures } from './measure.js';
+import { pairs, seedPairFixture, type RawOperations } from './pairs.js';
 
 const ADMIN_URL = process.env.FULLAUTH_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
@@ -25,7 +26,7 @@ const millis = (d: Date) => `${seconds(d)}.${pad(d.getUTCMilliseconds(), 3)}`;
 const figures = (f: Figures) => `${f.perSecond.toFixed(0).padStart(6)}/s (p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms)`;
 
 /** The raw side: the store's MySQL statements, by hand, on a mysql2 pool. */
-function rawOperations(pool: mysql.Pool) {
+function rawOperations(pool: mysql.Pool): RawOperations {
   const inTransaction = async <T>(fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> => {
     const c = await pool.getConnection();
     try {
@@ -105,7 +106,79 @@ function rawOperations(pool: mysql.Pool) {
          where ur.\`user_id\` = u.\`id\` and p.\`name\` = ?))) as \`ok\``,
       [hex(userId), name],
     );
-  return { issue, rotate, revokeFamily, revokeAll, lookup, permission };
+  const byId = (id: string) => pool.execute(`select * from \`fullauth_users\` where \`id\` = ?`, [hex(id)]);
+  const role = (userId: string, name: string) =>
+    pool.execute(
+      `select exists (select 1 from \`fullauth_users\` u where u.\`id\` = ? and u.\`is_active\` and (u.\`is_superuser\` or exists (
+         select 1 from \`fullauth_user_roles\` ur join \`fullauth_roles\` r on r.\`id\` = ur.\`role_id\`
+         where ur.\`user_id\` = u.\`id\` and r.\`name\` = ?))) as \`ok\``,
+      [hex(userId), name],
+    );
+  // No RETURNING on MySQL: the row is read back by its id, as the store does.
+  const createUser = async (email: string) => {
+    const id = hex(uuidv7());
+    await pool.execute(
+      `insert into \`fullauth_users\` (\`id\`, \`email\`, \`hashed_password\`, \`is_active\`, \`is_verified\`, \`is_superuser\`, \`created_at\`)
+       values (?, ?, ?, ?, ?, ?, ?)`,
+      [id, email, 'h', true, false, false, seconds(new Date())],
+    );
+    return pool.execute(`select * from \`fullauth_users\` where \`id\` = ?`, [id]);
+  };
+  const sessions = (userId: string) =>
+    pool.execute(
+      `select g.\`family_id\`, g.\`started_at\`, g.\`last_used_at\`, n.\`expires_at\`, n.\`user_agent\`, n.\`ip_address\`
+       from (select \`family_id\`, min(\`created_at\`) as \`started_at\`, max(\`created_at\`) as \`last_used_at\`
+             from \`fullauth_refresh_tokens\` where \`user_id\` = ? and exists (select 1 from \`fullauth_users\` where \`id\` = ?) group by \`family_id\`) g
+       join \`fullauth_refresh_tokens\` n on n.\`id\` = (
+         select l.\`id\` from \`fullauth_refresh_tokens\` l
+         where l.\`user_id\` = ? and l.\`family_id\` = g.\`family_id\` and not l.\`revoked\` and l.\`expires_at\` > ?
+         order by l.\`created_at\` desc, l.\`id\` desc limit 1)
+       order by g.\`last_used_at\` desc, g.\`family_id\``,
+      [hex(userId), hex(userId), hex(userId), millis(new Date())],
+    );
+  /** An INSERT whose duplicate key is not an error (it leaves the transaction usable). */
+  const insertIfAbsent = async (c: mysql.PoolConnection, sql: string, values: unknown[]) => {
+    try {
+      await c.execute(sql, values as never);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ER_DUP_ENTRY') return false;
+      throw error;
+    }
+  };
+  const assignRole = (userId: string, name: string) =>
+    inTransaction(async (c) => {
+      let roleId = hex(uuidv7());
+      if (!(await insertIfAbsent(c, `insert into \`fullauth_roles\` (\`id\`, \`name\`) values (?, ?)`, [roleId, name]))) {
+        const [rows] = await c.execute(`select \`id\` from \`fullauth_roles\` where \`name\` = ? lock in share mode`, [name]);
+        roleId = (rows as { id: string }[])[0]!.id;
+      }
+      await insertIfAbsent(c, `insert into \`fullauth_user_roles\` (\`user_id\`, \`role_id\`) values (?, ?)`, [hex(userId), roleId]);
+    });
+  const link = async (userId: string, providerUserId: string) => {
+    const id = hex(uuidv7());
+    await pool.execute(
+      `insert into \`fullauth_oauth_accounts\` (\`id\`, \`provider\`, \`provider_user_id\`, \`user_id\`, \`provider_email\`, \`access_token\`, \`refresh_token\`, \`expires_at\`, \`created_at\`)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, 'github', providerUserId, hex(userId), null, null, null, null, seconds(new Date())],
+    );
+    return pool.execute(`select * from \`fullauth_oauth_accounts\` where \`id\` = ?`, [id]);
+  };
+  const passkeyUse = async (credentialId: string, count: number) => {
+    const [r] = await pool.execute(
+      `update \`fullauth_passkeys\` set \`sign_count\` = ?, \`last_used_at\` = ? where \`credential_id\` = ? and \`sign_count\` < ?`,
+      [count, seconds(new Date()), credentialId, count],
+    );
+    if ((r as mysql.ResultSetHeader).affectedRows !== 1) throw new Error('passkey count did not grow');
+    return pool.execute(`select * from \`fullauth_passkeys\` where \`credential_id\` = ?`, [credentialId]);
+  };
+  const changePassword = (userId: string, hash: string) =>
+    inTransaction(async (c) => {
+      await c.execute(`update \`fullauth_users\` set \`hashed_password\` = ? where \`id\` = ?`, [hash, hex(userId)]);
+      const [r] = await c.execute(`update \`fullauth_refresh_tokens\` set \`revoked\` = true where \`user_id\` = ? and \`revoked\` = false`, [hex(userId)]);
+      return (r as mysql.ResultSetHeader).affectedRows;
+    });
+  return { issue, rotate, revokeFamily, revokeAll, lookup, permission, byId, role, createUser, sessions, assignRole, link, passkeyUse, changePassword };
 }
 
 export async function runStoreMysqlBench(): Promise<string[]> {
@@ -129,38 +202,10 @@ export async function runStoreMysqlBench(): Promise<string[]> {
   try {
     await orm.schema.create();
     const store = createFullauthStore(orm.em);
-    const users: { id: string }[] = [];
-    for (let i = 0; i < USERS; i++) users.push(await store.createUser({ email: `user${i}@example.com`, hashedPassword: 'h' }));
-    await store.syncRoles({ editor: ['articles:read', 'articles:write'] });
-    for (const u of users) await store.assignRole(u.id, 'editor');
-    const chains: { id: string }[] = [];
-    for (let i = 0; i < 2 * CLIENTS; i++) chains.push(await store.createUser({ email: `chain${i}@example.com` }));
+    const { users, chains } = await seedPairFixture(store, { users: USERS, clients: CLIENTS });
     const raw = rawOperations(pool);
-    const storeTokens = new Map<number, string>();
-    const rawTokens = new Map<number, string>();
-    const userOf = (worker: number, i: number) => users[(worker * 7 + i) % users.length]!;
-    const list = [
-      { label: 'sign-in lookup    ', store: (i: number) => store.findUserByEmail(`user${i % USERS}@example.com`), raw: (i: number) => raw.lookup(`user${i % USERS}@example.com`) },
-      { label: 'permission check  ', store: (i: number) => store.hasPermission(users[i % USERS]!.id, 'articles:write'), raw: (i: number) => raw.permission(users[i % USERS]!.id, 'articles:write') },
-      { label: 'issue (login)     ', store: (i: number, w: number) => store.issueRefreshToken(userOf(w, i).id), raw: (i: number, w: number) => raw.issue(userOf(w, i).id) },
-      {
-        label: 'refresh rotation  ',
-        store: async (_: number, w: number) => {
-          const token = storeTokens.get(w) ?? (await store.issueRefreshToken(chains[w]!.id)).token;
-          storeTokens.set(w, (await store.rotateRefreshToken(token)).token);
-        },
-        raw: async (_: number, w: number) => {
-          const token = rawTokens.get(w) ?? (await raw.issue(chains[CLIENTS + w]!.id)).token;
-          rawTokens.set(w, await raw.rotate(token));
-        },
-      },
-      {
-        label: 'logout (family)   ',
-        store: async (i: number, w: number) => store.revokeFamily((await store.issueRefreshToken(userOf(w, i).id)).familyId),
-        raw: async (i: number, w: number) => raw.revokeFamily((await raw.issue(userOf(w, i).id)).familyId),
-      },
-      { label: 'revoke all of user', store: (i: number, w: number) => store.revokeAllForUser(userOf(w, i).id), raw: (i: number, w: number) => raw.revokeAll(userOf(w, i).id) },
-    ].filter((pair) => !process.env.BENCH_STORE_ONLY || pair.label.includes(process.env.BENCH_STORE_ONLY));
+    // One set of pairs for the whole run: token chains, counters and sign-up numbers carry on.
+    const list = pairs({ store, raw, users, chains, clients: CLIENTS });
     for (const pair of list) {
       await sample(300, CLIENTS, pair.store);
       await sample(300, CLIENTS, pair.raw);

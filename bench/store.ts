@@ -10,8 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
-import { createFullauthStore, defineFullauthEntities, type FullauthStore } from '../src/index.js';
+import { createFullauthStore, defineFullauthEntities } from '../src/index.js';
 import { compare as compareSides, sample, type Figures } from './measure.js';
+import { pairs, seedPairFixture, type RawOperations } from './pairs.js';
 
 const ADMIN_URL = process.env.FULLAUTH_TEST_PG_URL ?? 'postgresql://root@127.0.0.1:5432/test';
 const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
@@ -25,7 +26,7 @@ const newToken = () => randomBytes(32).toString('base64url');
 const figures = (f: Figures) => `${f.perSecond.toFixed(0).padStart(6)}/s (p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms)`;
 
 /** The raw side: the store's statements, by hand, on a pg pool. */
-export function rawOperations(pool: pg.Pool) {
+export function rawOperations(pool: pg.Pool): RawOperations & { rotate(token: string, locked?: boolean): Promise<string> } {
   const inTransaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     try {
@@ -158,100 +159,6 @@ export function rawOperations(pool: pg.Pool) {
   return { issue, rotate, revokeFamily, revokeAll, lookup, permission, byId, createUser, role, sessions, changePassword, assignRole, link, passkeyUse };
 }
 
-export interface Pair {
-  label: string;
-  store: (i: number, worker: number) => Promise<unknown>;
-  raw: (i: number, worker: number) => Promise<unknown>;
-}
-
-export function pairs(store: FullauthStore, raw: ReturnType<typeof rawOperations>, users: { id: string }[], chains: { id: string }[]): Pair[] {
-  // One token chain and one family list per worker: workers never contend on a user, as 16 users would not.
-  const storeTokens = new Map<number, string>();
-  const rawTokens = new Map<number, string>();
-  const userOf = (worker: number, i: number) => users[(worker * 7 + i) % users.length]!;
-  let signUps = 0;
-  let links = 0;
-  const counts = Array.from({ length: 2 * CLIENTS }, () => 1);
-  return [
-    {
-      label: 'sign-in lookup    ',
-      store: (i) => store.findUserByEmail(`user${i % USERS}@example.com`),
-      raw: (i) => raw.lookup(`user${i % USERS}@example.com`),
-    },
-    {
-      label: 'permission check  ',
-      store: (i) => store.hasPermission(users[i % USERS]!.id, 'articles:write'),
-      raw: (i) => raw.permission(users[i % USERS]!.id, 'articles:write'),
-    },
-    {
-      label: 'issue (login)     ',
-      store: (i, w) => store.issueRefreshToken(userOf(w, i).id),
-      raw: (i, w) => raw.issue(userOf(w, i).id),
-    },
-    {
-      label: 'refresh rotation  ',
-      store: async (_, w) => {
-        const token = storeTokens.get(w) ?? (await store.issueRefreshToken(chains[w]!.id)).token;
-        storeTokens.set(w, (await store.rotateRefreshToken(token)).token);
-      },
-      raw: async (_, w) => {
-        const token = rawTokens.get(w) ?? (await raw.issue(chains[CLIENTS + w]!.id)).token;
-        rawTokens.set(w, await raw.rotate(token));
-      },
-    },
-    {
-      label: 'logout (family)   ',
-      store: async (i, w) => store.revokeFamily((await store.issueRefreshToken(userOf(w, i).id)).familyId),
-      raw: async (i, w) => raw.revokeFamily((await raw.issue(userOf(w, i).id)).familyId),
-    },
-    {
-      label: 'user by id        ',
-      store: (i) => store.findUserById(users[i % USERS]!.id),
-      raw: (i) => raw.byId(users[i % USERS]!.id),
-    },
-    {
-      label: 'role check        ',
-      store: (i) => store.hasRole(users[i % USERS]!.id, 'editor'),
-      raw: (i) => raw.role(users[i % USERS]!.id, 'editor'),
-    },
-    {
-      label: 'sign-up           ',
-      store: () => store.createUser({ email: `s${signUps++}@example.com`, hashedPassword: 'h' }),
-      raw: () => raw.createUser(`r${signUps++}@example.com`),
-    },
-    {
-      label: 'list sessions     ',
-      store: (i, w) => store.listSessions(userOf(w, i).id),
-      raw: (i, w) => raw.sessions(userOf(w, i).id),
-    },
-    {
-      label: 'assign role       ',
-      store: (i, w) => store.assignRole(userOf(w, i).id, `role${i % 10}`),
-      raw: (i, w) => raw.assignRole(userOf(w, i).id, `role${i % 10}`),
-    },
-    {
-      label: 'link OAuth        ',
-      store: (i, w) => store.linkOAuthAccount({ userId: userOf(w, i).id, provider: 'github', providerUserId: `s${links++}` }),
-      raw: (i, w) => raw.link(userOf(w, i).id, `r${links++}`),
-    },
-    {
-      label: 'passkey use       ',
-      store: (_, w) => store.recordPasskeyUse(`cred${w}`, ++counts[w]!),
-      raw: (_, w) => raw.passkeyUse(`cred${CLIENTS + w}`, ++counts[CLIENTS + w]!),
-    },
-    {
-      label: 'change password   ',
-      store: (i, w) => store.changePassword(userOf(w, i).id, 'h2'),
-      raw: (i, w) => raw.changePassword(userOf(w, i).id, 'h2'),
-    },
-    {
-      label: 'revoke all of user',
-      store: (i, w) => store.revokeAllForUser(userOf(w, i).id),
-      raw: (i, w) => raw.revokeAll(userOf(w, i).id),
-    },
-  ];
-}
-
 export async function runStoreBench(): Promise<string[]> {
   const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
   try {
@@ -275,23 +182,14 @@ export async function runStoreBench(): Promise<string[]> {
     const pool = (await orm.em.getConnection().getNativeClient()) as pg.Pool;
     await orm.schema.create();
     const store = createFullauthStore(orm.em);
-    const users: { id: string }[] = [];
-    for (let i = 0; i < USERS; i++) users.push(await store.createUser({ email: `user${i}@example.com`, hashedPassword: 'h' }));
-    await store.syncRoles({ editor: ['articles:read', 'articles:write'] });
-    for (const u of users) await store.assignRole(u.id, 'editor');
-    // One passkey per worker and side (its count only grows).
-    for (let w = 0; w < 2 * CLIENTS; w++) await store.registerPasskey({ userId: users[w]!.id, credentialId: `cred${w}`, publicKey: 'pk', signCount: 1 });
+    const { users, chains } = await seedPairFixture(store, { users: USERS, clients: CLIENTS });
     const raw = rawOperations(pool);
 
     const lines = [`store vs raw pg with bound parameters on the same pool (PostgreSQL 127.0.0.1, after a warm-up, ${ROUNDS} alternating rounds of at least ${OPS / ROUNDS} calls and 250 ms each, ratio = median of the rounds'; goal ≥ 0.90)`];
     await pool.query('analyze');
     // Warm every path up first (JIT, pools, the tables' pages and hint bits), both sides alike.
     // One set of pairs for the whole run: token chains, counters and sign-up numbers carry on.
-    // Rotation chains on users of their own, which no revocation of the other pairs touches.
-    const chains: { id: string }[] = [];
-    for (let i = 0; i < 2 * CLIENTS; i++) chains.push(await store.createUser({ email: `chain${i}@example.com` }));
-    const only = process.env.BENCH_STORE_ONLY; // e.g. "rotation": the pairs whose label contains it
-    const list = pairs(store, raw, users, chains).filter((pair) => !only || pair.label.includes(only));
+    const list = pairs({ store, raw, users, chains, clients: CLIENTS });
     for (const pair of list) {
       await sample(500, CLIENTS, pair.store);
       await sample(500, CLIENTS, pair.raw);
