@@ -13,6 +13,7 @@ import { MikroORM, NodeSqliteDialect, SqliteDriver } from '@mikro-orm/sql';
 import { uuidv7 } from 'uuidv7';
 import { createFullauthStore, defineFullauthEntities, fullauthSqlite } from '../src/index.js';
 import { median, sample, summarise, type Figures, type Sample } from './measure.js';
+import { pairs, seedPairFixture, type RawOperations } from './pairs.js';
 
 const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
 const USERS = 200;
@@ -47,13 +48,13 @@ interface Side {
  */
 async function compareWithCpu(
   { ops, rounds, minRoundMs = 250 }: { ops: number; rounds: number; minRoundMs?: number },
-  store: (i: number) => Promise<unknown>,
-  raw: (i: number) => Promise<unknown>,
+  store: (i: number, worker: number) => Promise<unknown>,
+  raw: (i: number, worker: number) => Promise<unknown>,
 ): Promise<{ store: Side; raw: Side; ratio: number; cpuRatio: number }> {
   let n = Math.max(1, Math.round(ops / rounds));
   const pilot = Math.min((await sample(n, 1, store)).wall, (await sample(n, 1, raw)).wall);
   if (pilot < minRoundMs) n = Math.min(n * 50, Math.ceil((n * minRoundMs) / Math.max(pilot, 1)));
-  const timed = async (op: (i: number) => Promise<unknown>) => {
+  const timed = async (op: (i: number, worker: number) => Promise<unknown>) => {
     const before = cpuMicros();
     const result = await sample(n, 1, op);
     return { sample: result, cpu: cpuMicros() - before };
@@ -87,7 +88,7 @@ async function compareWithCpu(
 type Db = InstanceType<typeof import('node:sqlite').DatabaseSync>;
 
 /** The raw side: the store's SQLite statements, by hand, on one node:sqlite connection. */
-function rawOperations(db: Db) {
+function rawOperations(db: Db): RawOperations {
   const cache = new Map<string, ReturnType<Db['prepare']>>();
   const prepared = (sql: string) => cache.get(sql) ?? (cache.set(sql, db.prepare(sql)), cache.get(sql)!);
   const inTransaction = <T>(fn: () => T): T => {
@@ -152,7 +153,54 @@ function rawOperations(db: Db) {
          join "fullauth_permissions" p on p."id" = rp."permission_id"
          where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
     ).all(hex(userId), name);
-  return { issue, rotate, revokeFamily, revokeAll, lookup, permission };
+  const byId = async (id: string) => prepared(`select * from "fullauth_users" where "id" = ?`).all(hex(id));
+  const role = async (userId: string, name: string) =>
+    prepared(
+      `select exists (select 1 from "fullauth_users" u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
+         select 1 from "fullauth_user_roles" ur join "fullauth_roles" r on r."id" = ur."role_id"
+         where ur."user_id" = u."id" and r."name" = ?))) as "ok"`,
+    ).all(hex(userId), name);
+  const createUser = async (email: string) =>
+    prepared(
+      `insert into "fullauth_users" ("id", "email", "hashed_password", "is_active", "is_verified", "is_superuser", "created_at")
+       values (?, ?, ?, ?, ?, ?, ?) returning *`,
+    ).all(hex(uuidv7()), email, 'h', 1, 0, 0, micros(new Date()));
+  const sessions = async (userId: string) =>
+    prepared(
+      `select g."family_id", g."started_at", g."last_used_at", n."expires_at", n."user_agent", n."ip_address"
+       from (select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at"
+             from "fullauth_refresh_tokens" where "user_id" = ? and exists (select 1 from "fullauth_users" where "id" = ?) group by "family_id") g
+       join "fullauth_refresh_tokens" n on n."id" = (
+         select l."id" from "fullauth_refresh_tokens" l
+         where l."user_id" = ? and l."family_id" = g."family_id" and not l."revoked" and l."expires_at" > ?
+         order by l."created_at" desc, l."id" desc limit 1)
+       order by g."last_used_at" desc, g."family_id"`,
+    ).all(hex(userId), hex(userId), hex(userId), micros(new Date()));
+  const assignRole = async (userId: string, name: string) =>
+    inTransaction(() => {
+      prepared(`insert into "fullauth_roles" ("id", "name") values (?, ?) on conflict ("name") do nothing`).run(hex(uuidv7()), name);
+      const [found] = prepared(`select "id" from "fullauth_roles" where "name" = ?`).all(name) as { id: string }[];
+      prepared(`insert into "fullauth_user_roles" ("user_id", "role_id") values (?, ?) on conflict do nothing`).run(hex(userId), found!.id);
+    });
+  const link = async (userId: string, providerUserId: string) =>
+    prepared(
+      `insert into "fullauth_oauth_accounts" ("id", "provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("provider", "provider_user_id") do nothing returning *`,
+    ).all(hex(uuidv7()), 'github', providerUserId, hex(userId), null, null, null, null, micros(new Date()));
+  const passkeyUse = async (credentialId: string, count: number) => {
+    const rows = prepared(
+      `update "fullauth_passkeys" set "sign_count" = ?, "last_used_at" = ? where "credential_id" = ? and "sign_count" < ?
+       and exists (select 1 from "fullauth_users" u where u."id" = "fullauth_passkeys"."user_id") returning *`,
+    ).all(count, micros(new Date()), credentialId, count);
+    if (rows.length !== 1) throw new Error('passkey count did not grow');
+    return rows;
+  };
+  const changePassword = async (userId: string, hash: string) =>
+    inTransaction(() => {
+      prepared(`update "fullauth_users" set "hashed_password" = ? where "id" = ?`).run(hash, hex(userId));
+      return prepared(`update "fullauth_refresh_tokens" set "revoked" = true where "user_id" = ? and "revoked" = false`).run(hex(userId)).changes;
+    });
+  return { issue, rotate, revokeFamily, revokeAll, lookup, permission, byId, role, createUser, sessions, assignRole, link, passkeyUse, changePassword };
 }
 
 export async function runStoreSqliteBench(): Promise<string[]> {
@@ -172,35 +220,11 @@ export async function runStoreSqliteBench(): Promise<string[]> {
   try {
     await orm.schema.create();
     const store = createFullauthStore(orm.em);
-    const users: { id: string }[] = [];
-    for (let i = 0; i < USERS; i++) users.push(await store.createUser({ email: `user${i}@example.com`, hashedPassword: 'h' }));
-    await store.syncRoles({ editor: ['articles:read', 'articles:write'] });
-    for (const u of users) await store.assignRole(u.id, 'editor');
-    const chains = [await store.createUser({ email: 'chain0@example.com' }), await store.createUser({ email: 'chain1@example.com' })];
+    const { users, chains } = await seedPairFixture(store, { users: USERS, clients: 1 });
     db.exec('analyze');
     const raw = rawOperations(db);
-    let storeToken: string | undefined;
-    let rawToken: string | undefined;
-    const list = [
-      { label: 'sign-in lookup    ', store: (i: number) => store.findUserByEmail(`user${i % USERS}@example.com`), raw: (i: number) => raw.lookup(`user${i % USERS}@example.com`) },
-      { label: 'permission check  ', store: (i: number) => store.hasPermission(users[i % USERS]!.id, 'articles:write'), raw: (i: number) => raw.permission(users[i % USERS]!.id, 'articles:write') },
-      { label: 'issue (login)     ', store: (i: number) => store.issueRefreshToken(users[i % USERS]!.id), raw: (i: number) => raw.issue(users[i % USERS]!.id) },
-      {
-        label: 'refresh rotation  ',
-        store: async () => {
-          storeToken = (await store.rotateRefreshToken(storeToken ?? (await store.issueRefreshToken(chains[0]!.id)).token)).token;
-        },
-        raw: async () => {
-          rawToken = await raw.rotate(rawToken ?? (await raw.issue(chains[1]!.id)).token);
-        },
-      },
-      {
-        label: 'logout (family)   ',
-        store: async (i: number) => store.revokeFamily((await store.issueRefreshToken(users[i % USERS]!.id)).familyId),
-        raw: async (i: number) => raw.revokeFamily((await raw.issue(users[i % USERS]!.id)).familyId),
-      },
-      { label: 'revoke all of user', store: (i: number) => store.revokeAllForUser(users[i % USERS]!.id), raw: (i: number) => raw.revokeAll(users[i % USERS]!.id) },
-    ].filter((pair) => !process.env.BENCH_STORE_ONLY || pair.label.includes(process.env.BENCH_STORE_ONLY));
+    // One set of pairs for the whole run: token chains, counters and sign-up numbers carry on.
+    const list = pairs({ store, raw, users, chains, clients: 1 });
     for (const pair of list) {
       await sample(300, 1, pair.store);
       await sample(300, 1, pair.raw);
