@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
 import { RESOLVED_ENTRIES, createHostApp, expectOk, migrationFiles, resolvedEntries, type HostApp } from './support/host-app.js';
-import { MIKRO_ORM_6, describePglite } from './support/compat.js';
+import { MIKRO_ORM_6, describePgliteConfig } from './support/compat.js';
 import { MIKRO_ORM_7_NODE, nodeVersionProblem, optionProblem } from '../src/cli.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 import { readMySqlTables, readSqliteTables } from './support/catalogs.js';
@@ -138,7 +138,7 @@ describe.skipIf(skipPostgres)('npx mikro-orm-fullauth in a host app, on PostgreS
   });
 });
 
-describePglite('the mikro-orm CLI in a host app, on PGlite', () => {
+describePgliteConfig('the mikro-orm CLI in a host app, on PGlite', () => {
   it('creates, applies, re-checks and reverts the fullauth tables', async () => {
     const env = { HOST_DB: 'pglite', HOST_PGLITE_DIR: join(host.dir, 'pgdata'), HOST_MIGRATIONS: './migrations-pglite' };
     const path = join(host.dir, 'migrations-pglite');

@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkFullauthSchema, defineFullauthEntities, fullauthMigrator } from '../src/index.js';
-import { describePglite, describeTargets } from './support/compat.js';
+import { describePgliteConfig, describeTargets } from './support/compat.js';
 import { SQLITE_UNSUPPORTED } from './support/databases.js';
 import { runFullauthCli, tempDir, writeConfig, type CliResult } from './support/fullauth-cli.js';
 import { MARIADB_ADMIN_URL, skipMariaDb } from './support/mariadb.js';
@@ -145,7 +145,7 @@ describeTargets(['postgres', 'pglite'] as const, 'fullauthMigrator().status() an
   });
 });
 
-describePglite('the read-only commands on PGlite (the repository config without DATABASE_URL)', () => {
+describePgliteConfig('the read-only commands on PGlite (the repository config without DATABASE_URL)', () => {
   it('create no table', async () => {
     const { dir, remove } = tempDir('readonly-pglite');
     cleanup.push(remove);

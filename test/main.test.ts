@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
-import { CLI_ENV, describePglite } from './support/compat.js';
+import { CLI_ENV, describePgliteConfig } from './support/compat.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 import { runCommand } from './support/spawn.js';
 import { FULLAUTH_GROUPS } from '../src/index.js';
@@ -53,7 +53,7 @@ function expectListing(output: string): void {
   expect(output).toMatch(/^ {4}email +character varying\(320\) not null$/m);
 }
 
-describePglite('npm start on embedded PostgreSQL (PGlite)', () => {
+describePgliteConfig('npm start on embedded PostgreSQL (PGlite)', () => {
   it('creates the migration, applies it, prints the tables, and is idempotent', async () => {
     const dir = workDir();
     const env = { FULLAUTH_PGLITE_DIR: join(dir, 'pgdata'), FULLAUTH_MIGRATIONS_DIR: join(dir, 'migrations') };

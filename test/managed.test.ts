@@ -23,7 +23,7 @@ import { findDestructiveStatements } from '../src/guard.js';
 import { skipMariaDb } from './support/mariadb.js';
 import { readAllTables } from './support/catalog.js';
 import { fastapiFullauthDdl } from './support/fixture.js';
-import { describePglite, offlineOrm } from './support/compat.js';
+import { offlineOrm } from './support/compat.js';
 import { initOrm, type Target } from './support/orm.js';
 import { PG_ADMIN_URL, createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -211,7 +211,7 @@ describe.skipIf(skipPostgres)('the fullauth migration stream on PostgreSQL', () 
   });
 });
 
-describePglite('the fullauth migration stream on PGlite', () => {
+describe('the fullauth migration stream on PGlite', () => {
   it('applies and re-checks', async () => {
     const o = await orm({ kind: 'pglite' });
     expect(await fullauthMigrator(o).up()).toHaveLength(5);

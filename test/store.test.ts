@@ -1,5 +1,9 @@
-// The auth data layer: behaviour on PostgreSQL and PGlite, and proof under concurrency on PostgreSQL.
+// The auth data layer: behaviour on PostgreSQL and PGlite, and proof under concurrency on PostgreSQL;
+// the MikroORM 6 PGlite config of docs/databases.md, run in the MikroORM 6 job.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DuplicateEmailError,
@@ -10,9 +14,12 @@ import {
   RefreshTokenReuseError,
   createFullauthStore,
   defineFullauthEntities,
+  checkFullauthSchema,
   type FullauthGroup,
 } from '../src/index.js';
-import { describeTargets } from './support/compat.js';
+import { MIKRO_ORM_6, describeTargets } from './support/compat.js';
+import { removeDirs, scratchDir } from './support/databases.js';
+import { runCommand } from './support/spawn.js';
 import { functionalSuite } from './support/store-suites.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
@@ -193,4 +200,85 @@ describe.skipIf(skipPostgres)('the store in a host transaction', () => {
     const [row] = await orm.em.getConnection().execute(`select tags from fullauth_users where id = '${ann.id}'`);
     expect(row!.tags).toEqual(['a', 'b']);
   });
+});
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const docsDirs: string[] = [];
+afterAll(() => removeDirs(docsDirs));
+
+describe('docs/databases.md on MikroORM 6: PGlite over @electric-sql/pglite-socket', () => {
+  const title = 'the example type-checks against MikroORM 6, migrates, serves the store on one connection, refuses a second client, and keeps its data across a reopen';
+  (MIKRO_ORM_6 ? it : it.skip)(
+    MIKRO_ORM_6 ? title : `${title} (skipped on MikroORM 7: the example is MikroORM 6's, and @electric-sql/pglite-socket is installed in the MikroORM 6 job only)`,
+    async () => {
+      const page = readFileSync(join(ROOT, 'docs/databases.md'), 'utf8');
+      // A ```typescript block (docs.test.ts type-checks the ```ts ones against MikroORM 7) after its marker.
+      const examples = [...page.matchAll(/^<!-- MikroORM 6 example[^\n]*-->\n```typescript\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+      expect(examples).toHaveLength(1);
+      const dir = scratchDir('docs-pglite-socket', docsDirs);
+      // As the reader has it, against MikroORM 6's types (as ci/mikro-orm-6/tsconfig.json checks src/), `mikro-orm-fullauth` being src/.
+      writeFileSync(join(dir, 'checked.ts'), examples[0]!);
+      const paths = { 'mikro-orm-fullauth': [join(ROOT, 'src/index.ts')], '@mikro-orm/sql': [join(ROOT, 'node_modules/@mikro-orm/knex/index.d.ts')] };
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({ extends: join(ROOT, 'ci/mikro-orm-6/tsconfig.json'), compilerOptions: { noUnusedLocals: false, paths }, include: ['checked.ts'] }),
+      );
+      const tsc = await runCommand(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: ROOT });
+      expect(tsc.output).toBe('');
+      expect(tsc.status).toBe(0);
+
+      // Run: the package from src/, the files in the scratch folder.
+      const module = join(dir, 'db.ts');
+      writeFileSync(
+        module,
+        examples[0]!
+          .replace("from 'mikro-orm-fullauth'", `from ${JSON.stringify(join(ROOT, 'src/index.js'))}`)
+          .replace("'./pgdata'", JSON.stringify(join(dir, 'pgdata')))
+          .replace("'./migrations'", JSON.stringify(join(dir, 'migrations'))),
+      );
+      type Opened = { orm: MikroORM & { getMigrator(): Migrator6 }; close(): Promise<void> };
+      type Migrator6 = { createInitialMigration(): Promise<unknown>; up(): Promise<{ name: string }[]>; getPendingMigrations(): Promise<unknown[]> };
+      const { openDatabase } = (await import(/* @vite-ignore */ module)) as { openDatabase(): Promise<Opened> };
+
+      let { orm, close } = await openDatabase();
+      let url: string;
+      try {
+        url = orm.config.get('clientUrl')!;
+        await orm.getMigrator().createInitialMigration();
+        expect(await orm.getMigrator().up()).toHaveLength(1);
+        expect((await checkFullauthSchema(orm)).ok).toBe(true);
+        const store = createFullauthStore(orm.em);
+        const user = await store.createUser({ email: 'Docs@Example.com' });
+        // Calls at once queue for the one connection.
+        const issued = await Promise.all([1, 2, 3, 4].map(() => store.issueRefreshToken(user.id)));
+        await store.rotateRefreshToken(issued[0]!.token);
+        // A transaction, with a savepoint inside it, on that connection.
+        await orm.em.fork().transactional(async (em) => {
+          await createFullauthStore(em).assignRole(user.id, 'editor');
+          await em.transactional(async (inner) => void (await createFullauthStore(inner).assignRole(user.id, 'admin')));
+        });
+        expect((await store.listRoles(user.id)).sort()).toEqual(['admin', 'editor']);
+        expect(await store.listSessions(user.id)).toHaveLength(4);
+
+        // The ORM holds the server's one connection: another client is turned away.
+        const other = new pg.Client({ connectionString: url });
+        await expect(other.connect().then(() => other.query('select 1'))).rejects.toThrow(/Connection terminated unexpectedly/);
+        await other.end().catch(() => undefined);
+        expect(await store.findUserByEmail('docs@example.com')).toMatchObject({ id: user.id });
+      } finally {
+        await close();
+      }
+      // Closed: nothing listens on the port any more.
+      const after = new pg.Client({ connectionString: url });
+      await expect(after.connect()).rejects.toThrow(/ECONNREFUSED/);
+
+      ({ orm, close } = await openDatabase());
+      try {
+        expect(await orm.getMigrator().getPendingMigrations()).toEqual([]);
+        expect(await createFullauthStore(orm.em).findUserByEmail('docs@example.com')).not.toBeNull();
+      } finally {
+        await close();
+      }
+    },
+  );
 });

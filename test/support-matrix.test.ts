@@ -16,7 +16,7 @@ import {
   resolveGroups,
   type FullauthOptions,
 } from '../src/index.js';
-import { MIKRO_ORM_6, PGLITE_UNSUPPORTED } from './support/compat.js';
+import { MIKRO_ORM_6 } from './support/compat.js';
 import { initOtherOrm, removeDirs, scratchDir } from './support/databases.js';
 import { fastapiFullauthDdl, type FixtureDialect } from './support/fixture.js';
 import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
@@ -69,8 +69,7 @@ const BACKENDS: Backend[] = [
   {
     column: 'PGlite',
     named: /PostgreSQL/,
-    skip: PGLITE_UNSUPPORTED ?? false,
-    versionSkip: !!PGLITE_UNSUPPORTED,
+    skip: false,
     fixture: 'postgres',
     connect: async (setup) => (await initOrm({ kind: 'pglite' }, { ...ormOptions(setup), migrations: { ...ormOptions(setup).migrations, allOrNothing: false } })) as unknown as Orm,
   },

@@ -52,7 +52,7 @@ export async function storeTarget(
   const entities = [...defineFullauthEntities(include, options.entities)];
   const count = options.orms ?? (kind === 'mariadb' ? 1 : 4);
   if (kind === 'postgres' || kind === 'pglite') {
-    // One ORM (PostgreSQL: a pool; PGlite: one in-process database); the races on PostgreSQL are test/store-races.test.ts.
+    // One ORM (PostgreSQL: a pool; PGlite: one in-process database, on MikroORM 6 a pool of one connection to its socket server, orm.ts); the races on PostgreSQL are test/store-races.test.ts.
     let url = '';
     if (kind === 'postgres') {
       const db = await createDatabase('store');
