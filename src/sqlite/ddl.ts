@@ -17,6 +17,11 @@
 //   the result, and of a database fastapi-fullauth created, stays empty.
 // Everything else (column definitions, the table name, plain and `ix_…` indexes, the
 // table-rebuild statements of an SQLite `alter`) is MikroORM's own output.
+//
+// MikroORM 7 writes its DDL as text (`createTable()` returns the statements); MikroORM 6 has
+// knex build it (`createTable()` returns a knex schema builder, compiled later by `dump()`):
+// there the table is handed to knex without those uniques and foreign keys, and the same
+// clauses are written into knex's `create table` when it is dumped (installKnexDdl below).
 import { parseInlineUniques } from '../sqlite-constraints.js';
 
 interface Index {
@@ -28,19 +33,43 @@ interface Index {
   composite?: boolean;
   expression?: string;
 }
+interface ForeignKey {
+  constraintName: string;
+  columnNames: string[];
+  localTableName: string;
+  referencedTableName: string;
+  referencedColumnNames: string[];
+  updateRule?: string;
+  deleteRule?: string;
+  deferMode?: string;
+}
 interface Table {
   name: string;
+  schema?: string;
   getIndexes(): Index[];
   setIndexes(indexes: Index[]): void;
+  getForeignKeys(): Record<string, ForeignKey>;
 }
 interface Connection {
   execute(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run', ctx?: unknown): Promise<unknown>;
 }
-/** The part of MikroORM 7's SqliteSchemaHelper that is wrapped here. */
+/** The part of MikroORM's SQLite schema helper (7: SqliteSchemaHelper, 6: BaseSqliteSchemaHelper) that is wrapped here. */
 export interface SqliteSchemaHelperLike {
-  createTable(table: Table, alter?: boolean): string[];
-  createForeignKey(table: Table, foreignKey: object, alterTable?: boolean, inline?: boolean): string;
   getIndexes(connection: Connection, tableName: string, schemaName?: string, ctx?: unknown): Promise<Index[]>;
+}
+/** MikroORM 7: the statements as text. */
+interface TextSchemaHelper extends SqliteSchemaHelperLike {
+  createTable(table: Table, alter?: boolean): string[];
+  createForeignKey(table: Table, foreignKey: ForeignKey, alterTable?: boolean, inline?: boolean): string;
+}
+/** MikroORM 6: knex schema builders, turned into text by `dump()`. */
+interface KnexSchemaHelper extends SqliteSchemaHelperLike {
+  createSchemaBuilder(schema?: string): unknown;
+  createTable(table: Table, alter?: boolean): unknown;
+  dump(builder: unknown, append: string): Promise<string>;
+  getReferencedTableName(referencedTableName: string, schema?: string): string;
+  readonly options: { createForeignKeyConstraints?: boolean };
+  readonly platform: { supportsMultipleCascadePaths(): boolean };
 }
 
 const INSTALLED = Symbol.for('mikro-orm-fullauth.sqlite-ddl');
@@ -53,7 +82,9 @@ const INSTALLED = Symbol.for('mikro-orm-fullauth.sqlite-ddl');
 export function installSqliteFastapiDdl(helper: SqliteSchemaHelperLike, isFullauth: (table: string) => boolean): void {
   const marked = helper as SqliteSchemaHelperLike & { [INSTALLED]?: true };
   if (marked[INSTALLED]) return;
-  if (typeof helper.createTable !== 'function' || typeof helper.createForeignKey !== 'function' || typeof helper.getIndexes !== 'function') return;
+  if (typeof helper.getIndexes !== 'function') return;
+  const knex = isKnexHelper(helper);
+  if (!knex && !isTextHelper(helper)) return;
   Object.defineProperty(marked, INSTALLED, { value: true });
 
   const getIndexes = helper.getIndexes.bind(helper);
@@ -70,11 +101,17 @@ export function installSqliteFastapiDdl(helper: SqliteSchemaHelperLike, isFullau
     return indexes;
   };
 
-  // MikroORM 6 builds its DDL with knex's schema builder (its helper has `createSchemaBuilder()`),
-  // not as text: there the tables keep MikroORM's own DDL (backticks, a separate unique index),
-  // which reads back the same (the inline constraints of a fastapi-fullauth file included, above).
-  if (typeof (helper as { createSchemaBuilder?: unknown }).createSchemaBuilder === 'function') return;
+  if (knex) installKnexDdl(helper, isFullauth);
+  else installTextDdl(helper, isFullauth);
+}
 
+const isKnexHelper = (helper: SqliteSchemaHelperLike): helper is KnexSchemaHelper =>
+  ['createSchemaBuilder', 'createTable', 'dump', 'getReferencedTableName'].every((m) => typeof (helper as unknown as Record<string, unknown>)[m] === 'function');
+const isTextHelper = (helper: SqliteSchemaHelperLike): helper is TextSchemaHelper =>
+  ['createTable', 'createForeignKey'].every((m) => typeof (helper as unknown as Record<string, unknown>)[m] === 'function');
+
+/** MikroORM 7: its text, with the foreign keys unquoted and the uniques moved into the table. */
+function installTextDdl(helper: TextSchemaHelper, isFullauth: (table: string) => boolean): void {
   const createTable = helper.createTable.bind(helper);
   const createForeignKey = helper.createForeignKey.bind(helper);
 
@@ -97,7 +134,7 @@ export function installSqliteFastapiDdl(helper: SqliteSchemaHelperLike, isFullau
     const indexes = table.getIndexes();
     const inline = indexes.filter(isInlineUnique);
     if (inline.length === 0) return createTable(table, alter);
-    const uniques = inline.map((index) => `constraint ${quote(index.keyName)} unique (${index.columnNames.map(quote).join(', ')})`).join(', ');
+    const uniques = inline.map(uniqueClause).join(', ');
     table.setIndexes(indexes.filter((index) => !isInlineUnique(index)));
     pendingUniques = { table: table.name, sql: uniques };
     let statements: string[];
@@ -115,7 +152,67 @@ export function installSqliteFastapiDdl(helper: SqliteSchemaHelperLike, isFullau
     if (!create || !end) throw new Error(`mikro-orm-fullauth: unexpected SQLite create table statement for ${table.name}: ${create}`);
     return [`${create.slice(0, end.index)}, ${uniques}${create.slice(end.index)}`, ...rest];
   };
+}
 
+/**
+ * MikroORM 6: knex compiles `create table` from the table only when the builder is dumped.
+ * The builder is given a view of the table without its inline uniques and foreign keys (so
+ * knex writes neither the separate unique index nor its backticked foreign keys), and the
+ * dump writes them into the table as MikroORM 7's path does: uniques, then foreign keys, each
+ * in SQLAlchemy's quoting, before the statement's last `)` (after knex's `primary key (…)`,
+ * where SQLAlchemy writes its constraints too). Every place MikroORM 6 creates a table
+ * (schema:create, a migration's new table, the rebuild of an SQLite `alter`) dumps the
+ * builder of `createTable()` through `dump()`.
+ */
+function installKnexDdl(helper: KnexSchemaHelper, isFullauth: (table: string) => boolean): void {
+  const createTable = helper.createTable.bind(helper);
+  const dump = helper.dump.bind(helper);
+  const clauses = new WeakMap<object, string>();
+
+  helper.createTable = (table, alter) => {
+    if (!isFullauth(table.name)) return createTable(table, alter);
+    const inline = table.getIndexes().filter(isInlineUnique);
+    const foreignKeys = helper.options.createForeignKeyConstraints === false ? [] : Object.values(table.getForeignKeys());
+    if (inline.length === 0 && foreignKeys.length === 0) return createTable(table, alter);
+    // Read by knex when it compiles the builder (no state of its own: DatabaseTable keeps none in private fields).
+    const view = Object.create(table) as Table;
+    view.getIndexes = () => table.getIndexes().filter((index) => !isInlineUnique(index));
+    view.getForeignKeys = () => ({});
+    const builder = createTable(view, alter);
+    if (typeof builder !== 'object' || builder === null) throw new Error(`mikro-orm-fullauth: unexpected SQLite schema builder for ${table.name}`);
+    clauses.set(builder, [...inline.map(uniqueClause), ...foreignKeys.map((fk) => foreignKeyClause(helper, table, fk))].join(', '));
+    return builder;
+  };
+
+  helper.dump = async (builder, append) => {
+    const sql = await dump(builder, append);
+    const extra = typeof builder === 'object' && builder !== null ? clauses.get(builder) : undefined;
+    if (extra === undefined) return sql;
+    // knex writes `create table` on the first line (MikroORM 6's own SQLite `alter` relies on it too).
+    const newline = sql.indexOf('\n');
+    const create = newline === -1 ? sql : sql.slice(0, newline);
+    const end = /^create table /i.test(create) ? /\)\s*;?\s*$/.exec(create) : null;
+    if (!end) throw new Error(`mikro-orm-fullauth: unexpected SQLite create table statement: ${create}`);
+    return `${create.slice(0, end.index)}, ${extra}${sql.slice(end.index)}`;
+  };
+}
+
+/** A unique constraint inside CREATE TABLE, as SQLAlchemy writes it. */
+const uniqueClause = (index: Index): string => `constraint ${quote(index.keyName)} unique (${index.columnNames.map(quote).join(', ')})`;
+
+/** A foreign key inside CREATE TABLE, as MikroORM 7 writes it (`createForeignKey()`), in SQLAlchemy's quoting. */
+function foreignKeyClause(helper: KnexSchemaHelper, table: Table, fk: ForeignKey): string {
+  const sql = [
+    `constraint ${quote(fk.constraintName)} foreign key (${fk.columnNames.map(quote).join(', ')})`,
+    `references ${quote(helper.getReferencedTableName(fk.referencedTableName, table.schema))} (${fk.referencedColumnNames.map(quote).join(', ')})`,
+  ];
+  // As MikroORM (6 and 7): no rules on a self-reference where the platform cannot cascade twice.
+  if (fk.localTableName !== fk.referencedTableName || helper.platform.supportsMultipleCascadePaths()) {
+    if (fk.updateRule) sql.push(`on update ${fk.updateRule}`);
+    if (fk.deleteRule) sql.push(`on delete ${fk.deleteRule}`);
+  }
+  if (fk.deferMode) sql.push(`deferrable initially ${fk.deferMode}`);
+  return sql.join(' ');
 }
 
 /** A unique key MikroORM would create as a separate index, which SQLAlchemy declares in the table. */
