@@ -265,9 +265,12 @@ interface Prepared {
   used: boolean;
 }
 
-/** What one statement gave: its rows, or for a write (without RETURNING) node:sqlite's change count. */
-interface Outcome {
-  rows: Record<string, unknown>[];
+/**
+ * What one statement gave: its rows, or for a write (without RETURNING) node:sqlite's change
+ * count; `affected` is that count as the store reads it (one object per statement, handed to
+ * the store's direct path as it is).
+ */
+interface Outcome extends DirectResult {
   changes?: StatementResultingChanges;
 }
 
@@ -485,8 +488,9 @@ class FullauthSqliteConnection implements KyselyConnection {
   #execute(sql: string, parameters: readonly unknown[]): Outcome {
     const { statement, reader } = this.#prepare(sql);
     const values = parameters as SQLInputValue[];
-    if (reader) return { rows: statement.all(...values) as Record<string, unknown>[] };
-    return { rows: [], changes: statement.run(...values) };
+    if (reader) return { rows: statement.all(...values) as Record<string, unknown>[], affected: 0 };
+    const changes = statement.run(...values);
+    return { rows: [], affected: Number(changes.changes), changes };
   }
 
   #inTransaction(): boolean {
@@ -661,11 +665,8 @@ function isOurs(connection: object): boolean {
 }
 
 function direct(connection: FullauthSqliteConnection, joined: boolean, sql: string, parameters: readonly unknown[]): DirectResult | Promise<DirectResult> {
-  const outcome = joined ? connection.statement(sql, parameters) : connection.autocommit(sql, parameters);
-  return outcome instanceof Promise ? outcome.then(toDirect) : toDirect(outcome);
+  return joined ? connection.statement(sql, parameters) : connection.autocommit(sql, parameters);
 }
-
-const toDirect = ({ rows, changes }: Outcome): DirectResult => ({ rows, affected: changes ? Number(changes.changes) : 0 });
 
 /** The connection a Kysely instance runs on (asked once per instance: Kysely hands it to a consumer). */
 async function connectionOf(kysely: object): Promise<FullauthSqliteConnection | null> {

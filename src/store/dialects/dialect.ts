@@ -6,6 +6,7 @@
 // lives in the dialect module. Adding a database is adding a file and a line in index.ts.
 import type { FullauthDialect } from '../../dialects.js';
 import type { BoundResult, SqlSession } from '../../orm-compat.js';
+import type { Columns } from '../records.js';
 
 export type Row = Record<string, unknown>;
 /** Where statements run: the pool, the caller's transaction, or one of the store's own. */
@@ -85,6 +86,8 @@ export interface StoreDialect {
   stamp(date: Date): unknown;
   /** A row read: keys, booleans and timestamps as JavaScript values (canonical uuids, booleans, Dates); none where the driver's values are those already. */
   readonly row?: (row: Row) => Row;
+  /** The same conversions one value at a time, for the store's row → record mappers that read a driver's row directly (`row` not applied). */
+  readonly columns: Columns;
   /** Whether a unique-key error is about this index (`column` of `table`, unquoted). */
   conflictOn(error: { message: string; cause?: unknown }, index: string, table: string, column: string): boolean;
 
