@@ -85,17 +85,28 @@ export interface Columns {
 }
 export const plainColumns: Columns = { key: String, flag: (value) => value === true, date };
 
+/** The columns a `UserRecord` is read from. */
+export const USER_COLUMNS = ['id', 'email', 'hashed_password', 'is_active', 'is_verified', 'is_superuser', 'created_at'] as const;
+/** Where a user row holds each column: its property names (a row object), or its positions (a row array of `USER_COLUMNS`). */
+type UserLayout = Record<(typeof USER_COLUMNS)[number], string | number>;
+const BY_NAME = Object.fromEntries(USER_COLUMNS.map((column) => [column, column])) as UserLayout;
+export const USER_POSITIONS = Object.fromEntries(USER_COLUMNS.map((column, i) => [column, i])) as UserLayout;
+
 /** A user row → `UserRecord`, with the given column readers (made once per store, not per row). */
-export function userRecords({ key, flag, date: time }: Columns): (r: Row) => UserRecord {
-  return (r) => ({
-    id: key(r.id),
-    email: String(r.email),
-    hashedPassword: (r.hashed_password as string | null) ?? null,
-    isActive: flag(r.is_active),
-    isVerified: flag(r.is_verified),
-    isSuperuser: flag(r.is_superuser),
-    createdAt: time(r.created_at)!,
-  });
+export function userRecords({ key, flag, date: time }: Columns, at: UserLayout = BY_NAME): (r: Row | readonly unknown[]) => UserRecord {
+  const { id, email, hashed_password, is_active, is_verified, is_superuser, created_at } = at;
+  return (row) => {
+    const r = row as Record<string | number, unknown>;
+    return {
+      id: key(r[id]),
+      email: String(r[email]),
+      hashedPassword: (r[hashed_password] as string | null) ?? null,
+      isActive: flag(r[is_active]),
+      isVerified: flag(r[is_verified]),
+      isSuperuser: flag(r[is_superuser]),
+      createdAt: time(r[created_at])!,
+    };
+  };
 }
 
 export const toUser = userRecords(plainColumns);

@@ -41,7 +41,7 @@ import {
   UserReferencedError,
   ValueTooLongError,
 } from './errors.js';
-import { date, toOAuth, toPasskey, toUser, userRecords } from './records.js';
+import { date, toOAuth, toPasskey, toUser, USER_COLUMNS, USER_POSITIONS, userRecords } from './records.js';
 import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncResult, SessionRecord, UserRecord } from './records.js';
 
 export { normalizeEmail };
@@ -51,7 +51,10 @@ export { normalizeEmail };
 const rethrowAsStoreError = (error: unknown): never => {
   throw storeError(error);
 };
-const rowsOf = (result: BoundResult): Row[] => result.rows;
+/** Rotation's read of a token (`tokenByDigest`): its select list, in order. */
+const TOKEN_COLUMNS = ['user_id', 'family_id', 'expires_at', 'revoked', 'is_active'] as const;
+/** A user's record columns, in `USER_COLUMNS`' order (what `#firstUser` reads, by name or by position). */
+const USER_SELECT = USER_COLUMNS.map((column) => `"${column}"`).join(', ');
 
 /**
  * `fn(value)` as a promise: at once where the value is there already (node:sqlite), else when
@@ -155,6 +158,8 @@ export class FullauthStore {
   #tokenTables: TokenTables | undefined;
   /** A user row straight from the driver → `UserRecord`, with the dialect's column readers (one pass, no in-place conversion first). */
   readonly #userRecord: (row: Row) => UserRecord;
+  /** The same for rows as arrays of `USER_COLUMNS` (`#userColumns`). */
+  readonly #userValues: (row: readonly unknown[]) => UserRecord;
   /** A driver's boolean (`exists …` answers) as the dialect stores it. */
   readonly #flag: (value: unknown) => boolean;
 
@@ -169,6 +174,7 @@ export class FullauthStore {
     const dialect = dialectOf(em.getDriver().getPlatform());
     this.#d = storeDialect(dialect, { busyTimeout: busyTimeout === undefined ? 5000 : check.integer('options.busyTimeout', busyTimeout, 0, 3_600_000) });
     this.#userRecord = userRecords(this.#d.columns);
+    this.#userValues = userRecords(this.#d.columns, USER_POSITIONS);
     this.#flag = this.#d.columns.flag;
     this.#db = {
       rows: (sql, params, context) => this.#rows(sql, params, context),
@@ -273,23 +279,30 @@ export class FullauthStore {
     return rows;
   }
   /**
-   * `#rows()` without the dialect's conversion of each row (the caller maps the driver's row
-   * with `#d.columns`), and the rows themselves where the statement ran at once (node:sqlite).
-   * Errors are thrown or rejected as the store's typed errors, as `#rows()` throws them.
+   * `#rows()` without the dialect's conversion of each row (the caller reads the driver's row
+   * with `#d.columns`), the result itself where the statement ran at once (node:sqlite), and
+   * with `arrays` its rows possibly as arrays of the select list (`values`, see
+   * `StoreDialect.execute`). Errors are thrown or rejected as the store's typed errors, as
+   * `#rows()` throws them.
    */
-  #driverRows(sql: Statement, params: readonly unknown[]): Row[] | Promise<Row[]> {
+  #driverResult(sql: Statement, params: readonly unknown[], arrays: boolean): BoundResult | Promise<BoundResult> {
     let result: BoundResult | Promise<BoundResult>;
     try {
-      result = this.#execute(sql, params, undefined);
+      const session = this.#session();
+      result = this.#d.execute(session, sql.sql, params, sql.text, arrays);
     } catch (error) {
       throw storeError(error);
     }
-    return result instanceof Promise ? result.then(rowsOf, rethrowAsStoreError) : result.rows;
+    return result instanceof Promise ? result.catch(rethrowAsStoreError) : result;
   }
   /** The first row as a user record, or null. */
-  readonly #firstUser = (rows: Row[]): UserRecord | null => (rows.length === 0 ? null : this.#userRecord(rows[0]!));
-  /** Whether the first row's `ok` is true (the checks' `select exists (…) as "ok"`). */
-  readonly #firstOk = (rows: Row[]): boolean => rows.length !== 0 && this.#flag(rows[0]!.ok);
+  readonly #firstUser = ({ rows, values }: BoundResult): UserRecord | null => {
+    if (values !== undefined) return values.length === 0 ? null : this.#userValues(values[0]!);
+    return rows.length === 0 ? null : this.#userRecord(rows[0]!);
+  };
+  /** Whether the first row's `ok` (its only column) is true: the checks' `select exists (…) as "ok"`. */
+  readonly #firstOk = ({ rows, values }: BoundResult): boolean =>
+    values !== undefined ? values.length !== 0 && this.#flag(values[0]![0]) : rows.length !== 0 && this.#flag(rows[0]!.ok);
 
   async #affected(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<number> {
     try {
@@ -432,8 +445,8 @@ export class FullauthStore {
 
   findUserByEmail(email: string): Promise<UserRecord | null> {
     try {
-      const rows = this.#driverRows(this.#sql('userByEmail', () => `select * from ${this.#users} where "email" = ?`), [this.#email(email, 'email')]);
-      return settle(rows, this.#firstUser);
+      const result = this.#driverResult(this.#sql('userByEmail', () => `select ${USER_SELECT} from ${this.#users} where "email" = ?`), [this.#email(email, 'email')], true);
+      return settle(result, this.#firstUser);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -444,7 +457,7 @@ export class FullauthStore {
     try {
       if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a string id, got ${typeof id}`);
       if (!check.possibleId(this.#idStrategy, id)) return Promise.resolve(null);
-      return settle(this.#driverRows(this.#sql('userById', () => `select * from ${this.#users} where "id" = ?`), [this.#k(id)]), this.#firstUser);
+      return settle(this.#driverResult(this.#sql('userById', () => `select ${USER_SELECT} from ${this.#users} where "id" = ?`), [this.#k(id)], true), this.#firstUser);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -640,28 +653,31 @@ export class FullauthStore {
     const digest = tokenDigest(token);
     // Joined with its user: a token whose user row is gone (an orphan, left by a database
     // whose foreign keys were off) is no token.
-    const found = this.#driverRows(
+    const found = this.#driverResult(
       this.#sql(
         'tokenByDigest',
         () => `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
          from ${this.#tokens} t join ${this.#users} u on u."id" = t."user_id" where t."token" = ?`,
       ),
       [digest],
+      true,
     );
-    const [row] = found instanceof Promise ? await found : found;
-    if (!row) throw new InvalidRefreshTokenError();
-    // The driver's row read with the dialect's column readers (as #rows() and its conversion would read it).
+    const { rows, values } = found instanceof Promise ? await found : found;
+    // The row as an array of the select list, or as an object.
+    const row: readonly unknown[] | undefined = values !== undefined ? values[0] : rows.length === 0 ? undefined : TOKEN_COLUMNS.map((column) => rows[0]![column]);
+    if (row === undefined) throw new InvalidRefreshTokenError();
+    // The driver's values read with the dialect's column readers (as #rows() and its conversion would read them).
     const columns = this.#d.columns;
-    const userId = columns.key(row.user_id);
-    const familyId = String(row.family_id);
+    const userId = columns.key(row[0]);
+    const familyId = String(row[1]);
     // A JWT whose subject or family is not its row's was not issued for it.
     if ((named.userId !== null && named.userId !== userId) || (named.familyId !== null && named.familyId !== familyId)) {
       throw new InvalidRefreshTokenError();
     }
-    if (!columns.flag(row.is_active)) throw new InactiveUserError(userId);
-    if (!columns.flag(row.revoked)) {
+    if (!columns.flag(row[4])) throw new InactiveUserError(userId);
+    if (!columns.flag(row[3])) {
       const cutoff = new Date(now.getTime() - this.#tokenFormat.leewayMs);
-      if (columns.date(row.expires_at)! <= cutoff) throw new ExpiredRefreshTokenError();
+      if (columns.date(row[2])! <= cutoff) throw new ExpiredRefreshTokenError();
       const issued = await this.#spendAndIssue(digest, userId, familyId, now, cutoff, requested, userAgent, ipAddress);
       if (issued) return issued;
     }
@@ -934,7 +950,7 @@ export class FullauthStore {
       const roles = this.#table('FullauthRole', 'role');
       const id = this.#userId(userId);
       const name = check.text('roleName', roleName, LIMITS.role);
-      const rows = this.#driverRows(
+      const result = this.#driverResult(
         this.#sql(
           'hasRole',
           () => `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
@@ -942,8 +958,9 @@ export class FullauthStore {
              where ur."user_id" = u."id" and r."name" = ?))) as "ok"`,
         ),
         [this.#k(id), name],
+        true,
       );
-      return settle(rows, this.#firstOk);
+      return settle(result, this.#firstOk);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -955,7 +972,7 @@ export class FullauthStore {
       const grants = this.#table('FullauthRolePermission', 'permission');
       const id = this.#userId(userId);
       const name = check.text('permission', permission, LIMITS.permission);
-      const rows = this.#driverRows(
+      const result = this.#driverResult(
         this.#sql(
           'hasPermission',
           () => `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
@@ -965,8 +982,9 @@ export class FullauthStore {
              where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
         ),
         [this.#k(id), name],
+        true,
       );
-      return settle(rows, this.#firstOk);
+      return settle(result, this.#firstOk);
     } catch (error) {
       return Promise.reject(error);
     }

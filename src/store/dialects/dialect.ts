@@ -60,9 +60,10 @@ export interface StoreDialect {
    * One statement, its values bound (`?` placeholders); outside a transaction on the pool.
    * `text`: the statement as `prepare` made it, when the caller built it once (a `Statement`).
    * The result itself where the statement ran at once (node:sqlite is synchronous); a failure
-   * may then be thrown rather than rejected.
+   * may then be thrown rather than rejected. `arrays`: a reader's rows may come as arrays
+   * (`values` of the result, node:sqlite on `fullauthSqlite()`); a dialect may ignore it.
    */
-  execute(session: SqlSession, sql: string, params: readonly unknown[], text?: string): BoundResult | Promise<BoundResult>;
+  execute(session: SqlSession, sql: string, params: readonly unknown[], text?: string, arrays?: boolean): BoundResult | Promise<BoundResult>;
   /** The text a statement is sent as (PostgreSQL: `$1, $2, …` for `?`), made once per `Statement`; none where it is the SQL itself. */
   readonly prepare?: (sql: string) => string;
   /**

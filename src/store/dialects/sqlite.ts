@@ -78,16 +78,16 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
   return {
     name: 'sqlite',
 
-    execute(session, sql, params): BoundResult | Promise<BoundResult> {
+    execute(session, sql, params, _text, arrays): BoundResult | Promise<BoundResult> {
       const values = boundAll(params);
       // Inside a transaction a busy statement is the transaction's to handle (the caller's, or ours below).
-      if (session.transaction) return sqliteStatement(session, sql, values);
+      if (session.transaction) return sqliteStatement(session, sql, values, arrays);
       // whileBusy(), without its promise when the statement ran at once. The deadline is read
       // when the first attempt has thrown or handed back a promise (it ran synchronously until
       // then, a statement's start), not on every statement that simply ran.
       let result: BoundResult | Promise<BoundResult>;
       try {
-        result = sqliteStatement(session, sql, values);
+        result = sqliteStatement(session, sql, values, arrays);
       } catch (error) {
         return again(() => executeSqlite(session, sql, values), error, Date.now() + busyTimeout);
       }
