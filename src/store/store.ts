@@ -285,10 +285,10 @@ export class FullauthStore {
    * `StoreDialect.execute`). Errors are thrown or rejected as the store's typed errors, as
    * `#rows()` throws them.
    */
-  #driverResult(sql: Statement, params: readonly unknown[], arrays: boolean): BoundResult | Promise<BoundResult> {
+  #driverResult(sql: Statement, params: readonly unknown[], arrays: boolean, em?: Context): BoundResult | Promise<BoundResult> {
     let result: BoundResult | Promise<BoundResult>;
     try {
-      const session = this.#session();
+      const session = em ?? this.#session();
       result = this.#d.execute(session, sql.sql, params, sql.text, arrays);
     } catch (error) {
       throw storeError(error);
@@ -300,7 +300,11 @@ export class FullauthStore {
     if (values !== undefined) return values.length === 0 ? null : this.#userValues(values[0]!);
     return rows.length === 0 ? null : this.#userRecord(rows[0]!);
   };
-  /** Whether the first row's `ok` (its only column) is true: the checks' `select exists (…) as "ok"`. */
+  /** One of the checks' `select exists (…) as "ok"`: whether its answer is true. */
+  #check(statement: Statement, params: readonly unknown[]): Promise<boolean> {
+    return settle(this.#driverResult(statement, params, true), this.#firstOk);
+  }
+  /** Whether the first row's `ok` (its only column) is true. */
   readonly #firstOk = ({ rows, values }: BoundResult): boolean =>
     values !== undefined ? values.length !== 0 && this.#flag(values[0]![0]) : rows.length !== 0 && this.#flag(rows[0]!.ok);
 
@@ -333,12 +337,20 @@ export class FullauthStore {
    * rotation that held the row before, and no rotation or issue proceeds until the revocation commits.
    */
   async #lockUser(em: Context, userId: string): Promise<{ isActive: boolean } | null> {
-    const [row] = await this.#rows(
+    const [isActive] = await this.#activeOf(
       this.#sql('lockUser', () => `select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockForRevocation}`),
       [this.#k(userId)],
       em,
     );
-    return row ? { isActive: row.is_active === true } : null;
+    return isActive === undefined ? null : { isActive };
+  }
+
+  /** Each row's `is_active` of a read whose only column it is (the revocations' locking reads), from the driver's rows. */
+  async #activeOf(sql: Statement, params: readonly unknown[], em: Context): Promise<boolean[]> {
+    const found = this.#driverResult(sql, params, true, em);
+    const { rows, values } = found instanceof Promise ? await found : found;
+    const flag = this.#flag;
+    return values !== undefined ? values.map((row) => flag(row[0])) : rows.map((row) => flag(row.is_active));
   }
 
   // ---- users ---------------------------------------------------------------------------
@@ -719,7 +731,7 @@ export class FullauthStore {
 
   /** Locks the users who own tokens of the family (one, unless rows were written around the store), in id order. */
   async #lockFamilyOwners(em: Context, familyId: string): Promise<{ isActive: boolean }[]> {
-    const rows = await this.#rows(
+    const active = await this.#activeOf(
       this.#sql(
         'lockFamilyOwners',
         () => `select "is_active" from ${this.#users} where "id" in (select "user_id" from ${this.#tokens} where "family_id" = ?)
@@ -728,7 +740,7 @@ export class FullauthStore {
       [familyId],
       em,
     );
-    return rows.map((row) => ({ isActive: row.is_active === true }));
+    return active.map((isActive) => ({ isActive }));
   }
 
   async #revokeUserTokens(em: Context, userId: string, exceptFamily?: string): Promise<number> {
@@ -950,7 +962,7 @@ export class FullauthStore {
       const roles = this.#table('FullauthRole', 'role');
       const id = this.#userId(userId);
       const name = check.text('roleName', roleName, LIMITS.role);
-      const result = this.#driverResult(
+      return this.#check(
         this.#sql(
           'hasRole',
           () => `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
@@ -958,9 +970,7 @@ export class FullauthStore {
              where ur."user_id" = u."id" and r."name" = ?))) as "ok"`,
         ),
         [this.#k(id), name],
-        true,
       );
-      return settle(result, this.#firstOk);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -972,7 +982,7 @@ export class FullauthStore {
       const grants = this.#table('FullauthRolePermission', 'permission');
       const id = this.#userId(userId);
       const name = check.text('permission', permission, LIMITS.permission);
-      const result = this.#driverResult(
+      return this.#check(
         this.#sql(
           'hasPermission',
           () => `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
@@ -982,9 +992,7 @@ export class FullauthStore {
              where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
         ),
         [this.#k(id), name],
-        true,
       );
-      return settle(result, this.#firstOk);
     } catch (error) {
       return Promise.reject(error);
     }
