@@ -246,7 +246,7 @@ class FullauthSqliteDriver implements KyselyDriver {
 }
 
 const READER = /^\s*(select|pragma|explain|with)/i;
-/** Whether this node:sqlite returns rows as arrays on request (Node 22.16 and later). */
+/** Whether this node:sqlite returns rows as arrays on request (`setReturnArrays`: recent Node.js 22 releases and later). */
 const ARRAYS = typeof (globalThis as { process?: { getBuiltinModule?: unknown } }).process?.getBuiltinModule === 'function' && hasReturnArrays();
 function hasReturnArrays(): boolean {
   try {
