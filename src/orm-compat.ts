@@ -302,6 +302,8 @@ export interface BoundResult {
   rows: Record<string, unknown>[];
   /** Rows inserted, updated or deleted (0 for a plain select). */
   affected: number;
+  /** The rows as arrays instead, in the order of the select list, where asked for and given (`fullauthSqlite()`; `rows` is then empty). */
+  values?: unknown[][];
 }
 
 interface KyselyLike {

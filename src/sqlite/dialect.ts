@@ -246,6 +246,20 @@ class FullauthSqliteDriver implements KyselyDriver {
 }
 
 const READER = /^\s*(select|pragma|explain|with)/i;
+/** Whether this node:sqlite returns rows as arrays on request (`setReturnArrays`: recent Node.js 22 releases and later). */
+const ARRAYS = typeof (globalThis as { process?: { getBuiltinModule?: unknown } }).process?.getBuiltinModule === 'function' && hasReturnArrays();
+function hasReturnArrays(): boolean {
+  try {
+    const sqlite = process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite') | undefined;
+    return typeof sqlite?.StatementSync?.prototype.setReturnArrays === 'function';
+  } catch {
+    return false;
+  }
+}
+function arraysOf(statement: StatementSync): StatementSync {
+  statement.setReturnArrays(true);
+  return statement;
+}
 const RETURNING = /\breturning\b/i;
 const COMMIT = /^\s*(commit|end)\b/i;
 /** A read needs no lock it could be waiting to upgrade: waiting for it is safe in any transaction. */
@@ -263,11 +277,16 @@ interface Prepared {
   reader: boolean;
   /** Used since the eviction last came round (second chance: a hit costs no reordering of the map). */
   used: boolean;
+  /** The same statement returning each row as an array (`setReturnArrays`), made on first use. */
+  arrays?: StatementSync;
 }
 
-/** What one statement gave: its rows, or for a write (without RETURNING) node:sqlite's change count. */
-interface Outcome {
-  rows: Record<string, unknown>[];
+/**
+ * What one statement gave: its rows, or for a write (without RETURNING) node:sqlite's change
+ * count; `affected` is that count as the store reads it (one object per statement, handed to
+ * the store's direct path as it is).
+ */
+interface Outcome extends DirectResult {
   changes?: StatementResultingChanges;
 }
 
@@ -275,6 +294,13 @@ interface Outcome {
 export interface DirectResult {
   rows: Record<string, unknown>[];
   affected: number;
+  /**
+   * Asked for as arrays (a reader, on a node:sqlite with `setReturnArrays`): each row's values
+   * in the order of the statement's select list, and `rows` empty. node:sqlite makes an array
+   * of a row faster than an object (its objects have no prototype and are read as
+   * dictionaries), and a caller that names its columns in the SQL reads them by position.
+   */
+  values?: unknown[][];
 }
 
 class FullauthSqliteConnection implements KyselyConnection {
@@ -367,18 +393,18 @@ class FullauthSqliteConnection implements KyselyConnection {
    * way on it (node:sqlite is synchronous), else after that; a statement that meets another
    * connection's lock waits for it asynchronously (see #retrying).
    */
-  statement(sql: string, parameters: readonly unknown[]): Outcome | Promise<Outcome> {
+  statement(sql: string, parameters: readonly unknown[], arrays = false): Outcome | Promise<Outcome> {
     if (this.#tail === undefined && this.#pending === undefined) {
       try {
-        return this.#execute(sql, parameters);
+        return this.#execute(sql, parameters, arrays);
       } catch (error) {
         if (!isBusy(error)) throw error;
-        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters), error));
+        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters, arrays), error));
       }
     }
     return this.#serial(async () => {
       await this.#sendBegin();
-      return this.#retrying(sql, () => this.#execute(sql, parameters));
+      return this.#retrying(sql, () => this.#execute(sql, parameters, arrays));
     });
   }
 
@@ -387,19 +413,19 @@ class FullauthSqliteConnection implements KyselyConnection {
    * connection as a Kysely user does, so it never runs inside another user's transaction. When
    * nobody holds the connection it runs at once and is over before anyone else can take it.
    */
-  autocommit(sql: string, parameters: readonly unknown[]): Outcome | Promise<Outcome> {
+  autocommit(sql: string, parameters: readonly unknown[], arrays = false): Outcome | Promise<Outcome> {
     if (!this.#owned && this.#tail === undefined && this.#pending === undefined) {
       try {
-        return this.#execute(sql, parameters);
+        return this.#execute(sql, parameters, arrays);
       } catch (error) {
         if (!isBusy(error)) throw error;
         this.#owned = true;
-        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters), error)).finally(() => this.release());
+        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters, arrays), error)).finally(() => this.release());
       }
     }
     return this.acquire().then(async () => {
       try {
-        return await this.statement(sql, parameters);
+        return await this.statement(sql, parameters, arrays);
       } finally {
         this.release();
       }
@@ -482,11 +508,18 @@ class FullauthSqliteConnection implements KyselyConnection {
     }
   }
 
-  #execute(sql: string, parameters: readonly unknown[]): Outcome {
-    const { statement, reader } = this.#prepare(sql);
+  #execute(sql: string, parameters: readonly unknown[], arrays = false): Outcome {
+    const prepared = this.#prepare(sql);
+    const { statement, reader } = prepared;
     const values = parameters as SQLInputValue[];
-    if (reader) return { rows: statement.all(...values) as Record<string, unknown>[] };
-    return { rows: [], changes: statement.run(...values) };
+    if (reader && arrays && ARRAYS) {
+      // A statement of its own (the cached one may be Kysely's, which reads objects).
+      const byPosition = (prepared.arrays ??= arraysOf(this.db.prepare(sql)));
+      return { rows: [], affected: 0, values: byPosition.all(...values) as unknown as unknown[][] };
+    }
+    if (reader) return { rows: statement.all(...values) as Record<string, unknown>[], affected: 0 };
+    const changes = statement.run(...values);
+    return { rows: [], affected: Number(changes.changes), changes };
   }
 
   #inTransaction(): boolean {
@@ -584,6 +617,7 @@ export function fullauthSqliteStatement(
   sql: string,
   parameters: readonly unknown[],
   lookUp: false,
+  arrays?: boolean,
 ): DirectResult | Promise<DirectResult> | undefined;
 export function fullauthSqliteStatement(
   connection: object,
@@ -598,17 +632,18 @@ export function fullauthSqliteStatement(
   sql: string,
   parameters: readonly unknown[],
   lookUp = true,
+  arrays = false,
 ): DirectResult | Promise<DirectResult | undefined> | undefined {
   let ours = OURS.get(connection);
   if (ours === undefined) ours = isOurs(connection);
   if (!ours) return undefined;
   if (transaction instanceof SqliteReservation) {
     if (!transaction.active) throw new Error('This fullauthSqlite() connection was reserved for a transaction that has ended.');
-    return direct(transaction.connection, true, sql, parameters);
+    return direct(transaction.connection, true, sql, parameters, arrays);
   }
   const kysely = (transaction ?? (connection as SqlConnectionLike).getClient()) as object;
   const known = CONNECTIONS.get(kysely);
-  if (known && !known.closed) return direct(known, transaction !== undefined, sql, parameters);
+  if (known && !known.closed) return direct(known, transaction !== undefined, sql, parameters, arrays);
   // Without `lookUp` (executeSqlite()), a connection not yet found is left to the caller's path, which finds it.
   if (!lookUp) return undefined;
   if (known === null) return Promise.resolve(undefined);
@@ -660,12 +695,9 @@ function isOurs(connection: object): boolean {
   return ours;
 }
 
-function direct(connection: FullauthSqliteConnection, joined: boolean, sql: string, parameters: readonly unknown[]): DirectResult | Promise<DirectResult> {
-  const outcome = joined ? connection.statement(sql, parameters) : connection.autocommit(sql, parameters);
-  return outcome instanceof Promise ? outcome.then(toDirect) : toDirect(outcome);
+function direct(connection: FullauthSqliteConnection, joined: boolean, sql: string, parameters: readonly unknown[], arrays = false): DirectResult | Promise<DirectResult> {
+  return joined ? connection.statement(sql, parameters, arrays) : connection.autocommit(sql, parameters, arrays);
 }
-
-const toDirect = ({ rows, changes }: Outcome): DirectResult => ({ rows, affected: changes ? Number(changes.changes) : 0 });
 
 /** The connection a Kysely instance runs on (asked once per instance: Kysely hands it to a consumer). */
 async function connectionOf(kysely: object): Promise<FullauthSqliteConnection | null> {

@@ -23,12 +23,13 @@ export function executeSqlite(session: SqlSession, sql: string, params: readonly
 /**
  * `executeSqlite()`, with the result itself when the statement ran at once (node:sqlite is
  * synchronous): no promise while nothing waits. Errors are thrown (or rejected) converted.
+ * `arrays`: a reader's rows as arrays where the direct path can give them (`DirectResult.values`).
  */
-export function sqliteStatement(session: SqlSession, sql: string, params: readonly unknown[]): BoundResult | Promise<BoundResult> {
+export function sqliteStatement(session: SqlSession, sql: string, params: readonly unknown[], arrays = false): BoundResult | Promise<BoundResult> {
   if (session.sqlite === undefined) {
     let direct: BoundResult | Promise<BoundResult> | undefined;
     try {
-      direct = fullauthSqliteStatement(session.connection as object, session.transaction, sql, params, false);
+      direct = fullauthSqliteStatement(session.connection as object, session.transaction, sql, params, false, arrays);
     } catch (error) {
       throw driverFailure(session, error);
     }

@@ -72,17 +72,44 @@ export const date = (value: unknown): Date | null => {
 /** "0001-01-01 00:00:00.5+00" → "0001-01-01T00:00:00.5+00:00" (a zone of hours only gets its minutes). */
 const isoOf = (text: string): string => text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
 
-export function toUser(r: Row): UserRecord {
-  return {
-    id: String(r.id),
-    email: String(r.email),
-    hashedPassword: (r.hashed_password as string | null) ?? null,
-    isActive: r.is_active === true,
-    isVerified: r.is_verified === true,
-    isSuperuser: r.is_superuser === true,
-    createdAt: date(r.created_at)!,
+/**
+ * How a database's driver values of keys, booleans and timestamps read as record values: the
+ * store builds its row → record mappers from these once per dialect (`plainColumns` for rows
+ * the dialect already converted, or PostgreSQL's; the hex dialects' `hexColumns` for rows
+ * straight from their driver, converted in the same pass).
+ */
+export interface Columns {
+  key(value: unknown): string;
+  flag(value: unknown): boolean;
+  date(value: unknown): Date | null;
+}
+export const plainColumns: Columns = { key: String, flag: (value) => value === true, date };
+
+/** The columns a `UserRecord` is read from. */
+export const USER_COLUMNS = ['id', 'email', 'hashed_password', 'is_active', 'is_verified', 'is_superuser', 'created_at'] as const;
+/** Where a user row holds each column: its property names (a row object), or its positions (a row array of `USER_COLUMNS`). */
+type UserLayout = Record<(typeof USER_COLUMNS)[number], string | number>;
+const BY_NAME = Object.fromEntries(USER_COLUMNS.map((column) => [column, column])) as UserLayout;
+export const USER_POSITIONS = Object.fromEntries(USER_COLUMNS.map((column, i) => [column, i])) as UserLayout;
+
+/** A user row → `UserRecord`, with the given column readers (made once per store, not per row). */
+export function userRecords({ key, flag, date: time }: Columns, at: UserLayout = BY_NAME): (r: Row | readonly unknown[]) => UserRecord {
+  const { id, email, hashed_password, is_active, is_verified, is_superuser, created_at } = at;
+  return (row) => {
+    const r = row as Record<string | number, unknown>;
+    return {
+      id: key(r[id]),
+      email: String(r[email]),
+      hashedPassword: (r[hashed_password] as string | null) ?? null,
+      isActive: flag(r[is_active]),
+      isVerified: flag(r[is_verified]),
+      isSuperuser: flag(r[is_superuser]),
+      createdAt: time(r[created_at])!,
+    };
   };
 }
+
+export const toUser = userRecords(plainColumns);
 
 export function toOAuth(r: Row): OAuthAccountRecord {
   return {

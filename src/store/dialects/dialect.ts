@@ -6,6 +6,7 @@
 // lives in the dialect module. Adding a database is adding a file and a line in index.ts.
 import type { FullauthDialect } from '../../dialects.js';
 import type { BoundResult, SqlSession } from '../../orm-compat.js';
+import type { Columns } from '../records.js';
 
 export type Row = Record<string, unknown>;
 /** Where statements run: the pool, the caller's transaction, or one of the store's own. */
@@ -59,9 +60,10 @@ export interface StoreDialect {
    * One statement, its values bound (`?` placeholders); outside a transaction on the pool.
    * `text`: the statement as `prepare` made it, when the caller built it once (a `Statement`).
    * The result itself where the statement ran at once (node:sqlite is synchronous); a failure
-   * may then be thrown rather than rejected.
+   * may then be thrown rather than rejected. `arrays`: a reader's rows may come as arrays
+   * (`values` of the result, node:sqlite on `fullauthSqlite()`); a dialect may ignore it.
    */
-  execute(session: SqlSession, sql: string, params: readonly unknown[], text?: string): BoundResult | Promise<BoundResult>;
+  execute(session: SqlSession, sql: string, params: readonly unknown[], text?: string, arrays?: boolean): BoundResult | Promise<BoundResult>;
   /** The text a statement is sent as (PostgreSQL: `$1, $2, …` for `?`), made once per `Statement`; none where it is the SQL itself. */
   readonly prepare?: (sql: string) => string;
   /**
@@ -85,6 +87,8 @@ export interface StoreDialect {
   stamp(date: Date): unknown;
   /** A row read: keys, booleans and timestamps as JavaScript values (canonical uuids, booleans, Dates); none where the driver's values are those already. */
   readonly row?: (row: Row) => Row;
+  /** The same conversions one value at a time, for the store's row → record mappers that read a driver's row directly (`row` not applied). */
+  readonly columns: Columns;
   /** Whether a unique-key error is about this index (`column` of `table`, unquoted). */
   conflictOn(error: { message: string; cause?: unknown }, index: string, table: string, column: string): boolean;
 

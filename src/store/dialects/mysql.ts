@@ -27,7 +27,7 @@ import { uuidToHex } from '../../column-types.js';
 import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
 import { ConflictError, RetryableStoreError } from '../errors.js';
 import { marks, padded, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
-import { hexRow, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
+import { hexColumns, hexRow, keyHex, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
 
 /** The store writes identifiers in double quotes; MySQL quotes them in backticks (unless ANSI_QUOTES). */
 const IDENTIFIER = /"([A-Za-z_][A-Za-z0-9_]*)"/g;
@@ -84,9 +84,10 @@ export const mysql: StoreDialect = {
     return transactional(session, { isolationLevel: 'read committed' }, (em) => locked(em, () => fn(em))) as Promise<Awaited<ReturnType<typeof fn>>>;
   },
 
-  key: (id) => uuidToHex(id),
+  key: keyHex,
   stamp: (date) => utcSeconds(date),
   row: hexRow,
+  columns: hexColumns,
   // MariaDB: "Duplicate entry '…' for key 'ix_…'"; MySQL 8: "… for key 'table.ix_…'".
   conflictOn: (error, index) => error.message.includes(`'${index}'`) || error.message.includes(`.${index}'`),
 

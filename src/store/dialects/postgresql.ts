@@ -10,6 +10,7 @@
 //   in another order (which deadlocks).
 import { createHash } from 'node:crypto';
 import { executeBound, executePostgres, inTransaction } from '../../orm-compat.js';
+import { plainColumns } from '../records.js';
 import type { Statement, StoreDialect, TokenTables, TokenValues } from './dialect.js';
 
 /** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators). */
@@ -96,6 +97,7 @@ export const postgresql: StoreDialect = {
   // Native uuid, timestamptz and boolean: the driver's own values (rows are read as they come).
   key: (id) => id,
   stamp: (date) => date,
+  columns: plainColumns,
   conflictOn(error, index) {
     const cause = error.cause as { constraint?: string } | undefined;
     return cause?.constraint === index || error.message.includes(`"${index}"`);

@@ -1,6 +1,7 @@
 // Statements written once for the databases without PostgreSQL's extras (array_agg … filter,
 // DELETE … USING … RETURNING): MySQL/MariaDB and SQLite.
-import { hexToUuid, parseUtc } from '../../column-types.js';
+import { hexToUuid, parseUtc, uuidToHex } from '../../column-types.js';
+import { date, type Columns } from '../records.js';
 import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, marks, padded, type Context, type Db, type Row, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
 
 /** What a column of `KEY_COLUMNS`, `BOOLEAN_COLUMNS` or `DATE_COLUMNS` holds: one look-up per column instead of three. */
@@ -24,11 +25,82 @@ export function hexRow(row: Row): Row {
     const value = row[column];
     if (value === null || value === undefined) continue;
     if (kind === KEY) {
-      if (typeof value === 'string') row[column] = hexToUuid(value);
+      if (typeof value === 'string') row[column] = hexKey(value);
     } else if (kind === BOOLEAN) row[column] = Number(value) === 1;
-    else if (typeof value === 'string') row[column] = parseUtc(value);
+    else if (typeof value === 'string') row[column] = utcDate(value);
   }
   return row;
+}
+
+/**
+ * One value of a row as MySQL and SQLite store it, read as `hexRow()` and then a record
+ * (`toUser()`, …) read it, in one step: the store's per-table mappers (records.ts) use these on
+ * rows straight from the driver, without converting every column of the row in place first.
+ */
+export const hexColumns: Columns = {
+  key: (value) => (typeof value === 'string' ? hexKey(value) : String(value)),
+  flag: (value) => value !== null && value !== undefined && Number(value) === 1,
+  date: (value) => (typeof value === 'string' ? utcDate(value) : date(value)),
+};
+
+const LOWER_HEX_KEY = /^[0-9a-f]{32}$/;
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `hexToUuid()`; the 32 lower-case digits SQLAlchemy and the store write skip its lower-casing of a new string (half its cost). */
+export function hexKey(value: string): string {
+  return LOWER_HEX_KEY.test(value)
+    ? `${value.slice(0, 8)}-${value.slice(8, 12)}-${value.slice(12, 16)}-${value.slice(16, 20)}-${value.slice(20)}`
+    : hexToUuid(value);
+}
+
+/** `uuidToHex()`; a canonical (lower-case) uuid, as every id the store checked or made, by slices instead of a replace and a lower-casing. */
+export function keyHex(id: string): string {
+  return CANONICAL_UUID.test(id) ? id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24) : uuidToHex(id);
+}
+
+/** Two or more ASCII digits of `text` from `at` as a number; -1 when one is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+const daysIn = (year: number, month: number): number =>
+  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+
+/**
+ * `parseUtc()` for the text SQLAlchemy and the store write (`YYYY-MM-DD HH:MM:SS.ffffff`, a
+ * real date and time of the years 100–9999) from its digits, without a regex and a second
+ * parse of a new string; any other text (no fraction, a T, a year below 100, a day that does
+ * not exist) goes through `parseUtc()` itself, so every result is the one it gives.
+ */
+export function utcDate(text: string): Date {
+  if (
+    text.length === 26 &&
+    text.charCodeAt(4) === 45 && // -
+    text.charCodeAt(7) === 45 &&
+    text.charCodeAt(10) === 32 && // space
+    text.charCodeAt(13) === 58 && // :
+    text.charCodeAt(16) === 58 &&
+    text.charCodeAt(19) === 46 && // .
+    digits(text, 23, 3) >= 0 // microseconds beyond the milliseconds: read, not kept (as parseUtc())
+  ) {
+    const year = digits(text, 0, 4);
+    const month = digits(text, 5, 2);
+    const day = digits(text, 8, 2);
+    const hours = digits(text, 11, 2);
+    const minutes = digits(text, 14, 2);
+    const seconds = digits(text, 17, 2);
+    const ms = digits(text, 20, 3);
+    if (year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month) && hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && ms >= 0) {
+      return new Date(Date.UTC(year, month - 1, day, hours, minutes, seconds, ms));
+    }
+  }
+  return parseUtc(text);
 }
 
 /**

@@ -25,10 +25,18 @@ import { uuidToHex } from '../../column-types.js';
 import { onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
 import { executeSqlite, sqliteOwnTransaction, sqliteStatement } from '../../sqlite/store-statements.js';
 import { sleep, utcMicros, type StoreDialect } from './dialect.js';
-import { hexRow, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
+import { hexColumns, hexRow, keyHex, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
 
 /** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
 const bound = (value: unknown): unknown => (value instanceof Date ? utcMicros(value) : typeof value === 'boolean' ? (value ? 1 : 0) : value);
+/** The values as node:sqlite binds them: the same array when none needs converting (most statements bind only strings). */
+function boundAll(params: readonly unknown[]): readonly unknown[] {
+  for (let i = 0; i < params.length; i++) {
+    const value = params[i];
+    if (value instanceof Date || typeof value === 'boolean') return params.map(bound);
+  }
+  return params;
+}
 
 const isBusy = (error: unknown): boolean =>
   error instanceof LockWaitTimeoutException || (error instanceof Error && /database is locked|SQLITE_BUSY/i.test(error.message));
@@ -70,19 +78,21 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
   return {
     name: 'sqlite',
 
-    execute(session, sql, params): BoundResult | Promise<BoundResult> {
-      const values = params.map(bound);
+    execute(session, sql, params, _text, arrays): BoundResult | Promise<BoundResult> {
+      const values = boundAll(params);
       // Inside a transaction a busy statement is the transaction's to handle (the caller's, or ours below).
-      if (session.transaction) return sqliteStatement(session, sql, values);
-      // whileBusy(), without its promise when the statement ran at once.
-      const deadline = Date.now() + busyTimeout;
+      if (session.transaction) return sqliteStatement(session, sql, values, arrays);
+      // whileBusy(), without its promise when the statement ran at once. The deadline is read
+      // when the first attempt has thrown or handed back a promise (it ran synchronously until
+      // then, a statement's start), not on every statement that simply ran.
       let result: BoundResult | Promise<BoundResult>;
       try {
-        result = sqliteStatement(session, sql, values);
+        result = sqliteStatement(session, sql, values, arrays);
       } catch (error) {
-        return again(() => executeSqlite(session, sql, values), error, deadline);
+        return again(() => executeSqlite(session, sql, values), error, Date.now() + busyTimeout);
       }
       if (!(result instanceof Promise)) return result;
+      const deadline = Date.now() + busyTimeout;
       return result.catch((error: unknown) => again(() => executeSqlite(session, sql, values), error, deadline));
     },
     transaction(session, fn) {
@@ -100,9 +110,10 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     // The write lock taken by BEGIN IMMEDIATE already serialises every change of the map.
     roleMapTransaction: (db, _session, _own, _name, fn) => db.transaction(fn),
 
-    key: (id) => uuidToHex(id),
+    key: keyHex,
     stamp: (date) => utcMicros(date),
     row: hexRow,
+    columns: hexColumns,
     // "UNIQUE constraint failed: fullauth_users.email" names the columns, not the index.
     conflictOn: (error, index, table, column) => error.message.includes(`${table}.${column}`) || error.message.includes(index),
 
