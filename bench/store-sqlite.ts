@@ -20,6 +20,8 @@ const USERS = 200;
 const ROUNDS = Number(process.env.BENCH_STORE_ROUNDS ?? 10);
 /** MikroORM's plain NodeSqliteDialect instead of `fullauthSqlite()` (the store's slower path). */
 const PLAIN = process.env.BENCH_SQLITE_DIALECT === 'node';
+/** The raw side reads rows as arrays (node:sqlite's setReturnArrays) instead of its default row objects. */
+const RAW_ARRAYS = process.env.BENCH_SQLITE_RAW_ARRAYS === '1';
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 const newToken = () => randomBytes(32).toString('base64url');
@@ -90,7 +92,16 @@ type Db = InstanceType<typeof import('node:sqlite').DatabaseSync>;
 /** The raw side: the store's SQLite statements, by hand, on one node:sqlite connection. */
 function rawOperations(db: Db): RawOperations {
   const cache = new Map<string, ReturnType<Db['prepare']>>();
-  const prepared = (sql: string) => cache.get(sql) ?? (cache.set(sql, db.prepare(sql)), cache.get(sql)!);
+  const prepared = (sql: string) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      // BENCH_SQLITE_RAW_ARRAYS=1: rows as arrays, as the store reads them on fullauthSqlite().
+      if (RAW_ARRAYS) (statement as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
   const inTransaction = <T>(fn: () => T): T => {
     prepared('begin immediate').run();
     try {
@@ -116,10 +127,11 @@ function rawOperations(db: Db): RawOperations {
   const rotate = async (token: string) => {
     const old = digest(token);
     const now = new Date();
-    const row = prepared(
+    const found = prepared(
       `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
        from "fullauth_refresh_tokens" t join "fullauth_users" u on u."id" = t."user_id" where t."token" = ?`,
-    ).all(old)[0] as { user_id: string; revoked: number } | undefined;
+    ).all(old)[0];
+    const row = found && (RAW_ARRAYS ? { user_id: (found as unknown as unknown[])[0] as string, revoked: (found as unknown as unknown[])[3] as number } : (found as { user_id: string; revoked: number }));
     if (!row || row.revoked) throw new Error('lost');
     const next = newToken();
     inTransaction(() => {
@@ -179,8 +191,9 @@ function rawOperations(db: Db): RawOperations {
   const assignRole = async (userId: string, name: string) =>
     inTransaction(() => {
       prepared(`insert into "fullauth_roles" ("id", "name") values (?, ?) on conflict ("name") do nothing`).run(hex(uuidv7()), name);
-      const [found] = prepared(`select "id" from "fullauth_roles" where "name" = ?`).all(name) as { id: string }[];
-      prepared(`insert into "fullauth_user_roles" ("user_id", "role_id") values (?, ?) on conflict do nothing`).run(hex(userId), found!.id);
+      const [found] = prepared(`select "id" from "fullauth_roles" where "name" = ?`).all(name);
+      const roleId = RAW_ARRAYS ? (found as unknown as unknown[])[0] : (found as { id: string }).id;
+      prepared(`insert into "fullauth_user_roles" ("user_id", "role_id") values (?, ?) on conflict do nothing`).run(hex(userId), roleId as string);
     });
   const link = async (userId: string, providerUserId: string) =>
     prepared(
