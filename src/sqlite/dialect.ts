@@ -246,16 +246,6 @@ class FullauthSqliteDriver implements KyselyDriver {
 }
 
 const READER = /^\s*(select|pragma|explain|with)/i;
-/** Whether this node:sqlite returns rows as arrays on request (`setReturnArrays`: recent Node.js 22 releases and later). */
-const ARRAYS = typeof (globalThis as { process?: { getBuiltinModule?: unknown } }).process?.getBuiltinModule === 'function' && hasReturnArrays();
-function hasReturnArrays(): boolean {
-  try {
-    const sqlite = process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite') | undefined;
-    return typeof sqlite?.StatementSync?.prototype.setReturnArrays === 'function';
-  } catch {
-    return false;
-  }
-}
 function arraysOf(statement: StatementSync): StatementSync {
   statement.setReturnArrays(true);
   return statement;
@@ -512,7 +502,10 @@ class FullauthSqliteConnection implements KyselyConnection {
     const prepared = this.#prepare(sql);
     const { statement, reader } = prepared;
     const values = parameters as SQLInputValue[];
-    if (reader && arrays && ARRAYS) {
+    // Rows as arrays where this node:sqlite can (`setReturnArrays`: recent Node.js 22 releases and
+    // later), asked of the statement itself: node:sqlite is not loaded before a connection is
+    // opened (loading it prints Node's ExperimentalWarning, in every process that imports us).
+    if (reader && arrays && typeof statement.setReturnArrays === 'function') {
       // A statement of its own (the cached one may be Kysely's, which reads objects).
       const byPosition = (prepared.arrays ??= arraysOf(this.db.prepare(sql)));
       return { rows: [], affected: 0, values: byPosition.all(...values) as unknown as unknown[][] };
