@@ -2,7 +2,7 @@
 // behaviour of test/store.test.ts, the races of test/store-races.test.ts across four
 // connections (four ORMs on one file) and across processes, the orphan rows fastapi-fullauth's
 // SQLite leaves behind, and the microsecond timestamps it writes.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import {
 } from '../src/index.js';
 import { CLI_ENV, MIKRO_ORM_6 } from './support/compat.js';
 import { SQLITE_NAME, openSqlite, removeDirs, scratchDir } from './support/databases.js';
+import { checkedMikroOrm6Example } from './support/mikro-orm-6-example.js';
 import { runCommand } from './support/spawn.js';
 import { functionalSuite, raceSuite } from './support/store-suites.js';
 import { cleanUp, hex, storeTarget } from './support/store-targets.js';
@@ -175,27 +176,14 @@ describe('docs/sqlite.md on MikroORM 6: the libSQL config', () => {
   (MIKRO_ORM_6 ? it : it.skip)(
     MIKRO_ORM_6 ? title : `${title} (skipped on MikroORM 7: the example is MikroORM 6's, and @mikro-orm/libsql 6 is installed in the MikroORM 6 job only)`,
     async () => {
-      const page = readFileSync(join(ROOT, 'docs/sqlite.md'), 'utf8');
-      // A ```typescript block (docs.test.ts type-checks the ```ts ones against MikroORM 7) after its marker.
-      const examples = [...page.matchAll(/^<!-- MikroORM 6 example[^\n]*-->\n```typescript\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-      expect(examples).toHaveLength(1);
       const dir = scratchDir('docs-libsql', docsDirs);
       const file = join(dir, 'app.sqlite');
-      // As the reader has it, against MikroORM 6's types (as ci/mikro-orm-6/tsconfig.json checks src/), `mikro-orm-fullauth` being src/.
-      writeFileSync(join(dir, 'checked.ts'), examples[0]!);
-      const paths = { 'mikro-orm-fullauth': [join(ROOT, 'src/index.ts')], '@mikro-orm/sql': [join(ROOT, 'node_modules/@mikro-orm/knex/index.d.ts')] };
-      writeFileSync(
-        join(dir, 'tsconfig.json'),
-        JSON.stringify({ extends: join(ROOT, 'ci/mikro-orm-6/tsconfig.json'), compilerOptions: { noUnusedLocals: false, paths }, include: ['checked.ts'] }),
-      );
-      const tsc = await runCommand(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: ROOT });
-      expect(tsc.output).toBe('');
-      expect(tsc.status).toBe(0);
+      const example = await checkedMikroOrm6Example('docs/sqlite.md', dir);
       // Run: the package from src/, the files in the scratch folder.
       const config = join(dir, 'mikro-orm.config.ts');
       writeFileSync(
         config,
-        examples[0]!
+        example
           .replace("from 'mikro-orm-fullauth'", `from ${JSON.stringify(join(ROOT, 'src/index.js'))}`)
           .replace("'./app.sqlite'", JSON.stringify(file))
           .replace("'./migrations'", JSON.stringify(join(dir, 'migrations'))),

@@ -1,6 +1,6 @@
 // The auth data layer: behaviour on PostgreSQL and PGlite, and proof under concurrency on PostgreSQL;
 // the MikroORM 6 PGlite config of docs/databases.md, run in the MikroORM 6 job.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
@@ -19,7 +19,7 @@ import {
 } from '../src/index.js';
 import { MIKRO_ORM_6, describeTargets } from './support/compat.js';
 import { removeDirs, scratchDir } from './support/databases.js';
-import { runCommand } from './support/spawn.js';
+import { checkedMikroOrm6Example } from './support/mikro-orm-6-example.js';
 import { functionalSuite } from './support/store-suites.js';
 import { initOrm, type Target } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
@@ -211,27 +211,14 @@ describe('docs/databases.md on MikroORM 6: PGlite over @electric-sql/pglite-sock
   (MIKRO_ORM_6 ? it : it.skip)(
     MIKRO_ORM_6 ? title : `${title} (skipped on MikroORM 7: the example is MikroORM 6's, and @electric-sql/pglite-socket is installed in the MikroORM 6 job only)`,
     async () => {
-      const page = readFileSync(join(ROOT, 'docs/databases.md'), 'utf8');
-      // A ```typescript block (docs.test.ts type-checks the ```ts ones against MikroORM 7) after its marker.
-      const examples = [...page.matchAll(/^<!-- MikroORM 6 example[^\n]*-->\n```typescript\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-      expect(examples).toHaveLength(1);
       const dir = scratchDir('docs-pglite-socket', docsDirs);
-      // As the reader has it, against MikroORM 6's types (as ci/mikro-orm-6/tsconfig.json checks src/), `mikro-orm-fullauth` being src/.
-      writeFileSync(join(dir, 'checked.ts'), examples[0]!);
-      const paths = { 'mikro-orm-fullauth': [join(ROOT, 'src/index.ts')], '@mikro-orm/sql': [join(ROOT, 'node_modules/@mikro-orm/knex/index.d.ts')] };
-      writeFileSync(
-        join(dir, 'tsconfig.json'),
-        JSON.stringify({ extends: join(ROOT, 'ci/mikro-orm-6/tsconfig.json'), compilerOptions: { noUnusedLocals: false, paths }, include: ['checked.ts'] }),
-      );
-      const tsc = await runCommand(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: ROOT });
-      expect(tsc.output).toBe('');
-      expect(tsc.status).toBe(0);
+      const example = await checkedMikroOrm6Example('docs/databases.md', dir);
 
       // Run: the package from src/, the files in the scratch folder.
       const module = join(dir, 'db.ts');
       writeFileSync(
         module,
-        examples[0]!
+        example
           .replace("from 'mikro-orm-fullauth'", `from ${JSON.stringify(join(ROOT, 'src/index.js'))}`)
           .replace("'./pgdata'", JSON.stringify(join(dir, 'pgdata')))
           .replace("'./migrations'", JSON.stringify(join(dir, 'migrations'))),
