@@ -146,14 +146,23 @@ function rawOperations(pool: mysql.Pool): RawOperations {
       throw error;
     }
   };
+  /** The store's order: the row in the way looked for (locked shared) first, then the insert. */
+  const found = async (c: mysql.PoolConnection, sql: string, values: unknown[]) => {
+    const [rows] = await c.execute(sql, values as never);
+    return (rows as { id?: string }[])[0];
+  };
   const assignRole = (userId: string, name: string) =>
     inTransaction(async (c) => {
-      let roleId = hex(uuidv7());
-      if (!(await insertIfAbsent(c, `insert into \`fullauth_roles\` (\`id\`, \`name\`) values (?, ?)`, [roleId, name]))) {
-        const [rows] = await c.execute(`select \`id\` from \`fullauth_roles\` where \`name\` = ? lock in share mode`, [name]);
-        roleId = (rows as { id: string }[])[0]!.id;
+      const roleByName = `select \`id\` from \`fullauth_roles\` where \`name\` = ? lock in share mode`;
+      let roleId = (await found(c, roleByName, [name]))?.id;
+      if (roleId === undefined) {
+        roleId = hex(uuidv7());
+        if (!(await insertIfAbsent(c, `insert into \`fullauth_roles\` (\`id\`, \`name\`) values (?, ?)`, [roleId, name]))) roleId = (await found(c, roleByName, [name]))!.id!;
       }
-      await insertIfAbsent(c, `insert into \`fullauth_user_roles\` (\`user_id\`, \`role_id\`) values (?, ?)`, [hex(userId), roleId]);
+      const key = [hex(userId), roleId];
+      if (!(await found(c, `select 1 as \`held\` from \`fullauth_user_roles\` where \`user_id\` = ? and \`role_id\` = ? lock in share mode`, key))) {
+        await insertIfAbsent(c, `insert into \`fullauth_user_roles\` (\`user_id\`, \`role_id\`) values (?, ?)`, key);
+      }
     });
   const link = async (userId: string, providerUserId: string) => {
     const id = hex(uuidv7());

@@ -15,6 +15,7 @@ import {
   type IssuedRefreshToken,
 } from '../src/index.js';
 import { initOrm } from './support/orm.js';
+import { roleRaces } from './support/store-suites.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
 const RUNS = 200;
@@ -314,3 +315,5 @@ describe.skipIf(skipPostgres)('concurrent syncRoles on PostgreSQL (5 ORMs, as 5 
     }
   });
 });
+
+describe.skipIf(skipPostgres)('roles on PostgreSQL', () => roleRaces('postgres', 'on PostgreSQL'));

@@ -845,6 +845,10 @@ export class FullauthStore {
   async #ensureNamed(em: Context, kind: 'role' | 'permission', table: string, name: string, description = ''): Promise<{ id: string; created: boolean }> {
     const id = this.#id();
     const permission = kind === 'permission';
+    // A new statement sees the row a concurrent insert committed.
+    const byName = permission
+      ? this.#sql('permissionByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`)
+      : this.#sql('roleByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`);
     const inserted = await this.#d.insertIfAbsent(
       this.#db,
       em,
@@ -854,16 +858,10 @@ export class FullauthStore {
       permission ? [...id.params, name, description] : [...id.params, name],
       '("name")',
       id.id === undefined ? '"id"' : '',
+      { sql: byName, params: [name] },
     );
     if (inserted.inserted) return { id: id.id ?? String(inserted.rows[0]!.id), created: true };
-    // A new statement sees the row a concurrent insert committed.
-    const [row] = await this.#rows(
-      permission
-        ? this.#sql('permissionByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`)
-        : this.#sql('roleByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`),
-      [name],
-      em,
-    );
+    const [row] = inserted.rows.length > 0 ? inserted.rows : await this.#rows(byName, [name], em);
     return { id: String(row!.id), created: false };
   }
 
@@ -887,7 +885,9 @@ export class FullauthStore {
     await this.#transaction(async (em) => {
       const role = await this.#ensureNamed(em, 'role', roles, name);
       const insert = this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`);
-      await this.#d.insertIfAbsent(this.#db, em, insert.sql, [this.#k(id), this.#k(role.id)], '', '');
+      const held = this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`);
+      const key = [this.#k(id), this.#k(role.id)];
+      await this.#d.insertIfAbsent(this.#db, em, insert.sql, key, '', '', { sql: held, params: key });
     });
   }
 
@@ -925,13 +925,16 @@ export class FullauthStore {
   async #grant(em: Context, roleName: string, permission: string, description = '') {
     const role = await this.#ensureNamed(em, 'role', this.#table('FullauthRole', 'role'), roleName);
     const perm = await this.#ensureNamed(em, 'permission', this.#table('FullauthPermission', 'permission'), permission, description);
+    const grants = this.#table('FullauthRolePermission', 'permission');
+    const key = [this.#k(role.id), this.#k(perm.id)];
     const { inserted } = await this.#d.insertIfAbsent(
       this.#db,
       em,
-      this.#sql('insertGrant', () => `insert into ${this.#table('FullauthRolePermission', 'permission')} ("role_id", "permission_id") values (?, ?)`).sql,
-      [this.#k(role.id), this.#k(perm.id)],
+      this.#sql('insertGrant', () => `insert into ${grants} ("role_id", "permission_id") values (?, ?)`).sql,
+      key,
       '',
       '',
+      { sql: this.#sql('grantHeld', () => `select 1 as "held" from ${grants} where "role_id" = ? and "permission_id" = ?${this.#d.latestRead}`), params: key },
     );
     return { role, perm, granted: inserted };
   }

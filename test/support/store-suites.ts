@@ -245,6 +245,7 @@ async function expectDead(store: FullauthStore, rotated: PromiseSettledResult<Is
 
 export function raceSuite(kind: StoreKind, where: string): void {
   afterEach(cleanUp);
+  roleRaces(kind, where);
 
   /** Two stores on different connections (SQLite: different ORMs on the file; MariaDB: one pool). */
   async function setup(include: Parameters<typeof storeTarget>[1] = []) {
@@ -476,6 +477,49 @@ export function raceSuite(kind: StoreKind, where: string): void {
         const now = await state();
         expect(maps.some((map) => applied(now, map))).toBe(true);
       }
+    });
+  });
+}
+
+/**
+ * Roles and grants raced: many callers give new roles and permissions at once (each a row
+ * that does not exist yet, then one that does), and a role assignment races the user's
+ * deletion. Also run on PostgreSQL (test/store-races.test.ts).
+ */
+export function roleRaces(kind: StoreKind, where: string): void {
+  describe(`roles and grants under concurrency ${where}`, () => {
+    afterEach(cleanUp);
+
+    it('24 parallel assignRole/grantPermission of a new role, 10 rounds: no error, one role, one row per user and per grant', async () => {
+      const { stores, sql, key } = await storeTarget(kind, ['permission'], { orms: 2 });
+      const users = await Promise.all([0, 1, 2].map((i) => stores[0]!.createUser({ email: `r${i}@x.io` })));
+      for (let round = 0; round < 10; round++) {
+        const role = `role${round}`;
+        const calls = Array.from({ length: 24 }, (_, n) => {
+          const store = stores[n % stores.length]!;
+          return n % 4 === 3 ? store.grantPermission(role, `perm:${round}`) : store.assignRole(users[n % 3]!.id, role);
+        });
+        const results = await Promise.allSettled(calls);
+        expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+        expect((await sql('select id from fullauth_roles where name = ?', [role])).length).toBe(1);
+        const held = await sql('select ur.user_id from fullauth_user_roles ur join fullauth_roles r on r.id = ur.role_id where r.name = ?', [role]);
+        expect(held.map((r) => String(r.user_id).replace(/-/g, '')).sort()).toEqual(users.map((u) => key(u.id).replace(/-/g, '')).sort());
+        expect((await sql('select 1 from fullauth_role_permissions rp join fullauth_roles r on r.id = rp.role_id where r.name = ?', [role])).length).toBe(1);
+        for (const user of users) expect(await stores[0]!.listRoles(user.id)).toContain(role);
+      }
+    });
+
+    it(`assignRole ∥ deleteUser, ${RUNS / 4} times: the assignment lands before the deletion or fails as NotFoundError; no row is left`, async () => {
+      const { stores, sql } = await storeTarget(kind, ['role'], { orms: 2 });
+      const [a, b = a] = stores;
+      await a!.assignRole((await a!.createUser({ email: 'seed@x.io' })).id, 'editor'); // the role exists: only the user's row is raced
+      for (let i = 0; i < RUNS / 4; i++) {
+        const user = await a!.createUser({ email: `gone${i}@x.io` });
+        const [assigned, deleted] = await Promise.allSettled([a!.assignRole(user.id, 'editor'), b!.deleteUser(user.id)]);
+        expect(deleted.status).toBe('fulfilled');
+        if (assigned.status === 'rejected') expect(assigned.reason).toBeInstanceOf(NotFoundError);
+      }
+      expect(Number((await sql('select count(*) as n from fullauth_user_roles'))[0]!.n)).toBe(1);
     });
   });
 }

@@ -22,6 +22,12 @@ export interface Statement {
   readonly text: string;
 }
 
+/** A read of the row an insert would collide with (see `StoreDialect.insertIfAbsent`). */
+export interface Probe {
+  readonly sql: string | Statement;
+  readonly params: readonly unknown[];
+}
+
 /** How the store runs statements: values bound, rows converted by the dialect, failures as store errors. */
 export interface Db {
   rows(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<Row[]>;
@@ -118,8 +124,20 @@ export interface StoreDialect {
    * `insert` (a complete `insert into t (…) values (…)` statement) unless a row with the same
    * `conflict` columns exists. Returns the rows of `returning` (a column list, or '') when it inserted,
    * or the affected count as `inserted`.
+   *
+   * `existing`, when given, is a locking read of the row in the way. A dialect on which a
+   * refused insert costs more than a read (MySQL: a duplicate key is an error, and an error
+   * is costly) runs it first and returns its rows, with `inserted: false`, when it finds one.
    */
-  insertIfAbsent(db: Db, em: Context | undefined, insert: string, params: readonly unknown[], conflict: string, returning: string): Promise<{ inserted: boolean; rows: Row[] }>;
+  insertIfAbsent(
+    db: Db,
+    em: Context | undefined,
+    insert: string,
+    params: readonly unknown[],
+    conflict: string,
+    returning: string,
+    existing?: Probe,
+  ): Promise<{ inserted: boolean; rows: Row[] }>;
 
   /**
    * A token of a new login, or of a session being continued (`em`: inside the store's

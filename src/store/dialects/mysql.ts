@@ -102,9 +102,18 @@ export const mysql: StoreDialect = {
   // InnoDB enforces foreign keys (a host that turns foreign_key_checks off is on its own).
   orphans: false,
 
-  async insertIfAbsent(db, em, insert, params) {
+  async insertIfAbsent(db, em, insert, params, _conflict, _returning, existing) {
     // A duplicate key is an error that leaves the transaction usable (unlike PostgreSQL's);
-    // INSERT IGNORE would also swallow a missing user (a foreign-key failure).
+    // INSERT IGNORE would also swallow a missing user (a foreign-key failure), and
+    // ON DUPLICATE KEY UPDATE reports a kept row as inserted (mysql2 sets CLIENT_FOUND_ROWS).
+    // The error is the costly path (mysql2's, then MikroORM's exception, then ours: ~100 µs),
+    // so the row in the way is looked for first. The read locks it (shared): it cannot go
+    // before this transaction ends. Two callers that both find nothing still race to the
+    // insert, and the loser's duplicate key is caught below.
+    if (existing) {
+      const rows = await db.rows(existing.sql, existing.params, em);
+      if (rows.length > 0) return { inserted: false, rows };
+    }
     try {
       return { inserted: (await db.affected(insert, params, em)) > 0, rows: [] };
     } catch (error) {
