@@ -813,16 +813,23 @@ export class FullauthStore {
    */
   async listSessions(userId: string): Promise<SessionRecord[]> {
     const id = this.#userId(userId);
-    const rows = await this.#d.listSessions(this.#db, this.#tt, this.#k(id), this.#now());
-    return rows.map((r) => ({
-      familyId: String(r.family_id),
-      startedAt: date(r.started_at)!,
-      lastUsedAt: date(r.last_used_at)!,
-      expiresAt: date(r.expires_at)!,
-      userAgent: (r.user_agent as string | null) ?? null,
-      ipAddress: (r.ip_address as string | null) ?? null,
-    }));
+    const statement = this.#sql('sessions', () => this.#d.sessions.statement(this.#tt));
+    return settle(this.#driverResult(statement, this.#d.sessions.params(this.#k(id), this.#now()), true), this.#sessionRecords);
   }
+  /** The sessions' rows (by position where the driver gave arrays) as records, read in one pass. */
+  readonly #sessionRecords = ({ rows, values }: BoundResult): SessionRecord[] => {
+    const { date: at } = this.#d.columns;
+    const session = (familyId: unknown, startedAt: unknown, lastUsedAt: unknown, expiresAt: unknown, userAgent: unknown, ipAddress: unknown): SessionRecord => ({
+      familyId: String(familyId),
+      startedAt: at(startedAt)!,
+      lastUsedAt: at(lastUsedAt)!,
+      expiresAt: at(expiresAt)!,
+      userAgent: (userAgent as string | null) ?? null,
+      ipAddress: (ipAddress as string | null) ?? null,
+    });
+    if (values !== undefined) return values.map((v) => session(v[0], v[1], v[2], v[3], v[4], v[5]));
+    return rows.map((r) => session(r.family_id, r.started_at, r.last_used_at, r.expires_at, r.user_agent, r.ip_address));
+  };
 
   /** Deletes expired tokens, `batchSize` (a whole number from 1 to 100,000) rows per statement so locks stay short. Returns the count. */
   async purgeExpiredTokens(options: { batchSize?: number; before?: Date } = {}): Promise<number> {

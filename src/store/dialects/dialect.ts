@@ -155,10 +155,15 @@ export interface StoreDialect {
   spendAndIssue(db: Db, t: TokenTables, userKey: unknown, digest: string, cutoff: Date, v: TokenValues): Promise<string | null>;
 
   /**
-   * The user's live sessions (see `FullauthStore.listSessions`): family_id, started_at,
-   * last_used_at, and expires_at, user_agent, ip_address of the newest live token, newest first.
+   * The statement of the user's live sessions (see `FullauthStore.listSessions`), newest first:
+   * family_id, started_at, last_used_at, and expires_at, user_agent, ip_address of the newest
+   * live token, in this order (the store reads them by position where the driver gives arrays),
+   * and its values for a user and a time.
    */
-  listSessions(db: Db, t: TokenTables, userKey: unknown, now: Date): Promise<Row[]>;
+  readonly sessions: {
+    statement(t: TokenTables): string;
+    params(userKey: unknown, now: Date): unknown[];
+  };
 
   /** Deletes up to `batch` tokens that expired before `before`, passing over rows another transaction holds. */
   purgeBatch(db: Db, t: TokenTables, before: Date, batch: number): Promise<number>;

@@ -27,7 +27,7 @@ import { uuidToHex } from '../../column-types.js';
 import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
 import { ConflictError, RetryableStoreError } from '../errors.js';
 import { marks, padded, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
-import { hexColumns, hexRow, keyHex, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
+import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
 
 /** The store writes identifiers in double quotes; MySQL quotes them in backticks (unless ANSI_QUOTES). */
 const IDENTIFIER = /"([A-Za-z_][A-Za-z0-9_]*)"/g;
@@ -124,7 +124,7 @@ export const mysql: StoreDialect = {
 
   ...tokenProcedures('lock in share mode'),
 
-  listSessions,
+  sessions,
 
   purgeBatch(db, { users, tokens }, before, batch) {
     // The users first, as every revocation takes them: a revocation scanning a user's tokens

@@ -145,20 +145,18 @@ export const postgresql: StoreDialect = {
     return row ? String(row.id) : null;
   },
 
-  listSessions(db, t, userKey, now) {
-    const live = `not "revoked" and "expires_at" > ?`;
-    return db.rows(
-      (tokenStatementsOf(t).sessions ??= statement(
-        `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at",
+  sessions: {
+    statement(t) {
+      const live = `not "revoked" and "expires_at" > ?`;
+      return `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at",
                 (array_agg("expires_at" order by "created_at" desc) filter (where ${live}))[1] as "expires_at",
                 (array_agg("user_agent" order by "created_at" desc) filter (where ${live}))[1] as "user_agent",
                 (array_agg("ip_address" order by "created_at" desc) filter (where ${live}))[1] as "ip_address"
          from ${t.tokens}
          where "user_id" = ? and "family_id" in (select "family_id" from ${t.tokens} where "user_id" = ? and ${live})
-         group by "family_id" order by max("created_at") desc`,
-      )),
-      [now, now, now, userKey, userKey, now],
-    );
+         group by "family_id" order by max("created_at") desc`;
+    },
+    params: (userKey, now) => [now, now, now, userKey, userKey, now],
   },
 
   purgeBatch(db, { tokens }, before, batch) {

@@ -183,8 +183,9 @@ const successorSql = (t: TokenTables, v: TokenValues): string =>
  * user agent and IP. Families without a live token drop out with the inner join; tokens of
  * a user who is gone (orphans) are no session.
  */
-export function listSessions(db: Db, { users, tokens }: TokenTables, userKey: unknown, now: unknown): Promise<Row[]> {
-  return db.rows(
+/** The live sessions (StoreDialect.sessions) where no window over a group exists (MySQL, SQLite): the newest live token joined to its family's group. */
+export const sessions: StoreDialect['sessions'] = {
+  statement: ({ users, tokens }) =>
     `select g."family_id", g."started_at", g."last_used_at", n."expires_at", n."user_agent", n."ip_address"
      from (select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at"
            from ${tokens} where "user_id" = ? and exists (select 1 from ${users} where "id" = ?) group by "family_id") g
@@ -193,9 +194,8 @@ export function listSessions(db: Db, { users, tokens }: TokenTables, userKey: un
        where l."user_id" = ? and l."family_id" = g."family_id" and not l."revoked" and l."expires_at" > ?
        order by l."created_at" desc, l."id" desc limit 1)
      order by g."last_used_at" desc, g."family_id"`,
-    [userKey, userKey, userKey, now],
-  );
-}
+  params: (userKey, now) => [userKey, userKey, userKey, now],
+};
 
 /** Removes a role's grants of permissions not in `keep` (the caller holds the role-map lock); returns their names, sorted. */
 export async function revokeUnlisted(

@@ -25,7 +25,7 @@ import { uuidToHex } from '../../column-types.js';
 import { onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
 import { executeSqlite, sqliteOwnTransaction, sqliteStatement } from '../../sqlite/store-statements.js';
 import { sleep, utcMicros, type StoreDialect } from './dialect.js';
-import { hexColumns, hexRow, keyHex, listSessions, revokeUnlisted, tokenProcedures } from './shared.js';
+import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
 
 /** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
 const bound = (value: unknown): unknown => (value instanceof Date ? utcMicros(value) : typeof value === 'boolean' ? (value ? 1 : 0) : value);
@@ -136,7 +136,7 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
 
     ...tokenProcedures(''),
 
-    listSessions,
+    sessions,
 
     purgeBatch: (db, { tokens }, before, batch) =>
       db.affected(`delete from ${tokens} where "id" in (select "id" from ${tokens} where "expires_at" < ? limit ?)`, [before, batch]),
