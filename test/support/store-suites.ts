@@ -491,7 +491,9 @@ export function roleRaces(kind: StoreKind, where: string): void {
     afterEach(cleanUp);
 
     it('24 parallel assignRole/grantPermission of a new role, 10 rounds: no error, one role, one row per user and per grant', async () => {
-      const { stores, sql, key } = await storeTarget(kind, ['permission'], { orms: 2 });
+      // Pools of 4: the calls queue for connections and still race (up to 8 transactions at once on
+      // two ORMs), without using up the server's connections beside the other test files.
+      const { stores, sql, key } = await storeTarget(kind, ['permission'], { orms: 2, pool: 4 });
       const users = await Promise.all([0, 1, 2].map((i) => stores[0]!.createUser({ email: `r${i}@x.io` })));
       for (let round = 0; round < 10; round++) {
         const role = `role${round}`;
@@ -510,7 +512,7 @@ export function roleRaces(kind: StoreKind, where: string): void {
     });
 
     it(`assignRole ∥ deleteUser, ${RUNS / 4} times: the assignment lands before the deletion or fails as NotFoundError; no row is left`, async () => {
-      const { stores, sql } = await storeTarget(kind, ['role'], { orms: 2 });
+      const { stores, sql } = await storeTarget(kind, ['role'], { orms: 2, pool: 4 });
       const [a, b = a] = stores;
       await a!.assignRole((await a!.createUser({ email: 'seed@x.io' })).id, 'editor'); // the role exists: only the user's row is raced
       for (let i = 0; i < RUNS / 4; i++) {
