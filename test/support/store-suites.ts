@@ -511,6 +511,18 @@ export function roleRaces(kind: StoreKind, where: string): void {
       }
     });
 
+    it("8 parallel assignRole of a new role, each inside a caller's transaction (MariaDB: REPEATABLE READ), 10 rounds: no deadlock, no error", async () => {
+      const target = await storeTarget(kind, ['role'], { pool: 4 });
+      const users = await Promise.all(Array.from({ length: 8 }, (_, i) => target.store.createUser({ email: `t${i}@x.io` })));
+      for (let round = 0; round < 10; round++) {
+        const results = await Promise.allSettled(
+          users.map((user) => target.orm.em.fork().transactional((em) => createFullauthStore(em).assignRole(user.id, `fresh${round}`))),
+        );
+        expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+        for (const user of users) expect(await target.store.listRoles(user.id)).toEqual([`fresh${round}`, ...Array.from({ length: round }, (_, i) => `fresh${i}`)].sort());
+      }
+    });
+
     it(`assignRole ∥ deleteUser, ${RUNS / 4} times: the assignment lands before the deletion or fails as NotFoundError; no row is left`, async () => {
       const { stores, sql } = await storeTarget(kind, ['role'], { orms: 2, pool: 4 });
       const [a, b = a] = stores;

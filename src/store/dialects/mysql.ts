@@ -50,10 +50,24 @@ const BEGIN = ['set transaction isolation level read committed', 'start transact
 /** How long a role-map change waits for another (seconds), as InnoDB's default lock wait. */
 const ROLE_MAP_WAIT_SECONDS = 50;
 
+/**
+ * The sessions of the store's own transactions, at READ COMMITTED: there a locking read of a
+ * row that is not there takes no gap lock. In a caller's transaction (REPEATABLE READ unless
+ * the caller chose otherwise) it does, and callers that read the same missing row that way and
+ * then insert it deadlock on each other's gap locks: there the insert goes first.
+ */
+const readCommitted = new WeakSet<SqlSession>();
+const atReadCommitted =
+  <T>(fn: (session: SqlSession) => Promise<T>) =>
+  (session: SqlSession): Promise<T> => {
+    readCommitted.add(session);
+    return fn(session);
+  };
+
 /** A transaction of the store's own at READ COMMITTED, on a connection reserved for it. */
 async function transaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>): Promise<T> {
-  const own = await onOwnConnection(session, true, (reserved) => transactionOn(reserved, BEGIN, fn));
-  return own ? own.result : transactional(session, { isolationLevel: 'read committed' }, fn);
+  const own = await onOwnConnection(session, true, (reserved) => transactionOn(reserved, BEGIN, atReadCommitted(fn)));
+  return own ? own.result : transactional(session, { isolationLevel: 'read committed' }, atReadCommitted(fn));
 }
 
 /** GET_LOCK names are at most 64 characters. */
@@ -78,10 +92,10 @@ export const mysql: StoreDialect = {
     // In the caller's transaction the lock is released when this call returns: the rows it
     // wrote stay locked by InnoDB until the caller commits.
     if (!own) return locked(session, () => fn(session)) as Promise<Awaited<ReturnType<typeof fn>>>;
-    const reserved = await onOwnConnection(session, true, (s) => locked(s, () => transactionOn(s, BEGIN, fn)));
+    const reserved = await onOwnConnection(session, true, (s) => locked(s, () => transactionOn(s, BEGIN, atReadCommitted(fn))));
     if (reserved) return reserved.result as Awaited<ReturnType<typeof fn>>;
     // MikroORM 6 (knex): the lock inside its transaction, released before its COMMIT.
-    return transactional(session, { isolationLevel: 'read committed' }, (em) => locked(em, () => fn(em))) as Promise<Awaited<ReturnType<typeof fn>>>;
+    return transactional(session, { isolationLevel: 'read committed' }, (em) => locked(em, () => atReadCommitted(fn)(em))) as Promise<Awaited<ReturnType<typeof fn>>>;
   },
 
   key: keyHex,
@@ -107,10 +121,11 @@ export const mysql: StoreDialect = {
     // INSERT IGNORE would also swallow a missing user (a foreign-key failure), and
     // ON DUPLICATE KEY UPDATE reports a kept row as inserted (mysql2 sets CLIENT_FOUND_ROWS).
     // The error is the costly path (mysql2's, then MikroORM's exception, then ours: ~100 µs),
-    // so the row in the way is looked for first. The read locks it (shared): it cannot go
-    // before this transaction ends. Two callers that both find nothing still race to the
-    // insert, and the loser's duplicate key is caught below.
-    if (existing) {
+    // so in the store's own transactions the row in the way is looked for first. The read locks
+    // it (shared): it cannot go before this transaction ends. Two callers that both find
+    // nothing still race to the insert, and the loser's duplicate key is caught below. In a
+    // caller's transaction the read of a missing row would take a gap lock (see readCommitted).
+    if (existing && em !== undefined && readCommitted.has(em)) {
       const rows = await db.rows(existing.sql, existing.params, em);
       if (rows.length > 0) return { inserted: false, rows };
     }
