@@ -25,7 +25,6 @@ const statement = (sql: string): Statement => ({ sql, text: numbered(sql) });
  * one object for them) and, for inserts, whether the store or the database makes the row's id.
  */
 interface TokenStatements {
-  sessions?: Statement;
   issue?: Statement;
   issueDbId?: Statement;
   spend?: Statement;

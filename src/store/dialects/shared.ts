@@ -178,12 +178,11 @@ const successorSql = (t: TokenTables, v: TokenValues): string =>
    select ${v.idValue}?, "user_id", "family_id", ?, false, ?, ?, ? from ${t.tokens} where "token" = ?`;
 
 /**
- * The user's live sessions: per family, the first and last `created_at` of all its tokens,
- * and the newest live token (ties broken by id, as uuidv7 ids are time ordered) for expiry,
- * user agent and IP. Families without a live token drop out with the inner join; tokens of
- * a user who is gone (orphans) are no session.
+ * The user's live sessions (`StoreDialect.sessions`, MySQL and SQLite): per family, the first
+ * and last `created_at` of all its tokens, and the newest live token (ties broken by id, as
+ * uuidv7 ids are time ordered) for expiry, user agent and IP. Families without a live token
+ * drop out with the inner join; tokens of a user who is gone (orphans) are no session.
  */
-/** The live sessions (StoreDialect.sessions) where no window over a group exists (MySQL, SQLite): the newest live token joined to its family's group. */
 export const sessions: StoreDialect['sessions'] = {
   statement: ({ users, tokens }) =>
     `select g."family_id", g."started_at", g."last_used_at", n."expires_at", n."user_agent", n."ip_address"
