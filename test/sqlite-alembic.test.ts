@@ -3,7 +3,9 @@
 // change on the tables this package creates, through the mikro-orm CLI as a user runs it;
 // and our diff proposes none on the tables SQLAlchemy creates. fastapi-fullauth itself is not
 // installable here (no PyPI): test/fixtures/python/alembic_sqlite.py declares its models as
-// ../shared/schema-contract.md states them, with Debian's SQLAlchemy and Alembic.
+// ../shared/schema-contract.md states them. Every comparison runs with Debian 12's SQLAlchemy 1.4
+// and Alembic 1.8, and with SQLAlchemy 2 and Alembic from Debian 13's packages
+// (scripts/python-sqlalchemy2.sh), which fastapi-fullauth 0.15 runs on.
 // The same cases run on MikroORM 7 (node:sqlite) and on MikroORM 6 (libSQL, whose DDL knex
 // builds): src/sqlite/ddl.ts writes the same SQLAlchemy-shaped DDL through either.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -15,10 +17,26 @@ import { CLI_ENV, MIKRO_ORM_6, withMikroOrm7Names } from './support/compat.js';
 import { SQLITE_NAME, initOtherOrm, removeDirs, scratchDir } from './support/databases.js';
 import { GROUP_VARIANTS } from './support/fixture.js';
 import { ROOT } from './support/fullauth-cli.js';
-import { PYTHON, pythonUnavailable } from './support/python.js';
+import { PYTHON, sqlalchemyStacks, type PythonStack } from './support/python.js';
 import { runCommand } from './support/spawn.js';
 
-const skip = pythonUnavailable(['sqlalchemy', 'alembic']);
+// Debian 12's SQLAlchemy 1.4 / Alembic 1.8, and SQLAlchemy 2 / Alembic (Debian 13's packages,
+// scripts/python-sqlalchemy2.sh), which fastapi-fullauth 0.15 runs on: every comparison runs with each.
+const { stacks, missing } = sqlalchemyStacks();
+const skip = stacks.length === 0 ? missing.join('; ') : undefined;
+const STACKS = stacks.map((s) => s.name).join('; ');
+
+describe('the Python side of these tests', () => {
+  it.skipIf(missing.length > 0)(
+    `is both SQLAlchemy 1.4 with Alembic 1.8 (Debian 12) and SQLAlchemy 2 with Alembic (Debian 13's packages)${missing.length > 0 ? ` (${missing.join('; ')})` : ''}`,
+    () => {
+      expect(stacks.map((stack) => /^SQLAlchemy (\d+\.\d+)\.\d+, Alembic (\d+)\./.exec(stack.name)?.slice(1))).toEqual([
+        ['1.4', '1'],
+        ['2.0', '1'],
+      ]);
+    },
+  );
+});
 
 const dirs: string[] = [];
 afterAll(() => removeDirs(dirs));
@@ -36,15 +54,21 @@ interface Comparison {
   >;
 }
 
-async function python<T>(request: Record<string, unknown>): Promise<T> {
+async function python<T>(request: Record<string, unknown>, stack: PythonStack): Promise<T> {
   const script = join(ROOT, 'test/fixtures/python/alembic_sqlite.py');
-  const result = await runCommand(PYTHON, [script], { input: JSON.stringify(request), timeout: 120_000 });
-  if (result.status !== 0) throw new Error(`alembic_sqlite.py ${String(request.op)} failed:\n${result.output}`);
+  const result = await runCommand(PYTHON, [script], { input: JSON.stringify(request), timeout: 120_000, env: stack.env });
+  if (result.status !== 0) throw new Error(`alembic_sqlite.py ${String(request.op)} with ${stack.name} failed:\n${result.output}`);
   return JSON.parse(result.stdout) as T;
 }
 
-/** What fastapi-fullauth's Alembic autogenerate proposes on `file` for the models of `groups`. */
-const alembicCompare = (file: string, groups: readonly FullauthGroup[]) => python<Comparison>({ op: 'compare', file, groups });
+/** What fastapi-fullauth's Alembic autogenerate proposes on `file` for the models of `groups`, with each SQLAlchemy/Alembic, by its name. */
+async function alembicCompare(file: string, groups: readonly FullauthGroup[]): Promise<Record<string, Comparison>> {
+  return Object.fromEntries(await Promise.all(stacks.map(async (stack) => [stack.name, await python<Comparison>({ op: 'compare', file, groups }, stack)])));
+}
+/** The changes each SQLAlchemy/Alembic proposes, by its name; `NOTHING` when none proposes any. */
+const changesOf = async (file: string, groups: readonly FullauthGroup[]) =>
+  Object.fromEntries(Object.entries(await alembicCompare(file, groups)).map(([name, compared]) => [name, compared.changes]));
+const NOTHING = Object.fromEntries(stacks.map((stack) => [stack.name, []]));
 
 /** The `mikro-orm` CLI in the repository, in a user's environment. */
 async function mikroOrm(args: string[], configFile: string, env: Record<string, string>): Promise<string> {
@@ -107,7 +131,7 @@ async function plainSqliteOrm(file: string): Promise<{ schema: { create(): Promi
 }
 const tableNames = async (file: string) => (await readSqliteTables(file)).map((t) => t.name);
 
-describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic autogenerate on our tables${skip ? ` (${skip})` : ''}`, () => {
+describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic autogenerate on our tables (${skip ?? STACKS})`, () => {
   it('mikro-orm CLI (migration:create --initial, up): Alembic proposes nothing; our diff neither; migration:down reverts', async () => {
     const dir = scratchDir('alembic-cli', dirs);
     const config = writeSqliteConfig(dir, { hooks: true });
@@ -123,15 +147,16 @@ describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic au
     expect(code).not.toMatch(/create unique index \S*uq_oauth_provider_user/);
 
     await mikroOrm(['migration:up'], config, env);
-    const compared = await alembicCompare(env.APP_SQLITE, ALL);
-    expect(compared.changes).toEqual([]);
-    // What SQLAlchemy reads back: every foreign key with its ON DELETE CASCADE, the named constraint.
-    const fks = Object.values(compared.reflected).flatMap((t) => t.foreign_keys);
-    expect(fks).toHaveLength(7);
-    expect(fks.every((fk) => fk.ondelete === 'CASCADE')).toBe(true);
-    expect(compared.reflected.fullauth_oauth_accounts!.unique_constraints).toEqual([
-      { name: 'uq_oauth_provider_user', column_names: ['provider', 'provider_user_id'] },
-    ]);
+    for (const [stack, compared] of Object.entries(await alembicCompare(env.APP_SQLITE, ALL))) {
+      expect(compared.changes, stack).toEqual([]);
+      // What SQLAlchemy reads back: every foreign key with its ON DELETE CASCADE, the named constraint.
+      const fks = Object.values(compared.reflected).flatMap((t) => t.foreign_keys);
+      expect(fks, stack).toHaveLength(7);
+      expect(fks.every((fk) => fk.ondelete === 'CASCADE'), stack).toBe(true);
+      expect(compared.reflected.fullauth_oauth_accounts!.unique_constraints, stack).toEqual([
+        { name: 'uq_oauth_provider_user', column_names: ['provider', 'provider_user_id'] },
+      ]);
+    }
 
     // MikroORM's own comparison of the result: nothing to do (no perpetual diff).
     expect(await mikroOrm(['migration:create'], config, env)).toMatch(/No changes required/);
@@ -140,7 +165,7 @@ describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic au
     await mikroOrm(['migration:down'], config, env);
     expect(await tableNames(env.APP_SQLITE)).toEqual([]);
     await mikroOrm(['migration:up'], config, env);
-    expect((await alembicCompare(env.APP_SQLITE, ALL)).changes).toEqual([]);
+    expect(await changesOf(env.APP_SQLITE, ALL)).toEqual(NOTHING);
   });
 
   it('mikro-orm CLI schema:create --run: Alembic proposes nothing', async () => {
@@ -149,7 +174,7 @@ describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic au
     const env = { APP_SQLITE: join(dir, 'app.sqlite'), APP_MIGRATIONS: join(dir, 'migrations') };
     await mikroOrm(['schema:create', '--run'], config, env);
     expect(await tableNames(env.APP_SQLITE)).toHaveLength(8);
-    expect((await alembicCompare(env.APP_SQLITE, ALL)).changes).toEqual([]);
+    expect(await changesOf(env.APP_SQLITE, ALL)).toEqual(NOTHING);
     expect(await mikroOrm(['schema:update', '--dump'], config, env)).toMatch(/Schema is up-to-date/);
   });
 
@@ -158,17 +183,17 @@ describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic au
     const env = { APP_SQLITE: join(dir, 'app.sqlite'), APP_MIGRATIONS: join(dir, 'migrations') };
     await mikroOrm(['migration:create', '--initial'], writeSqliteConfig(dir, { hooks: true, groups: '[]' }), env);
     await mikroOrm(['migration:up'], writeSqliteConfig(dir, { hooks: true, groups: '[]' }), env);
-    expect((await alembicCompare(env.APP_SQLITE, ['base'])).changes).toEqual([]);
+    expect(await changesOf(env.APP_SQLITE, ['base'])).toEqual(NOTHING);
 
     const withOauth = writeSqliteConfig(dir, { hooks: true, groups: "['oauth', 'role']" });
     expect(await mikroOrm(['migration:create'], withOauth, env)).toMatch(/created/i);
     await mikroOrm(['migration:up'], withOauth, env);
-    expect((await alembicCompare(env.APP_SQLITE, ['base', 'role', 'oauth'])).changes).toEqual([]);
+    expect(await changesOf(env.APP_SQLITE, ['base', 'role', 'oauth'])).toEqual(NOTHING);
     expect(await mikroOrm(['migration:create'], withOauth, env)).toMatch(/No changes required/);
 
     await mikroOrm(['migration:down'], withOauth, env);
     expect(await tableNames(env.APP_SQLITE)).toEqual(['fullauth_refresh_tokens', 'fullauth_users']);
-    expect((await alembicCompare(env.APP_SQLITE, ['base'])).changes).toEqual([]);
+    expect(await changesOf(env.APP_SQLITE, ['base'])).toEqual(NOTHING);
   });
 
   for (const { label, include } of GROUP_VARIANTS) {
@@ -187,7 +212,7 @@ describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic au
         try {
           await orm.migrator.create(undefined, false, true);
           await orm.migrator.up();
-          expect((await alembicCompare(file, groups)).changes).toEqual([]);
+          expect(await changesOf(file, groups)).toEqual(NOTHING);
           expect((await orm.migrator.create()).diff.up).toEqual([]);
         } finally {
           await orm.close();
@@ -218,7 +243,7 @@ describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic au
       const diff = await orm.schema.getUpdateSchemaSQL();
       expect(diff).toMatch(/^create table `fullauth_oauth_accounts__temp_alter` .*constraint uq_oauth_provider_user unique \(provider, provider_user_id\), .*references fullauth_users \(id\)/m);
       await orm.schema.update();
-      expect((await alembicCompare(file, ALL)).changes).toEqual([]);
+      expect(await changesOf(file, ALL)).toEqual(NOTHING);
       expect(await orm.schema.getUpdateSchemaSQL()).toBe('');
     } finally {
       await orm.close();
@@ -233,23 +258,30 @@ describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: Alembic au
     } finally {
       await orm.close();
     }
-    const { changes } = await alembicCompare(file, ALL);
-    expect(changes).toHaveLength(16);
-    expect(changes.filter((c) => c.startsWith('remove_fk')).every((c) => c.includes('ondelete=None'))).toBe(true);
-    expect(changes.filter((c) => c.startsWith('add_fk')).every((c) => c.includes('ondelete=CASCADE'))).toBe(true);
-    expect(changes).toContain('remove_index fullauth_oauth_accounts.uq_oauth_provider_user(provider,provider_user_id)');
-    expect(changes).toContain('add_constraint fullauth_oauth_accounts.uq_oauth_provider_user(provider,provider_user_id)');
+    for (const [stack, { changes }] of Object.entries(await alembicCompare(file, ALL))) {
+      expect(changes, stack).toHaveLength(16);
+      expect(changes.filter((c) => c.startsWith('remove_fk')).every((c) => c.includes('ondelete=None')), stack).toBe(true);
+      expect(changes.filter((c) => c.startsWith('add_fk')).every((c) => c.includes('ondelete=CASCADE')), stack).toBe(true);
+      expect(changes, stack).toContain('remove_index fullauth_oauth_accounts.uq_oauth_provider_user(provider,provider_user_id)');
+      expect(changes, stack).toContain('add_constraint fullauth_oauth_accounts.uq_oauth_provider_user(provider,provider_user_id)');
+    }
   });
 });
 
-describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: our diff on the tables SQLAlchemy created${skip ? ` (${skip})` : ''}`, () => {
+describe.skipIf(!!skip)(`${SQLITE_NAME} shared with fastapi-fullauth: our diff on the tables SQLAlchemy created (${skip ?? STACKS})`, () => {
   for (const hooks of [true, false]) {
     it(`metadata.create_all() by its models → migration:create proposes nothing (${hooks ? 'with fullauthSchemaHooks()' : 'migrations only, no hooks'})`, async () => {
       const dir = scratchDir('alembic-theirs', dirs);
       const env = { APP_SQLITE: join(dir, 'app.sqlite'), APP_MIGRATIONS: join(dir, 'migrations') };
-      const { ddl } = await python<{ ddl: string[] }>({ op: 'create', file: env.APP_SQLITE, groups: ALL });
+      // The newest SQLAlchemy creates the file; every other one writes the same DDL (in another order at most).
+      const [newest, ...older] = [...stacks].reverse();
+      const { ddl } = await python<{ ddl: string[] }>({ op: 'create', file: env.APP_SQLITE, groups: ALL }, newest!);
       expect(ddl.join('\n')).toContain('CONSTRAINT uq_oauth_provider_user UNIQUE (provider, provider_user_id)');
-      expect((await alembicCompare(env.APP_SQLITE, ALL)).changes).toEqual([]);
+      for (const stack of older) {
+        const theirs = await python<{ ddl: string[] }>({ op: 'create', file: join(dir, `${older.indexOf(stack)}.sqlite`), groups: ALL }, stack);
+        expect([...theirs.ddl].sort(), `${stack.name} against ${newest!.name}`).toEqual([...ddl].sort());
+      }
+      expect(await changesOf(env.APP_SQLITE, ALL)).toEqual(NOTHING);
       const config = writeSqliteConfig(dir, { hooks });
       expect(await mikroOrm(['migration:create'], config, env)).toMatch(/No changes required/);
     });
