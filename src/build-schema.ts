@@ -208,12 +208,8 @@ function referencePolicy(reference: {
   // `false` stops MikroORM adding an index of its own.
   return {
     postgresql: { foreignKeyName: reference.postgresqlName, index: false, updateRule: 'no action' },
-    mysql: {
-      foreignKeyName: reference.mysqlName,
-      index: reference.ownIndex || reference.leadsPrimaryKey ? false : reference.field,
-      // The server's default, as its catalog spells it for an FK declared without ON UPDATE.
-      updateRule: 'restrict',
-    },
+    // The ON UPDATE rule is the server's (MariaDB or MySQL): column-types.ts.
+    mysql: { foreignKeyName: reference.mysqlName, index: reference.ownIndex || reference.leadsPrimaryKey ? false : reference.field },
     sqlite: { foreignKeyName: undefined, index: false, updateRule: 'no action' },
   } satisfies Record<FullauthDialect, unknown>;
 }

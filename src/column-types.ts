@@ -1,5 +1,5 @@
 import { BooleanType, DateTimeType, StringType, UuidType, type EntityProperty, type Platform, type TransformContext } from '@mikro-orm/core';
-import { dialectOf, type FullauthDialect } from './dialects.js';
+import { dialectOf, isMariaDbPlatform, type FullauthDialect } from './dialects.js';
 import { FullauthConfigError } from './errors.js';
 
 /**
@@ -64,6 +64,15 @@ export const hexToUuid = (value: string): string =>
 /** Extra metadata a reference column takes on a given dialect (constraint and index names). */
 export type ReferencePolicy = Record<FullauthDialect, Pick<EntityProperty, 'foreignKeyName' | 'index' | 'updateRule'>>;
 
+/**
+ * The ON UPDATE rule of a foreign key on the MySQL family: none is declared (as SQLAlchemy
+ * declares none), and the rule is the one the server's catalog then reports, so that the
+ * catalog equals fastapi-fullauth's and Alembic reads no ON UPDATE clause back: RESTRICT on
+ * MariaDB, NO ACTION on MySQL (the two behave alike on InnoDB). Spelling it out keeps a host's
+ * `schemaGenerator.defaultUpdateRule` off these keys; MikroORM's diff takes both for "none".
+ */
+const mysqlUpdateRule = (platform: Platform): string => (isMariaDbPlatform(platform) ? 'restrict' : 'no action');
+
 export class FullauthUuidType extends UuidType {
   constructor(
     protected readonly slot: DialectSlot,
@@ -76,7 +85,7 @@ export class FullauthUuidType extends UuidType {
   override getColumnType(prop: EntityProperty, platform: Platform): string {
     const dialect = this.slot.bind(platform);
     // Discovery hands the reference property itself here, before indexes and foreign keys are derived.
-    if (this.reference) Object.assign(prop, this.reference[dialect]);
+    if (this.reference) Object.assign(prop, this.reference[dialect], dialect === 'mysql' ? { updateRule: mysqlUpdateRule(platform) } : undefined);
     return dialect === 'postgresql' ? super.getColumnType(prop, platform) : 'char(32)';
   }
 

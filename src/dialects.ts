@@ -50,6 +50,14 @@ function detect(platform: object): FullauthDialect {
   );
 }
 
+/** Whether a MySQL-family platform is MariaDB's (`MariaDbPlatform`) rather than MySQL's. */
+export function isMariaDbPlatform(platform: object): boolean {
+  for (let proto = Object.getPrototypeOf(platform); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    if (/mariadb/i.test(String(proto.constructor?.name ?? ''))) return true;
+  }
+  return false;
+}
+
 /** A clear refusal for a feature that one database does not have here. */
 export function unsupportedOn(dialect: FullauthDialect, feature: string, supported: readonly FullauthDialect[]): FullauthConfigError {
   return new FullauthConfigError(

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import { definitionOf } from './build-schema.js';
-import { dialectOf, unsupportedOn, type FullauthDialect } from './dialects.js';
+import { dialectOf, isMariaDbPlatform, unsupportedOn, type FullauthDialect } from './dialects.js';
 import { FullauthConfigError, showValue } from './errors.js';
 import { FULLAUTH_GROUPS, type FullauthGroup } from './groups.js';
 import { MYSQL_MIGRATIONS } from './managed/mysql.js';
@@ -253,7 +253,13 @@ export function fullauthMigrator(orm: MikroORM, given?: FullauthMigratorOptions 
   const versions = [...new Set(migrations.map(versionOf))].sort();
 
   const fork = () => orm.em.fork() as unknown as SqlEntityManager;
-  const render = (statement: string) => renderTemplate(statement, definition.naming, schema);
+  // The shipped MySQL stream writes MariaDB's implicit ON UPDATE rule (RESTRICT); MySQL's own is
+  // NO ACTION, so there the clause is left out, as SQLAlchemy leaves it out (column-types.ts).
+  const mysqlServer = dialectName === 'mysql' && !isMariaDbPlatform(orm.config.getDriver().getPlatform());
+  const render = (statement: string) => {
+    const rendered = renderTemplate(statement, definition.naming, schema);
+    return mysqlServer ? rendered.replace(/ on update restrict\b/gi, '') : rendered;
+  };
   const trackingExists = () => dialect.trackingExists(fork(), schema, tableName, tracking);
   const executed = async (): Promise<string[]> => {
     if (!(await trackingExists())) return [];

@@ -19,7 +19,7 @@ import { findDestructiveStatements } from '../src/guard.js';
 import { readMySqlTables, readSqliteTables, type PortableTable } from './support/catalogs.js';
 import { SQLITE_NAME, initOtherOrm, removeDirs, scratchDir, sqliteExec, type OtherDatabase } from './support/databases.js';
 import { GROUP_VARIANTS as VARIANTS, fastapiFullauthDdl } from './support/fixture.js';
-import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
+import { MYSQL_FAMILY, createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
 import { MIKRO_ORM_6, SqliteDriver } from './support/compat.js';
 
 const dirs: string[] = [];
@@ -54,6 +54,21 @@ const mariadb: Backend = {
   },
 };
 
+const mysqlServer: Backend = {
+  name: MYSQL_FAMILY.mysql.name,
+  skip: MYSQL_FAMILY.mysql.skip ?? false,
+  fixture: 'mysql',
+  async create(label) {
+    const db = await createMariaDb(label, 'mysql');
+    databases.push(db);
+    return {
+      target: { kind: 'mysql', url: db.url },
+      run: async (sql) => void (await db.sql(sql)),
+      catalog: () => readMySqlTables(db),
+    };
+  },
+};
+
 const sqlite: Backend = {
   name: SQLITE_NAME,
   skip: false,
@@ -68,7 +83,7 @@ const sqlite: Backend = {
   },
 };
 
-for (const backend of [mariadb, sqlite]) {
+for (const backend of [mariadb, mysqlServer, sqlite]) {
   describe.skipIf(!!backend.skip)(`${backend.name}: the fastapi-fullauth schema${backend.skip ? ` (${backend.skip})` : ''}`, () => {
     /** Creates the tables the way a host does: initial migration, then `up`. */
     async function migrate(target: OtherDatabase, include: readonly FullauthGroup[] | undefined): Promise<void> {
@@ -119,7 +134,7 @@ for (const backend of [mariadb, sqlite]) {
 const HEX = /^[0-9a-f]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-for (const backend of [mariadb, sqlite]) {
+for (const backend of [mariadb, mysqlServer, sqlite]) {
   describe.skipIf(!!backend.skip)(`${backend.name}: values shared with the Python service${backend.skip ? ` (${backend.skip})` : ''}`, () => {
     async function ready(label: string) {
       const db = await backend.create(label);
@@ -272,7 +287,7 @@ for (const backend of [mariadb, sqlite]) {
   });
 }
 
-for (const backend of [mariadb, sqlite]) {
+for (const backend of [mariadb, mysqlServer, sqlite]) {
   describe.skipIf(!!backend.skip)(`${backend.name}: hooks, check, metadata and what is PostgreSQL-only${backend.skip ? ` (${backend.skip})` : ''}`, () => {
     it('the hooks keep removed groups and refuse a destructive diff, naming the statement', async () => {
       const db = await backend.create('hooks');
@@ -318,7 +333,7 @@ for (const backend of [mariadb, sqlite]) {
       const db = await backend.create('pgonly');
       const orm = await initOtherOrm(db.target, { entities: [...defineFullauthEntities()] });
       try {
-        expect(fullauthMigrator(orm as never).dialect).toBe(db.target.kind === 'mariadb' ? 'mysql' : 'sqlite');
+        expect(fullauthMigrator(orm as never).dialect).toBe(db.target.kind === 'sqlite' ? 'sqlite' : 'mysql');
       } finally {
         await orm.close();
       }
@@ -372,7 +387,7 @@ describe('the destructive-statement guard reads every dialect', () => {
   });
 });
 
-for (const backend of [mariadb, sqlite]) {
+for (const backend of [mariadb, mysqlServer, sqlite]) {
   describe.skipIf(!!backend.skip)(`${backend.name}: customisation${backend.skip ? ` (${backend.skip})` : ''}`, () => {
     it('a table prefix, the performance indexes and host user properties round-trip with no diff', async () => {
       const db = await backend.create('custom');

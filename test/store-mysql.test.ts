@@ -1,8 +1,13 @@
-// The auth store on MariaDB (the MySQL driver family, InnoDB): the behaviour of test/store.test.ts
-// and the races of test/store-races.test.ts, each test on a database of its own.
+// The auth store on the MySQL family (InnoDB): MariaDB, and MySQL itself (scripts/mysql-server.sh)
+// through MikroORM's MySQL driver: the behaviour of test/store.test.ts and the races of
+// test/store-races.test.ts, each test on a database of its own.
 import { describe } from 'vitest';
-import { skipMariaDb } from './support/mariadb.js';
+import { MYSQL_FAMILY } from './support/mariadb.js';
 import { functionalSuite, raceSuite } from './support/store-suites.js';
 
-describe.skipIf(skipMariaDb)('the store on MariaDB', () => functionalSuite('mariadb'));
-describe.skipIf(skipMariaDb)('the store on MariaDB, raced', () => raceSuite('mariadb', 'on MariaDB'));
+for (const kind of ['mariadb', 'mysql'] as const) {
+  const { name, skip } = MYSQL_FAMILY[kind];
+  const reason = skip ? ` (skipped: ${skip})` : '';
+  describe.skipIf(!!skip)(`the store on ${name}${reason}`, () => functionalSuite(kind));
+  describe.skipIf(!!skip)(`the store on ${name}, raced${reason}`, () => raceSuite(kind, `on ${name}`));
+}

@@ -19,7 +19,7 @@ import {
 import { MIKRO_ORM_6 } from './support/compat.js';
 import { initOtherOrm, removeDirs, scratchDir } from './support/databases.js';
 import { fastapiFullauthDdl, type FixtureDialect } from './support/fixture.js';
-import { createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
+import { MYSQL_FAMILY, createMariaDb, skipMariaDb, type TestMariaDb } from './support/mariadb.js';
 import { initOrm } from './support/orm.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
@@ -82,6 +82,18 @@ const BACKENDS: Backend[] = [
       const db = await createMariaDb('matrix');
       cleanups.push(db);
       return initOtherOrm({ kind: 'mariadb', url: db.url }, ormOptions(setup));
+    },
+  },
+  {
+    // MySQL itself (scripts/mysql-server.sh), through MikroORM's MySQL driver.
+    column: 'MySQL',
+    named: /MySQL/,
+    skip: MYSQL_FAMILY.mysql.skip ?? false,
+    fixture: 'mysql',
+    async connect(setup) {
+      const db = await createMariaDb('matrix', 'mysql');
+      cleanups.push(db);
+      return initOtherOrm({ kind: 'mysql', url: db.url }, ormOptions(setup));
     },
   },
   {

@@ -16,14 +16,14 @@ export interface PortableTable {
 export async function readMySqlTables(db: TestMariaDb): Promise<PortableTable[]> {
   const schema = `'${db.name}'`;
   const tables = await db.sql(
-    `select table_name as name, engine, table_collation as collation from information_schema.tables where table_schema = ${schema} order by table_name`,
+    `select table_name as name, engine as engine, table_collation as collation from information_schema.tables where table_schema = ${schema} order by table_name`,
   );
   const columns = await db.sql(`select table_name as t, column_name as name, column_type as type, is_nullable as nullable,
-      column_default as def, extra from information_schema.columns where table_schema = ${schema} order by table_name, ordinal_position`);
-  const indexes = await db.sql(`select table_name as t, index_name as name, non_unique,
+      column_default as def, extra as extra from information_schema.columns where table_schema = ${schema} order by table_name, ordinal_position`);
+  const indexes = await db.sql(`select table_name as t, index_name as name, non_unique as non_unique,
       group_concat(column_name order by seq_in_index) as cols from information_schema.statistics
       where table_schema = ${schema} group by table_name, index_name, non_unique order by table_name, index_name`);
-  const keys = await db.sql(`select r.table_name as t, r.constraint_name as name, r.update_rule, r.delete_rule, r.referenced_table_name as ref,
+  const keys = await db.sql(`select r.table_name as t, r.constraint_name as name, r.update_rule as update_rule, r.delete_rule as delete_rule, r.referenced_table_name as ref,
       group_concat(k.column_name order by k.ordinal_position) as cols, group_concat(k.referenced_column_name order by k.ordinal_position) as refcols
       from information_schema.referential_constraints r
       join information_schema.key_column_usage k on k.constraint_schema = r.constraint_schema and k.constraint_name = r.constraint_name and k.table_name = r.table_name

@@ -15,7 +15,7 @@ import { MIKRO_ORM_6, MIKRO_ORM_6_OPTIONS, withMikroOrm7Names } from './compat.j
  * `NodeSqliteDialect`, or through `fullauthSqlite()` (`dialect: 'fullauth'`: the config
  * docs/sqlite.md gives the store's users); on MikroORM 6 it is libSQL either way.
  */
-export type OtherDatabase = { kind: 'mariadb'; url: string } | { kind: 'sqlite'; file: string; dialect?: 'node' | 'fullauth' };
+export type OtherDatabase = { kind: 'mariadb'; url: string } | { kind: 'mysql'; url: string } | { kind: 'sqlite'; file: string; dialect?: 'node' | 'fullauth' };
 type AnyOrm = MariaDbORM | SqlORM;
 
 /**
@@ -42,6 +42,11 @@ export async function initOtherOrm(target: OtherDatabase, options: SqlOptions): 
   };
   if (target.kind === 'mariadb') {
     const { MikroORM } = await import('@mikro-orm/mariadb');
+    return withMikroOrm7Names(await MikroORM.init({ clientUrl: target.url, ...common } as never));
+  }
+  if (target.kind === 'mysql') {
+    // MySQL itself: MikroORM's MySQL driver, as a MySQL user configures it.
+    const { MikroORM } = await import('@mikro-orm/mysql');
     return withMikroOrm7Names(await MikroORM.init({ clientUrl: target.url, ...common } as never));
   }
   if (MIKRO_ORM_6) {

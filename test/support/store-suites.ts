@@ -23,6 +23,7 @@ import {
   type IssuedRefreshToken,
 } from '../../src/index.js';
 import { cleanUp, hex, storeTarget, type StoreKind } from './store-targets.js';
+import { sequenceOf } from './mariadb.js';
 
 const RUNS = 200;
 
@@ -191,9 +192,9 @@ export function functionalSuite(kind: StoreKind): void {
       kind === 'postgres' || kind === 'pglite'
         ? `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
            select gen_random_uuid(), 't' || n, ?, 'f', '2020-01-01 00:00:00+00', false, '2020-01-01 00:00:00+00' from generate_series(1, 20000) n`
-        : kind === 'mariadb'
+        : kind === 'mariadb' || kind === 'mysql'
         ? `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
-           select md5(seq), concat('t', seq), ?, 'f', '2020-01-01 00:00:00', 0, '2020-01-01 00:00:00' from seq_1_to_20000`
+           select lpad(hex(seq), 32, '0'), concat('t', seq), ?, 'f', '2020-01-01 00:00:00', 0, '2020-01-01 00:00:00' from ${sequenceOf(20_000)}`
         : `insert into fullauth_refresh_tokens (id, token, user_id, family_id, expires_at, revoked, created_at)
            with recursive s(n) as (select 1 union all select n + 1 from s where n < 20000)
            select printf('%032x', n), 't' || n, ?, 'f', '2020-01-01 00:00:00.000000', 0, '2020-01-01 00:00:00.000000' from s`,
@@ -428,7 +429,7 @@ export function raceSuite(kind: StoreKind, where: string): void {
       // The database records every change of the count, in commit order.
       await sql('create table sign_audit (old_count int, new_count int)');
       await sql(
-        k === 'mariadb'
+        k === 'mariadb' || k === 'mysql'
           ? 'create trigger audit_sign after update on fullauth_passkeys for each row insert into sign_audit values (old.sign_count, new.sign_count)'
           : 'create trigger audit_sign after update on fullauth_passkeys for each row begin insert into sign_audit values (old.sign_count, new.sign_count); end',
       );

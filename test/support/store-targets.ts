@@ -1,6 +1,6 @@
 // The auth store on each database for the shared suites (test/support/store-suites.ts, called by
 // test/store.test.ts, test/store-mysql.test.ts and test/store-sqlite.test.ts): each test gets its
-// own database (PostgreSQL and MariaDB: a database created and dropped; PGlite: a fresh
+// own database (PostgreSQL, MariaDB and MySQL: a database created and dropped; PGlite: a fresh
 // instance; SQLite: a file in WAL mode in a scratch folder, removed afterwards) and, on SQLite, several ORMs on that
 // file (several connections) so that races cross connections. SQLite is node:sqlite on
 // MikroORM 7 and libSQL on MikroORM 6 (`initOtherOrm()`): on MikroORM 7, `sqlite` is the config
@@ -13,7 +13,7 @@ import { createMariaDb, type TestMariaDb } from './mariadb.js';
 import { initOrm } from './orm.js';
 import { createDatabase, type TestDatabase } from './postgres.js';
 
-export type StoreKind = 'postgres' | 'pglite' | 'mariadb' | 'sqlite' | 'sqlite-plain';
+export type StoreKind = 'postgres' | 'pglite' | 'mariadb' | 'mysql' | 'sqlite' | 'sqlite-plain';
 type Orm = Awaited<ReturnType<typeof initOtherOrm>>;
 
 export interface StoreTarget {
@@ -50,7 +50,7 @@ export async function storeTarget(
   options: { entities?: FullauthOptions; orms?: number; pool?: number; store?: Parameters<typeof createFullauthStore>[1] } = {},
 ): Promise<StoreTarget> {
   const entities = [...defineFullauthEntities(include, options.entities)];
-  const count = options.orms ?? (kind === 'mariadb' ? 1 : 4);
+  const count = options.orms ?? (kind === 'mariadb' || kind === 'mysql' ? 1 : 4);
   if (kind === 'postgres' || kind === 'pglite') {
     // One ORM (PostgreSQL: a pool; PGlite: one in-process database, on MikroORM 6 a pool of one connection to its socket server, orm.ts); the races on PostgreSQL are test/store-races.test.ts.
     let url = '';
@@ -74,12 +74,12 @@ export async function storeTarget(
       live: async (where, params) => Number((await sql(`select count(*) as n from fullauth_refresh_tokens where not revoked and ${where}`, params))[0]!.n),
     };
   }
-  if (kind === 'mariadb') {
-    const db = await createMariaDb('store');
+  if (kind === 'mariadb' || kind === 'mysql') {
+    const db = await createMariaDb('store', kind);
     open.dbs.push(db);
     const orms: Orm[] = [];
     for (let i = 0; i < count; i++) {
-      const orm = await initOtherOrm({ kind: 'mariadb', url: db.url }, { entities, pool: { max: options.pool ?? 20 } } as never);
+      const orm = await initOtherOrm({ kind, url: db.url }, { entities, pool: { max: options.pool ?? 20 } } as never);
       open.orms.push(orm);
       orms.push(orm);
     }
