@@ -11,7 +11,7 @@ import { defineFullauthEntities } from '../src/index.js';
 import { handwrittenSchemas } from './handwritten.js';
 import { runPasswordBench } from './passwords.js';
 import { runStoreBench } from './store.js';
-import { runStoreMysqlBench } from './store-mysql.js';
+import { MYSQL_BENCH_SERVERS, runStoreMysqlBench } from './store-mysql.js';
 import { runStoreSqliteBench } from './store-sqlite.js';
 import { runTokenBench } from './tokens.js';
 
@@ -79,7 +79,7 @@ console.log(`  ratio                         ${coldRatio.toFixed(3)}`);
 console.log('');
 for (const line of await runStoreBench()) console.log(line);
 console.log('');
-for (const line of await runStoreMysqlBench()) console.log(line);
+for (const server of MYSQL_BENCH_SERVERS) for (const line of await runStoreMysqlBench(server)) console.log(line);
 console.log('');
 for (const line of await runStoreSqliteBench()) console.log(line);
 console.log('');

@@ -1,16 +1,22 @@
-// The store on MariaDB against the same statements, with the same locking and transactions,
+// The store on MariaDB and on MySQL against the same statements, with the same locking and transactions,
 // sent through the raw `mysql2` driver (prepared statements, `execute()`), in one run:
 // sequentially and with 16 concurrent clients. Goal: store ≥ 0.9× raw.
 // Standalone: `npx tsx bench/store-mysql.ts`; also part of `npm run bench`.
 import { createHash, randomBytes } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/mariadb';
+import { MikroORM as MySqlORM } from '@mikro-orm/mysql';
 import mysql from 'mysql2/promise';
 import { uuidv7 } from 'uuidv7';
 import { createFullauthStore, defineFullauthEntities } from '../src/index.js';
 import { compare as compareSides, sample, type Figures } from './measure.js';
 import { pairs, seedPairFixture, type RawOperations } from './pairs.js';
 
-const ADMIN_URL = process.env.FULLAUTH_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+/** The servers of the MySQL family the bench runs on (as the tests: MariaDB, and MySQL from scripts/mysql-server.sh). */
+export const MYSQL_BENCH_SERVERS = [
+  { name: 'MariaDB', url: process.env.FULLAUTH_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test', orm: MikroORM },
+  { name: 'MySQL', url: process.env.FULLAUTH_TEST_MYSQL_SERVER_URL ?? 'mysql://root@127.0.0.1:3307/test', orm: MySqlORM },
+] as const;
+type BenchServer = (typeof MYSQL_BENCH_SERVERS)[number];
 const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
 const CLIENTS = 16;
 const USERS = 200;
@@ -190,18 +196,19 @@ function rawOperations(pool: mysql.Pool): RawOperations {
   return { issue, rotate, revokeFamily, revokeAll, lookup, permission, byId, role, createUser, sessions, assignRole, link, passkeyUse, changePassword };
 }
 
-export async function runStoreMysqlBench(): Promise<string[]> {
+export async function runStoreMysqlBench(server: BenchServer = MYSQL_BENCH_SERVERS[0]): Promise<string[]> {
+  const ADMIN_URL = server.url;
   let admin: mysql.Connection;
   try {
     admin = await mysql.createConnection({ uri: ADMIN_URL, connectTimeout: 3000 });
   } catch (error) {
-    return [`store vs raw mysql2: skipped, MariaDB at ${ADMIN_URL} is unreachable (${(error as Error).message})`];
+    return [`store vs raw mysql2: skipped, ${server.name} at ${ADMIN_URL} is unreachable (${(error as Error).message})`];
   }
   const name = `fullauth_bench_${randomBytes(4).toString('hex')}`;
   await admin.query(`create database \`${name}\``);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  const orm = await MikroORM.init({
+  const orm = await server.orm.init({
     clientUrl: url.toString(),
     entities: [...defineFullauthEntities(undefined, { performanceIndexes: true })],
     debug: false,
@@ -219,7 +226,7 @@ export async function runStoreMysqlBench(): Promise<string[]> {
       await sample(300, CLIENTS, pair.store);
       await sample(300, CLIENTS, pair.raw);
     }
-    const lines = [`store vs raw mysql2 with prepared statements (MariaDB 127.0.0.1, after a warm-up, ${ROUNDS} alternating rounds of at least ${OPS / ROUNDS} calls and 250 ms each, ratio = median of the rounds'; goal ≥ 0.90)`];
+    const lines = [`store vs raw mysql2 with prepared statements (${server.name} ${String(((await admin.query('select version() as v'))[0] as { v: string }[])[0]!.v).replace(/-.*/, '')} on 127.0.0.1, after a warm-up, ${ROUNDS} alternating rounds of at least ${OPS / ROUNDS} calls and 250 ms each, ratio = median of the rounds'; goal ≥ 0.90)`];
     for (const workers of [1, CLIENTS]) {
       lines.push(workers === 1 ? '  sequential' : `  ${CLIENTS} concurrent clients`);
       for (const pair of list) {
@@ -236,4 +243,6 @@ export async function runStoreMysqlBench(): Promise<string[]> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) for (const line of await runStoreMysqlBench()) console.log(line);
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const server of MYSQL_BENCH_SERVERS) for (const line of await runStoreMysqlBench(server)) console.log(line);
+}

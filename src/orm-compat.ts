@@ -614,10 +614,13 @@ function nativeMysqlPool(connection: SqlConnectionLike): Promise<MysqlPool | und
   if (pool === undefined) {
     pool = findNativeMysqlPool(connection);
     MYSQL_POOLS.set(connection, pool);
+    void pool.then((found) => FOUND_MYSQL_POOLS.set(connection, found ?? null));
   }
   return pool;
 }
 const MYSQL_POOLS = new WeakMap<object, Promise<MysqlPool | undefined>>();
+/** The pools found (null: none may be used), for the statements after the first: no await to look one up. */
+const FOUND_MYSQL_POOLS = new WeakMap<object, MysqlPool | null>();
 
 async function findNativeMysqlPool(connection: SqlConnectionLike): Promise<MysqlPool | undefined> {
   if (typeof connection.getNativeClient !== 'function' || typeof connection.getClient !== 'function') return undefined;
@@ -647,14 +650,17 @@ function mysqlCall(target: MysqlPool | MysqlConnection, sql: string, params: rea
  * One statement on MySQL/MariaDB, its values bound: on the session's own `mysql2` connection
  * or the pool's `execute()` where `nativeMysqlPool` allows, else as `executeBound()` sends it.
  */
-export async function executeMysql(session: SqlSession, sql: string, params: readonly unknown[]): Promise<BoundResult> {
-  const native = session.mysql ?? (session.transaction ? undefined : await nativeMysqlPool(session.connection as SqlConnectionLike));
-  if (!native) return executeBound(session, sql, params, false);
-  try {
-    return await mysqlCall(native, sql, params);
-  } catch (error) {
-    throw session.platform.getExceptionConverter().convertException(error as Error);
+export function executeMysql(session: SqlSession, sql: string, params: readonly unknown[]): Promise<BoundResult> {
+  let native: MysqlPool | MysqlConnection | null | undefined = session.mysql;
+  if (native === undefined && !session.transaction) {
+    native = FOUND_MYSQL_POOLS.get(session.connection as object);
+    // Not looked up yet: the first statement on this connection waits for the look-up.
+    if (native === undefined) return nativeMysqlPool(session.connection as SqlConnectionLike).then(() => executeMysql(session, sql, params));
   }
+  if (!native) return executeBound(session, sql, params, false);
+  return mysqlCall(native, sql, params).catch((error: unknown) => {
+    throw session.platform.getExceptionConverter().convertException(error as Error);
+  });
 }
 
 /**
