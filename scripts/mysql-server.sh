@@ -3,8 +3,7 @@
 # query plans are checked on MySQL itself, not only on MariaDB. No registry these machines
 # reach ships a MySQL 8 server; Debian's unstable suite ships MySQL 9.7 (mysql-server-core), built
 # for a newer C library than this Debian 12 has. So apt downloads it with the libraries it links
-# (a sources list of its own, signatures checked against Debian's keyring, the machine's apt
-# setup untouched), dpkg-deb unpacks them into a folder, and mysqld runs through that folder's
+# (a sources list of its own: scripts/debian-suite.sh), dpkg-deb unpacks them into a folder, and mysqld runs through that folder's
 # own dynamic loader, with its data directory beside it. Nothing is installed system-wide.
 #
 # Usage: bash scripts/mysql-server.sh [port]   (default 3307; FULLAUTH_MYSQL_HOME: the folder,
@@ -33,22 +32,15 @@ mysqld=("$loader" --library-path "$libs" "$root/usr/sbin/mysqld" --no-defaults -
 if ! [ -x "$loader" ] || ! "${mysqld[@]:0:4}" --version >/dev/null 2>&1; then
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
-  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main" >"$work/sources.list"
-  apt=(apt-get -q
-    -o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Dir::State::status=/dev/null
-    -o Debug::NoLocking=1 -o APT::Sandbox::User=root -o APT::Architecture=amd64)
-  "${apt[@]}" update >&2
+  # shellcheck source=scripts/debian-suite.sh
+  . scripts/debian-suite.sh
+  debian_suite sid "$work"
   # mysql-server-core and everything it depends on, as apt resolves it for an empty system,
   # without Perl (mysqld does not run it).
-  packages=$("${apt[@]}" -s install --no-install-recommends mysql-server-core | awk '/^Inst /{print $2}' |
+  packages=$("${APT[@]}" -s install --no-install-recommends mysql-server-core | awk '/^Inst /{print $2}' |
     grep -v -E '^(perl|perl-base|perl-modules-[0-9.]+|libperl[0-9.]+|libdb5\.3t64|libgdbm6t64|libgdbm-compat4t64)$')
   # shellcheck disable=SC2086
-  (cd "$work/debs" && "${apt[@]}" download $packages >&2)
-  rm -rf "$root"
-  mkdir -p "$root"
-  for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$root"; done
+  debian_unpack "$root" $packages
   "${mysqld[@]:0:4}" --version >&2
 fi
 

@@ -3,8 +3,7 @@
 # Debian 12's SQLAlchemy 1.4 and Alembic 1.8: fastapi-fullauth 0.15 runs on SQLAlchemy 2, and
 # PyPI is not reachable from these machines. Debian 13 (trixie) packages both as pure Python
 # (python3-sqlalchemy 2.0.x, python3-alembic 1.13.x, and the typing-extensions they need): apt
-# downloads them with a sources list of its own (signatures checked against Debian's keyring, the
-# machine's apt setup untouched), and dpkg-deb unpacks them into a folder that the tests put on
+# downloads them with a sources list of its own (scripts/debian-suite.sh), and dpkg-deb unpacks them into a folder that the tests put on
 # PYTHONPATH for /usr/bin/python3 (3.11; both libraries support it; their C speed-ups are a
 # separate package, not needed). Mako comes from Debian 12's python3-alembic (.ci/run installs it).
 #
@@ -23,17 +22,9 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$work/sources.list"
-apt=(apt-get -q
-  -o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-  -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Dir::State::status=/dev/null
-  -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-"${apt[@]}" update >&2
-(cd "$work/debs" && "${apt[@]}" download python3-sqlalchemy python3-alembic python3-typing-extensions >&2)
-
-rm -rf "$target"
-mkdir -p "$target"
-for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$target"; done
+# shellcheck source=scripts/debian-suite.sh
+. scripts/debian-suite.sh
+debian_suite trixie "$work"
+debian_unpack "$target" python3-sqlalchemy python3-alembic python3-typing-extensions
 PYTHONPATH="$site" /usr/bin/python3 -c "$probe" >&2
 echo "$site"
