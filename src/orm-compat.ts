@@ -422,10 +422,10 @@ export function sessionOf(em: { getConnection(): unknown; getTransactionContext(
  * so a short transaction costs what BEGIN and COMMIT cost: on a client of MikroORM's own `pg`
  * pool where `nativePool` allows, else through the connection's `transactional()` (both versions).
  */
-export async function inTransaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>, postgres: boolean): Promise<T> {
+export async function inTransaction<T>(session: SqlSession, fn: (session: SqlSession) => T | Promise<T>, postgres: boolean): Promise<T> {
   const known = postgres ? FOUND_POOLS.get(session.connection as object) : null;
   const pool = known === undefined ? await nativePool(session.connection as SqlConnectionLike) : (known ?? undefined);
-  if (!pool) return (session.connection as SqlConnectionLike).transactional((transaction) => fn({ ...session, transaction }));
+  if (!pool) return (session.connection as SqlConnectionLike).transactional(async (transaction) => fn({ ...session, transaction }));
   const client = await pool.connect().catch((error: unknown) => {
     throw session.platform.getExceptionConverter().convertException(error as Error);
   });
@@ -717,7 +717,7 @@ export async function onOwnConnection<T>(session: SqlSession, mysql: boolean, fn
  * its own), `fn`, then commit; rolled back when anything fails (a connection that cannot roll
  * back is destroyed, not returned to the pool).
  */
-export async function transactionOn<T>(session: SqlSession, begin: readonly string[], fn: (session: SqlSession) => Promise<T>): Promise<T> {
+export async function transactionOn<T>(session: SqlSession, begin: readonly string[], fn: (session: SqlSession) => T | Promise<T>): Promise<T> {
   const run = async (sql: string) => {
     if (!session.mysql) return executeBound(session, sql, [], false);
     try {
@@ -738,7 +738,7 @@ export async function transactionOn<T>(session: SqlSession, begin: readonly stri
 }
 
 /** `connection.transactional()` with options (MikroORM 6 and 7), for a database without `onOwnConnection()`. */
-export function transactional<T>(session: SqlSession, options: { isolationLevel?: string }, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+export function transactional<T>(session: SqlSession, options: { isolationLevel?: string }, fn: (session: SqlSession) => T | Promise<T>): Promise<T> {
   const connection = session.connection as SqlConnectionLike & { transactional<R>(fn: (trx: unknown) => Promise<R>, options: object): Promise<R> };
-  return connection.transactional((transaction) => fn({ ...session, transaction }), options);
+  return connection.transactional(async (transaction) => fn({ ...session, transaction }), options);
 }

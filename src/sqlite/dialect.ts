@@ -344,26 +344,63 @@ class FullauthSqliteConnection implements KyselyConnection {
    * Runs `fn` while holding the connection, as Kysely's `connection()` would, for a
    * transaction of the store's own (which it begins and ends itself).
    */
-  async reserved<T>(fn: (reservation: SqliteReservation) => Promise<T>): Promise<T> {
+  reserved<T>(fn: (reservation: SqliteReservation) => T | Promise<T>): T | Promise<T> {
     // Taken at once when free (acquire() without its promise), else in turn.
-    if (this.#owned) await this.acquire();
-    else this.#owned = true;
-    const reservation = new SqliteReservation(this);
-    try {
-      return await fn(reservation);
-    } finally {
-      reservation.active = false;
-      try {
-        // A transaction left open (its ROLLBACK failed) would take in every later statement.
-        if (this.#tail) await this.#after();
-        if (!this.#closed && this.#inTransaction()) this.db.exec('rollback');
-      } catch {
-        // Nothing more can be done here; the next BEGIN fails and says so.
-      } finally {
-        this.release();
-      }
-    }
+    if (this.#owned) return this.acquire().then(() => this.#holding(fn));
+    this.#owned = true;
+    return this.#holding(fn);
   }
+
+  /**
+   * `fn` on the connection just taken, then the connection handed on. When `fn` ran at once
+   * (every statement did: node:sqlite is synchronous, and nothing waited for a lock), so does
+   * the hand-over: a whole transaction of the store's with no turn of the event loop.
+   */
+  #holding<T>(fn: (reservation: SqliteReservation) => T | Promise<T>): T | Promise<T> {
+    const reservation = new SqliteReservation(this);
+    let result: T | Promise<T>;
+    try {
+      result = fn(reservation);
+    } catch (error) {
+      const ended = this.#endReservation(reservation);
+      if (ended) return ended.then(() => Promise.reject(error));
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        async (value) => {
+          await this.#endReservation(reservation);
+          return value;
+        },
+        async (error: unknown) => {
+          await this.#endReservation(reservation);
+          throw error;
+        },
+      );
+    }
+    const ended = this.#endReservation(reservation);
+    return ended ? ended.then(() => result) : result;
+  }
+
+  /** Ends a reservation: a transaction left open rolled back, the connection released; a promise only while a step is under way. */
+  #endReservation(reservation: SqliteReservation): Promise<void> | undefined {
+    reservation.active = false;
+    if (this.#tail) return this.#after().then(this.#handOn, this.#handOn);
+    this.#handOn();
+    return undefined;
+  }
+
+  /** The connection handed on after a reservation, with no transaction left open. */
+  readonly #handOn = (): void => {
+    try {
+      // A transaction left open (its ROLLBACK failed) would take in every later statement.
+      if (!this.#closed && this.#inTransaction()) this.db.exec('rollback');
+    } catch {
+      // Nothing more can be done here; the next BEGIN fails and says so.
+    } finally {
+      this.release();
+    }
+  };
 
   async executeQuery(query: CompiledQuery): Promise<QueryResult> {
     const { rows, changes } = await this.statement(query.sql, query.parameters);
@@ -383,18 +420,18 @@ class FullauthSqliteConnection implements KyselyConnection {
    * way on it (node:sqlite is synchronous), else after that; a statement that meets another
    * connection's lock waits for it asynchronously (see #retrying).
    */
-  statement(sql: string, parameters: readonly unknown[], arrays = false): Outcome | Promise<Outcome> {
+  statement(sql: string, parameters: readonly unknown[], arrays = false, wait = true): Outcome | Promise<Outcome> {
     if (this.#tail === undefined && this.#pending === undefined) {
       try {
         return this.#execute(sql, parameters, arrays);
       } catch (error) {
-        if (!isBusy(error)) throw error;
+        if (!wait || !isBusy(error)) throw error;
         return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters, arrays), error));
       }
     }
     return this.#serial(async () => {
       await this.#sendBegin();
-      return this.#retrying(sql, () => this.#execute(sql, parameters, arrays));
+      return wait ? this.#retrying(sql, () => this.#execute(sql, parameters, arrays)) : this.#execute(sql, parameters, arrays);
     });
   }
 
@@ -403,19 +440,19 @@ class FullauthSqliteConnection implements KyselyConnection {
    * connection as a Kysely user does, so it never runs inside another user's transaction. When
    * nobody holds the connection it runs at once and is over before anyone else can take it.
    */
-  autocommit(sql: string, parameters: readonly unknown[], arrays = false): Outcome | Promise<Outcome> {
+  autocommit(sql: string, parameters: readonly unknown[], arrays = false, wait = true): Outcome | Promise<Outcome> {
     if (!this.#owned && this.#tail === undefined && this.#pending === undefined) {
       try {
         return this.#execute(sql, parameters, arrays);
       } catch (error) {
-        if (!isBusy(error)) throw error;
+        if (!wait || !isBusy(error)) throw error;
         this.#owned = true;
         return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters, arrays), error)).finally(() => this.release());
       }
     }
     return this.acquire().then(async () => {
       try {
-        return await this.statement(sql, parameters, arrays);
+        return await this.statement(sql, parameters, arrays, wait);
       } finally {
         this.release();
       }
@@ -627,13 +664,14 @@ export function fullauthSqliteStatement(
   lookUp = true,
   arrays = false,
 ): DirectResult | Promise<DirectResult | undefined> | undefined {
+  // A transaction of the store's own on a connection held directly (checked first: no look-up).
+  if (transaction instanceof SqliteReservation) {
+    if (!transaction.active) throw new Error('This fullauthSqlite() connection was reserved for a transaction that has ended.');
+    return transaction.connection.statement(sql, parameters, arrays, false);
+  }
   let ours = OURS.get(connection);
   if (ours === undefined) ours = isOurs(connection);
   if (!ours) return undefined;
-  if (transaction instanceof SqliteReservation) {
-    if (!transaction.active) throw new Error('This fullauthSqlite() connection was reserved for a transaction that has ended.');
-    return direct(transaction.connection, true, sql, parameters, arrays);
-  }
   const kysely = (transaction ?? (connection as SqlConnectionLike).getClient()) as object;
   const known = CONNECTIONS.get(kysely);
   if (known && !known.closed) return direct(known, transaction !== undefined, sql, parameters, arrays);
@@ -660,8 +698,14 @@ export function fullauthSqliteReserved<T>(connection: object, fn: (transaction: 
   if (!ours) return undefined;
   const kysely = (connection as SqlConnectionLike).getClient();
   const known = CONNECTIONS.get(kysely);
-  const reserve = (found: FullauthSqliteConnection | null) =>
-    found && !found.closed ? found.reserved(fn).then((result) => ({ result })) : Promise.resolve(undefined);
+  const reserve = (found: FullauthSqliteConnection | null): Promise<{ result: T } | undefined> => {
+    if (!found || found.closed) return Promise.resolve(undefined);
+    try {
+      return Promise.resolve(found.reserved(fn)).then((result) => ({ result }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   if (known !== undefined) return reserve(known);
   return connectionOf(kysely).then((found) => {
     CONNECTIONS.set(kysely, found);
@@ -669,16 +713,19 @@ export function fullauthSqliteReserved<T>(connection: object, fn: (transaction: 
   });
 }
 
+/** What `fullauthSqliteHeld()` gives when it ran nothing (a transaction's result may itself be undefined). */
+export const NOT_HELD: unique symbol = Symbol('fullauthSqlite() connection not held');
+
 /**
  * Internal (sqliteOwnTransaction() in src/sqlite/store-statements.ts): `fullauthSqliteReserved()` for a
  * `fullauthSqlite()` connection already found (by an earlier statement or transaction) and
  * open, with `fn`'s own promise (no `{ result }` around it); undefined otherwise, and the
  * caller takes the path that finds it.
  */
-export function fullauthSqliteHeld<T>(connection: object, fn: (transaction: object) => Promise<T>): Promise<T> | undefined {
-  if (OURS.get(connection) !== true) return undefined;
+export function fullauthSqliteHeld<T>(connection: object, fn: (transaction: object) => T | Promise<T>): T | Promise<T> | typeof NOT_HELD {
+  if (OURS.get(connection) !== true) return NOT_HELD;
   const known = CONNECTIONS.get((connection as SqlConnectionLike).getClient());
-  return known && !known.closed ? known.reserved(fn) : undefined;
+  return known && !known.closed ? known.reserved(fn) : NOT_HELD;
 }
 
 function isOurs(connection: object): boolean {
@@ -688,8 +735,15 @@ function isOurs(connection: object): boolean {
   return ours;
 }
 
+/**
+ * A statement of the store's in the caller's transaction (`joined`; waiting for another
+ * connection's lock where the connection can safely wait, see #retrying) or on its own. On its
+ * own, and in the store's own transactions, a lock held by another connection is thrown at
+ * once: the store waits for it, up to its own `busyTimeout`, and tries the statement or the
+ * whole transaction again.
+ */
 function direct(connection: FullauthSqliteConnection, joined: boolean, sql: string, parameters: readonly unknown[], arrays = false): DirectResult | Promise<DirectResult> {
-  return joined ? connection.statement(sql, parameters, arrays) : connection.autocommit(sql, parameters, arrays);
+  return joined ? connection.statement(sql, parameters, arrays) : connection.autocommit(sql, parameters, arrays, false);
 }
 
 /** The connection a Kysely instance runs on (asked once per instance: Kysely hands it to a consumer). */

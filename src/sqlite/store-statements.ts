@@ -3,7 +3,9 @@
 // else through `executeBound()` as on every database. Called by src/store/dialects/sqlite.ts.
 import { FullauthConfigError } from '../errors.js';
 import { executeBound, type BoundResult, type SqlSession } from '../orm-compat.js';
-import { fullauthSqliteHeld, fullauthSqliteStatement } from './dialect.js';
+import { fullauthSqliteHeld, fullauthSqliteStatement, NOT_HELD } from './dialect.js';
+
+export { NOT_HELD };
 
 /**
  * SQLite: `executeBound()` for a statement of the store's. On a `fullauthSqlite()` connection
@@ -53,24 +55,46 @@ function driverFailure(session: SqlSession, error: unknown): unknown {
  * SQLite: `transactionOn(onOwnConnection(…), [begin], fn)` on a `fullauthSqlite()` connection
  * already found, without their look-ups and awaits: the connection held for the transaction
  * alone, `begin`, `fn`, COMMIT, or ROLLBACK when anything fails (a ROLLBACK that fails leaves
- * the transaction to the connection, which rolls it back when released). Undefined (nothing
- * run) otherwise: the caller takes that path.
+ * the transaction to the connection, which rolls it back when released). `NOT_HELD` (nothing
+ * run) otherwise: the caller takes that path. When every statement ran at once (no other
+ * connection's lock waited for) and `fn` gave its result itself, so does this: the whole
+ * transaction without a turn of the event loop, as a caller of node:sqlite itself would run it.
+ * A failure is then thrown, not rejected.
  */
-export function sqliteOwnTransaction<T>(session: SqlSession, begin: string, fn: (session: SqlSession) => Promise<T>): Promise<T> | undefined {
-  if (session.sqlite !== undefined) return undefined;
-  return fullauthSqliteHeld(session.connection as object, async (transaction) => {
+export function sqliteOwnTransaction<T>(session: SqlSession, begin: string, fn: (session: SqlSession) => T | Promise<T>): T | Promise<T> | typeof NOT_HELD {
+  if (session.sqlite !== undefined) return NOT_HELD;
+  return fullauthSqliteHeld(session.connection as object, (transaction) => {
     const own: SqlSession = { ...session, transaction };
-    // BEGIN and COMMIT awaited only when they wait (for another connection's lock).
     const begun = sqliteStatement(own, begin, []);
-    if (begun instanceof Promise) await begun;
-    try {
-      const result = await fn(own);
-      const committed = sqliteStatement(own, 'commit', []);
-      if (committed instanceof Promise) await committed;
-      return result;
-    } catch (error) {
-      await executeSqlite(own, 'rollback', []).catch(() => undefined);
-      throw error;
-    }
+    return begun instanceof Promise ? begun.then(() => inTransaction(own, fn)) : inTransaction(own, fn);
   });
+}
+
+/** `fn`, then COMMIT; ROLLBACK (awaited) and the error when either fails. */
+function inTransaction<T>(own: SqlSession, fn: (session: SqlSession) => T | Promise<T>): T | Promise<T> {
+  let result: T | Promise<T>;
+  try {
+    result = fn(own);
+  } catch (error) {
+    return rolledBack(own, error);
+  }
+  if (result instanceof Promise) return result.then((value) => committed(own, value), (error: unknown) => rolledBack(own, error));
+  return committed(own, result);
+}
+
+function committed<T>(own: SqlSession, value: T): T | Promise<T> {
+  let commit: BoundResult | Promise<BoundResult>;
+  try {
+    commit = sqliteStatement(own, 'commit', []);
+  } catch (error) {
+    return rolledBack(own, error);
+  }
+  return commit instanceof Promise ? commit.then(() => value, (error: unknown) => rolledBack(own, error)) : value;
+}
+
+function rolledBack(own: SqlSession, error: unknown): Promise<never> {
+  return executeSqlite(own, 'rollback', []).then(
+    () => Promise.reject(error),
+    () => Promise.reject(error),
+  );
 }

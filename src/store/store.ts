@@ -20,7 +20,7 @@ import * as check from './arguments.js';
 import { LIMITS, INT4_MAX, checkHostValue, checkRoleMap, checkTransports } from './arguments.js';
 import { storeError } from './database-errors.js';
 import { storeDialect, type Context, type Db, type Row, type StoreDialect, type TokenTables, type TokenValues } from './dialects/index.js';
-import type { Statement } from './dialects/dialect.js';
+import { andThen, type MaybePromise, type Statement } from './dialects/dialect.js';
 import { normalizeEmail } from './email.js';
 import {
   ConflictError,
@@ -37,6 +37,7 @@ import {
   NotFoundError,
   PasskeySignCountError,
   RefreshTokenReuseError,
+  RetryableStoreError,
   RevokedFamilyError,
   UserReferencedError,
   ValueTooLongError,
@@ -62,6 +63,14 @@ const USER_SELECT = USER_COLUMNS.map((column) => `"${column}"`).join(', ');
  * written this way rather than as async functions awaiting async helpers, which at SQLite's
  * speed (a read in 4 µs) cost a fifth of the call.
  */
+const nothing = (): void => undefined;
+
+/** A role or permission found or made by `#ensureNamed()`: its key as its column stores it, and whether this call made it. */
+interface Named {
+  key: unknown;
+  created: boolean;
+}
+
 function settle<V, T>(value: V | Promise<V>, fn: (value: V) => T): Promise<T> {
   if (value instanceof Promise) return value.then(fn);
   try {
@@ -179,6 +188,7 @@ export class FullauthStore {
     this.#db = {
       rows: (sql, params, context) => this.#rows(sql, params, context),
       affected: (sql, params, context) => this.#affected(sql, params, context),
+      result: (sql, params, context) => this.#result(sql, params, context),
       transaction: (fn) => this.#transaction(fn),
     };
     this.#em = em;
@@ -295,6 +305,16 @@ export class FullauthStore {
     }
     return result instanceof Promise ? result.catch(rethrowAsStoreError) : result;
   }
+  /** `#driverResult()` of a statement or a text, rows as objects (`Db.result`). */
+  #result(sql: string | Statement, params: readonly unknown[], em?: Context): BoundResult | Promise<BoundResult> {
+    let result: BoundResult | Promise<BoundResult>;
+    try {
+      result = this.#execute(sql, params, em);
+    } catch (error) {
+      throw storeError(error);
+    }
+    return result instanceof Promise ? result.catch(rethrowAsStoreError) : result;
+  }
   /** The first row as a user record, or null. */
   readonly #firstUser = ({ rows, values }: BoundResult): UserRecord | null => {
     if (values !== undefined) return values.length === 0 ? null : this.#userValues(values[0]!);
@@ -325,10 +345,16 @@ export class FullauthStore {
    * The caller's transaction when the store's EntityManager is in one; otherwise a short one
    * of the store's own, on the connection (no EntityManager fork: the store keeps no identity map).
    */
-  #transaction<T>(fn: (em: Context) => Promise<T>): Promise<T> {
+  #transaction<T>(fn: (em: Context) => MaybePromise<T>): Promise<T> {
     const session = this.#session();
-    if (session.transaction) return fn(session);
-    return this.#d.transaction(session, fn).catch(rethrowAsStoreError);
+    let result: MaybePromise<T>;
+    try {
+      result = session.transaction ? fn(session) : this.#d.transaction(session, fn);
+    } catch (error) {
+      return Promise.reject(session.transaction ? error : storeError(error));
+    }
+    if (!(result instanceof Promise)) return Promise.resolve(result);
+    return session.transaction ? result : result.catch(rethrowAsStoreError);
   }
 
   /**
@@ -848,15 +874,18 @@ export class FullauthStore {
 
   // ---- roles and permissions -----------------------------------------------------------
 
-  /** The role or permission (`kind`, in `table`) named `name`, inserted unless it exists (a permission with its description). */
-  async #ensureNamed(em: Context, kind: 'role' | 'permission', table: string, name: string, description = ''): Promise<{ id: string; created: boolean }> {
+  /**
+   * The role or permission (`kind`, in `table`) named `name`, inserted unless it exists (a
+   * permission with its description); at once where every statement ran at once (node:sqlite).
+   */
+  #ensureNamed(em: Context, kind: 'role' | 'permission', table: string, name: string, description = ''): MaybePromise<Named> {
     const id = this.#id();
     const permission = kind === 'permission';
     // A new statement sees the row a concurrent insert committed.
     const byName = permission
       ? this.#sql('permissionByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`)
       : this.#sql('roleByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`);
-    const inserted = await this.#d.insertIfAbsent(
+    const inserted = this.#d.insertIfAbsent(
       this.#db,
       em,
       permission
@@ -867,10 +896,21 @@ export class FullauthStore {
       id.id === undefined ? '"id"' : '',
       { sql: byName, params: [name] },
     );
-    if (inserted.inserted) return { id: id.id ?? String(inserted.rows[0]!.id), created: true };
-    const [row] = inserted.rows.length > 0 ? inserted.rows : await this.#rows(byName, [name], em);
-    return { id: String(row!.id), created: false };
+    return andThen(inserted, ({ inserted: created, rows }) => {
+      if (created) return { key: id.id === undefined ? this.#k(String(rows[0]!.id)) : id.params[0], created: true };
+      if (rows.length > 0) return { key: this.#k(String(rows[0]!.id)), created: false };
+      return andThen(this.#result(byName, [name], em), this.#existing);
+    });
   }
+  /** The first row of a read by name (`#ensureNamed`), its `id` as the driver gives it. */
+  readonly #existing = ({ rows }: BoundResult): Named => {
+    const row = rows[0];
+    // Deleted by a concurrent call between the insert that met it and this read.
+    if (row === undefined) throw new RetryableStoreError('The role or permission being created was deleted by a concurrent call; nothing was written, retry it.');
+    // The key as its column stores it (text: uuid or hex digits), bound back as it is.
+    const stored = row.id;
+    return { key: typeof stored === 'string' ? stored : this.#k(this.#d.columns.key(stored)), created: false };
+  };
 
   /**
    * A transaction in which the role/permission map (sync, grant, revoke) changes: one at a
@@ -884,18 +924,25 @@ export class FullauthStore {
   }
 
   /** Gives a user a role, creating the role if it does not exist. Idempotent. */
-  async assignRole(userId: string, roleName: string): Promise<void> {
-    const roles = this.#table('FullauthRole', 'role');
-    const userRoles = this.#table('FullauthUserRole', 'role');
-    const id = this.#userId(userId);
-    const name = check.text('roleName', roleName, LIMITS.role);
-    await this.#transaction(async (em) => {
-      const role = await this.#ensureNamed(em, 'role', roles, name);
-      const insert = this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`);
-      const held = this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`);
-      const key = [this.#k(id), this.#k(role.id)];
-      await this.#d.insertIfAbsent(this.#db, em, insert.sql, key, '', '', { sql: held, params: key });
-    });
+  assignRole(userId: string, roleName: string): Promise<void> {
+    let roles: string, userRoles: string, id: string, name: string;
+    try {
+      roles = this.#table('FullauthRole', 'role');
+      userRoles = this.#table('FullauthUserRole', 'role');
+      id = this.#userId(userId);
+      name = check.text('roleName', roleName, LIMITS.role);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Written with andThen(), not async/await: on node:sqlite the whole call then runs at once.
+    return this.#transaction((em) =>
+      andThen(this.#ensureNamed(em, 'role', roles, name), (role) => {
+        const insert = this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`);
+        const held = this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`);
+        const key = [this.#k(id), role.key];
+        return andThen(this.#d.insertIfAbsent(this.#db, em, insert.sql, key, '', '', { sql: held, params: key }), nothing);
+      }),
+    );
   }
 
   /** Takes a role from a user. Returns whether the user had it. */
@@ -933,7 +980,7 @@ export class FullauthStore {
     const role = await this.#ensureNamed(em, 'role', this.#table('FullauthRole', 'role'), roleName);
     const perm = await this.#ensureNamed(em, 'permission', this.#table('FullauthPermission', 'permission'), permission, description);
     const grants = this.#table('FullauthRolePermission', 'permission');
-    const key = [this.#k(role.id), this.#k(perm.id)];
+    const key = [role.key, perm.key];
     const { inserted } = await this.#d.insertIfAbsent(
       this.#db,
       em,
@@ -1029,7 +1076,7 @@ export class FullauthStore {
           if (perm.created) result.createdPermissions.push(permission);
           if (granted) result.granted.push(`${roleName} → ${permission}`);
         }
-        const removed = await this.#d.revokeUnlisted(this.#db, em, grants, permissions, this.#k(role.id), wanted);
+        const removed = await this.#d.revokeUnlisted(this.#db, em, grants, permissions, role.key, wanted);
         for (const name of removed) result.revoked.push(`${roleName} → ${name}`);
       }
     });

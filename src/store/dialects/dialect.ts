@@ -9,6 +9,8 @@ import type { BoundResult, SqlSession } from '../../orm-compat.js';
 import type { Columns } from '../records.js';
 
 export type Row = Record<string, unknown>;
+/** A value, or the promise of it: the value itself where the work ran at once (node:sqlite is synchronous). */
+export type MaybePromise<T> = T | Promise<T>;
 /** Where statements run: the pool, the caller's transaction, or one of the store's own. */
 export type Context = SqlSession;
 
@@ -32,8 +34,19 @@ export interface Probe {
 export interface Db {
   rows(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<Row[]>;
   affected(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<number>;
+  /**
+   * The driver's result of one statement, its rows not converted: the result itself where the
+   * statement ran at once (node:sqlite), so that a call whose statements all run at once takes
+   * no turn of the event loop. Failures are store errors, thrown or rejected.
+   */
+  result(sql: string | Statement, params: readonly unknown[], em?: Context): MaybePromise<BoundResult>;
   /** The caller's transaction when the store's EntityManager is in one, else a new one of the store's. */
-  transaction<T>(fn: (em: Context) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (em: Context) => MaybePromise<T>): Promise<T>;
+}
+
+/** `fn` of the value: at once when the value is there, else when its promise resolves (a failure of `fn` then thrown, not rejected). */
+export function andThen<V, T>(value: MaybePromise<V>, fn: (value: V) => MaybePromise<T>): MaybePromise<T> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
 /** The quoted names of the tables a procedure touches. */
@@ -75,9 +88,10 @@ export interface StoreDialect {
   /**
    * A transaction of the store's own: committed when `fn` resolves, rolled back when it throws.
    * Each database starts it so that a read followed by a write in it cannot interleave with a
-   * concurrent writer in a way the store did not plan for (see each module).
+   * concurrent writer in a way the store did not plan for (see each module). Where `fn` and
+   * every statement ran at once, a dialect may give the result itself (and throw a failure).
    */
-  transaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  transaction<T>(session: SqlSession, fn: (session: SqlSession) => MaybePromise<T>): MaybePromise<T>;
   /**
    * A transaction in which the role/permission map (roles, permissions, grants) changes, one
    * such transaction at a time across every process: `ownTransaction` is false inside the
@@ -137,7 +151,7 @@ export interface StoreDialect {
     conflict: string,
     returning: string,
     existing?: Probe,
-  ): Promise<{ inserted: boolean; rows: Row[] }>;
+  ): MaybePromise<{ inserted: boolean; rows: Row[] }>;
 
   /**
    * A token of a new login, or of a session being continued (`em`: inside the store's
@@ -170,6 +184,28 @@ export interface StoreDialect {
 
   /** Removes a role's grants of permissions not in `keep`; returns the removed permissions' names. */
   revokeUnlisted(db: Db, em: Context, grants: string, permissions: string, roleKey: unknown, keep: readonly string[]): Promise<string[]>;
+}
+
+/** Statements made by `onConflictDoNothing()`, by their insert. */
+export type ConflictFreeInserts<S> = Map<string, { conflict: string; returning: string; made: S }[]>;
+
+/**
+ * `insert … on conflict <conflict> do nothing [returning …]` (PostgreSQL's and SQLite's
+ * `insertIfAbsent`), made once (`make` of its SQL) per insert and clauses. Looked up by the
+ * insert, the store's own text and the same string on every call, so a call builds no string
+ * and hashes none.
+ */
+export function onConflictDoNothing<S>(cache: ConflictFreeInserts<S>, insert: string, conflict: string, returning: string, make: (sql: string) => S): S {
+  let known = cache.get(insert);
+  if (known === undefined) {
+    // The store's inserts are a small fixed set; the cap only guards memory.
+    if (cache.size >= 512) cache.clear();
+    cache.set(insert, (known = []));
+  }
+  for (const entry of known) if (entry.conflict === conflict && entry.returning === returning) return entry.made;
+  const made = make(`${insert} on conflict ${conflict} do nothing${returning ? ` returning ${returning}` : ''}`);
+  known.push({ conflict, returning, made });
+  return made;
 }
 
 const pad = (value: number, length = 2) => String(value).padStart(length, '0');

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { executeBound, executePostgres, inTransaction } from '../../orm-compat.js';
 import { plainColumns } from '../records.js';
-import type { Statement, StoreDialect, TokenTables, TokenValues } from './dialect.js';
+import { onConflictDoNothing, type ConflictFreeInserts, type Statement, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
 
 /** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators). */
 function numbered(sql: string): string {
@@ -37,20 +37,9 @@ function tokenStatementsOf(t: TokenTables): TokenStatements {
   return statements;
 }
 
-/** `insertIfAbsent`'s statements, by the insert (the store's own text, the same string on every call) and its clauses. */
-const upserts = new Map<string, { conflict: string; returning: string; statement: Statement }[]>();
-function upsert(insert: string, conflict: string, returning: string): Statement {
-  let known = upserts.get(insert);
-  if (known === undefined) {
-    // The store's inserts are a small fixed set; the cap only guards memory.
-    if (upserts.size >= 512) upserts.clear();
-    upserts.set(insert, (known = []));
-  }
-  for (const entry of known) if (entry.conflict === conflict && entry.returning === returning) return entry.statement;
-  const made = statement(`${insert} on conflict ${conflict} do nothing${returning ? ` returning ${returning}` : ''}`);
-  known.push({ conflict, returning, statement: made });
-  return made;
-}
+/** `insertIfAbsent`'s statements, by the insert (see `onConflictDoNothing`). */
+const upserts: ConflictFreeInserts<Statement> = new Map();
+const upsert = (insert: string, conflict: string, returning: string): Statement => onConflictDoNothing(upserts, insert, conflict, returning, statement);
 
 /** A bigint advisory-lock key from a name (the first 8 bytes of its sha256, signed). */
 function advisoryKey(name: string): string {

@@ -23,8 +23,8 @@
 import { LockWaitTimeoutException } from '@mikro-orm/core';
 import { uuidToHex } from '../../column-types.js';
 import { onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
-import { executeSqlite, sqliteOwnTransaction, sqliteStatement } from '../../sqlite/store-statements.js';
-import { sleep, utcMicros, type StoreDialect } from './dialect.js';
+import { executeSqlite, NOT_HELD, sqliteOwnTransaction, sqliteStatement } from '../../sqlite/store-statements.js';
+import { andThen, onConflictDoNothing, sleep, utcMicros, type ConflictFreeInserts, type MaybePromise, type StoreDialect } from './dialect.js';
 import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
 
 /** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
@@ -46,23 +46,29 @@ export interface SqliteStoreOptions {
   busyTimeout: number;
 }
 
+/** `insertIfAbsent`'s statements, by the insert (see `onConflictDoNothing`). */
+const conflictFreeInserts: ConflictFreeInserts<string> = new Map();
+const asItIs = (sql: string) => sql;
+
 export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
   /**
    * Runs `attempt` again while the database is locked by another connection, waiting a little
    * longer each time, until `busyTimeout` after the first attempt began. The first attempt's
-   * promise is handed on as it is (no async layer while nothing is busy).
+   * result is handed on as it is: itself when it ran at once, else its promise (no async layer
+   * while nothing is busy).
    */
-  function whileBusy<T>(attempt: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + busyTimeout;
-    let first: Promise<T>;
+  function whileBusy<T>(attempt: () => MaybePromise<T>): MaybePromise<T> {
+    let first: MaybePromise<T>;
     try {
       first = attempt();
     } catch (error) {
-      first = Promise.reject(error);
+      return again(attempt, error, Date.now() + busyTimeout);
     }
+    if (!(first instanceof Promise)) return first;
+    const deadline = Date.now() + busyTimeout;
     return first.catch((error: unknown) => again(attempt, error, deadline));
   }
-  async function again<T>(attempt: () => Promise<T>, failed: unknown, deadline: number): Promise<T> {
+  async function again<T>(attempt: () => MaybePromise<T>, failed: unknown, deadline: number): Promise<T> {
     let error = failed;
     for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
       if (!isBusy(error) || Date.now() >= deadline) throw error;
@@ -98,14 +104,14 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     transaction(session, fn) {
       // The whole transaction is tried again when the write lock was taken (at BEGIN IMMEDIATE,
       // or at COMMIT in rollback-journal mode): it was rolled back and wrote nothing.
-      return whileBusy(
-        () =>
-          // fullauthSqlite(), its connection found: held directly; else found (or not) by onOwnConnection().
-          sqliteOwnTransaction(session, 'begin immediate', fn) ??
-          onOwnConnection(session, false, (reserved) => transactionOn(reserved, ['begin immediate'], fn)).then((own) =>
-            own ? own.result : transactional(session, {}, fn),
-          ),
-      );
+      return whileBusy(() => {
+        // fullauthSqlite(), its connection found: held directly; else found (or not) by onOwnConnection().
+        const held = sqliteOwnTransaction(session, 'begin immediate', fn);
+        if (held !== NOT_HELD) return held;
+        return onOwnConnection(session, false, (reserved) => transactionOn(reserved, ['begin immediate'], fn)).then((own) =>
+          own ? own.result : transactional(session, {}, fn),
+        );
+      });
     },
     // The write lock taken by BEGIN IMMEDIATE already serialises every change of the map.
     roleMapTransaction: (db, _session, _own, _name, fn) => db.transaction(fn),
@@ -125,13 +131,12 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     latestRead: '',
     orphans: true,
 
-    async insertIfAbsent(db, em, insert, params, conflict, returning) {
-      const sql = `${insert} on conflict ${conflict} do nothing${returning ? ` returning ${returning}` : ''}`;
-      if (returning) {
-        const rows = await db.rows(sql, params, em);
-        return { inserted: rows.length > 0, rows };
-      }
-      return { inserted: (await db.affected(sql, params, em)) > 0, rows: [] };
+    // At once when the statement ran at once (assignRole's whole transaction then takes no turn of the event loop).
+    insertIfAbsent(db, em, insert, params, conflict, returning) {
+      const sql = onConflictDoNothing(conflictFreeInserts, insert, conflict, returning, asItIs);
+      return andThen(db.result(sql, params, em), ({ rows, affected }) =>
+        returning ? { inserted: rows.length > 0, rows: rows.map(hexRow) } : { inserted: affected > 0, rows: [] },
+      );
     },
 
     ...tokenProcedures(''),
