@@ -6,8 +6,8 @@ import { createFullauthStore, defineFullauthEntities, fullauthSqlite, type Issue
 import { MIKRO_ORM_6 } from '../src/orm-compat.js';
 
 const [file, mode, name, inputJson] = process.argv.slice(2) as [string, string, string, string];
-const input = JSON.parse(inputJson) as { tokens?: string[]; users?: string[]; token?: string; count?: number };
-const options = { dbName: file, entities: [...defineFullauthEntities([])], debug: false };
+const input = JSON.parse(inputJson) as { tokens?: string[]; users?: string[]; roles?: string[]; token?: string; count?: number };
+const options = { dbName: file, entities: [...defineFullauthEntities(['role'])], debug: false };
 type Orm = import('@mikro-orm/sql').MikroORM;
 // MikroORM 6 (Node 20): libSQL's driver, imported by a name the root's type-checker does not follow (ci/mikro-orm-6 installs it).
 const LIBSQL_ORM = '@mikro-orm/libsql';
@@ -30,11 +30,15 @@ const failed = (error: unknown) => {
   const key = error instanceof Error ? error.constructor.name : String(error);
   errors[key] = (errors[key] ?? 0) + 1;
 };
-const out: { rotated: IssuedRefreshToken[]; revoked: number; errors: Record<string, number> } = { rotated: [], revoked: 0, errors };
+const out: { rotated: IssuedRefreshToken[]; revoked: number; assigned: number; errors: Record<string, number> } = { rotated: [], revoked: 0, assigned: 0, errors };
 if (mode === 'rotate') {
   for (const token of input.tokens!) await store.rotateRefreshToken(token).then((r) => out.rotated.push(r), failed);
 } else if (mode === 'revoke') {
   for (const user of input.users!) await store.revokeAllForUser(user).then(() => out.revoked++, failed);
+} else if (mode === 'assign') {
+  // Every role to every user, all at once: this process's calls overlap each other and the other processes'.
+  const calls = input.roles!.flatMap((role) => input.users!.map((user) => store.assignRole(user, role)));
+  for (const r of await Promise.allSettled(calls)) if (r.status === 'fulfilled') out.assigned++; else failed(r.reason);
 } else if (mode === 'rotate-one') {
   const results = await Promise.allSettled(Array.from({ length: input.count! }, () => store.rotateRefreshToken(input.token!)));
   for (const r of results) if (r.status === 'fulfilled') out.rotated.push(r.value); else failed(r.reason);

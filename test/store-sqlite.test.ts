@@ -2,7 +2,7 @@
 // behaviour of test/store.test.ts, the races of test/store-races.test.ts across four
 // connections (four ORMs on one file) and across processes, the orphan rows fastapi-fullauth's
 // SQLite leaves behind, and the microsecond timestamps it writes.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -31,6 +31,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 /** Starts the processes, waits until each has connected, then releases them together. */
 async function processes(file: string, jobs: { mode: string; input: object }[]) {
+  // A test may start several batches on one file: each waits for its own start signal.
+  for (const signal of [`${file}.go`, ...jobs.map((_, i) => `${file}.ready.${i}`)]) rmSync(signal, { force: true });
   const running = jobs.map((job, i) =>
     runCommand(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', join(ROOT, 'test/store-sqlite-child.ts'), file, job.mode, String(i), JSON.stringify(job.input)], {
       cwd: ROOT,
@@ -45,7 +47,7 @@ async function processes(file: string, jobs: { mode: string; input: object }[]) 
   const results = await Promise.all(running);
   return results.map((r) => {
     if (r.status !== 0) throw new Error(`child process failed:\n${r.output}`);
-    return JSON.parse(r.stdout) as { rotated: IssuedRefreshToken[]; revoked: number; errors: Record<string, number> };
+    return JSON.parse(r.stdout) as { rotated: IssuedRefreshToken[]; revoked: number; assigned: number; errors: Record<string, number> };
   });
 }
 
@@ -83,6 +85,19 @@ describe(`the store on ${SQLITE_NAME} across processes`, () => {
     expect(await live('1 = 1', [])).toBe(0);
     for (const successor of rotating!.rotated) await expect(store.rotateRefreshToken(successor.token)).rejects.toThrow(RefreshTokenReuseError);
   });
+  it('assignRole of 20 new roles to 5 users from 4 processes at once: no error, one role per name, one row per user and role', async () => {
+    const { store, file, sql } = await storeTarget('sqlite', ['role'], { orms: 1 });
+    const users: string[] = [];
+    for (let i = 0; i < 5; i++) users.push((await store.createUser({ email: `r${i}@x.io` })).id);
+    const roles = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    const results = await processes(file!, Array.from({ length: 4 }, () => ({ mode: 'assign', input: { users, roles } })));
+    expect(results.map((r) => r.errors)).toEqual([{}, {}, {}, {}]);
+    expect(results.map((r) => r.assigned)).toEqual([100, 100, 100, 100]);
+    const made = await sql('select count(*) as n, count(distinct "name") as names from fullauth_roles');
+    expect([Number(made[0]!.n), Number(made[0]!.names)]).toEqual([20, 20]);
+    expect(Number((await sql('select count(*) as n from fullauth_user_roles'))[0]!.n)).toBe(100);
+    for (const user of users) expect(await store.listRoles(user)).toHaveLength(20);
+  });
 });
 
 describe(`the store on ${SQLITE_NAME} beside fastapi-fullauth`, () => {
@@ -115,7 +130,7 @@ describe(`the store on ${SQLITE_NAME} beside fastapi-fullauth`, () => {
   });
 
   it('waits for another process\'s write lock without blocking the event loop, up to busyTimeout', async () => {
-    const { orm, store, file } = await storeTarget('sqlite', [], { orms: 1 });
+    const { orm, store, file } = await storeTarget('sqlite', ['role'], { orms: 1 });
     const user = await store.createUser({ email: 'wait@x.io' });
     await store.issueRefreshToken(user.id);
     const other = await openSqlite(file!);
@@ -126,12 +141,27 @@ describe(`the store on ${SQLITE_NAME} beside fastapi-fullauth`, () => {
       const impatient = createFullauthStore(orm.em, { busyTimeout: 300 });
       const started = Date.now();
       await expect(impatient.revokeAllForUser(user.id)).rejects.toBeInstanceOf(RetryableStoreError);
+      // The store's busyTimeout, not the connection's (fullauthSqlite()'s, 5 s by default).
       expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(Date.now() - started).toBeLessThan(2500);
       expect(ticks).toBeGreaterThan(5); // the event loop ran while the store waited
+      // assignRole's transaction, which runs at once when nothing waits, waits the same way.
+      const assigning = Date.now();
+      await expect(impatient.assignRole(user.id, 'waiting')).rejects.toBeInstanceOf(RetryableStoreError);
+      expect(Date.now() - assigning).toBeGreaterThanOrEqual(250);
+      expect(Date.now() - assigning).toBeLessThan(2500);
+      // A statement on its own (no transaction) too.
+      const updating = Date.now();
+      await expect(impatient.reactivateUser(user.id)).rejects.toBeInstanceOf(RetryableStoreError);
+      expect(Date.now() - updating).toBeGreaterThanOrEqual(250);
+      expect(Date.now() - updating).toBeLessThan(2500);
       // A write that waits (default 5 s) succeeds once the lock is released.
       const waiting = store.revokeAllForUser(user.id);
+      const assigned = store.assignRole(user.id, 'waiting');
       setTimeout(() => other.exec('commit'), 200);
       expect(await waiting).toBe(1);
+      await assigned;
+      expect(await store.listRoles(user.id)).toEqual(['waiting']);
     } finally {
       clearInterval(timer);
       if (other.inTransaction) other.exec('rollback');
