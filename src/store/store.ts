@@ -64,6 +64,7 @@ const USER_SELECT = USER_COLUMNS.map((column) => `"${column}"`).join(', ');
  * speed (a read in 4 µs) cost a fifth of the call.
  */
 const nothing = (): void => undefined;
+const affectedOf = (result: BoundResult): number => result.affected;
 
 /** A role or permission found or made by `#ensureNamed()`: its key as its column stores it, and whether this call made it. */
 interface Named {
@@ -362,21 +363,24 @@ export class FullauthStore {
    * the user still pass) until the transaction ends. The statements after it see every
    * rotation that held the row before, and no rotation or issue proceeds until the revocation commits.
    */
-  async #lockUser(em: Context, userId: string): Promise<{ isActive: boolean } | null> {
-    const [isActive] = await this.#activeOf(
-      this.#sql('lockUser', () => `select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockForRevocation}`),
-      [this.#k(userId)],
-      em,
+  #lockUser(em: Context, userId: string): MaybePromise<{ isActive: boolean } | null> {
+    return andThen(
+      this.#activeOf(this.#sql('lockUser', () => `select "is_active" from ${this.#users} where "id" = ? ${this.#d.lockForRevocation}`), [this.#k(userId)], em),
+      ([isActive]) => (isActive === undefined ? null : { isActive }),
     );
-    return isActive === undefined ? null : { isActive };
   }
 
   /** Each row's `is_active` of a read whose only column it is (the revocations' locking reads), from the driver's rows. */
-  async #activeOf(sql: Statement, params: readonly unknown[], em: Context): Promise<boolean[]> {
-    const found = this.#driverResult(sql, params, true, em);
-    const { rows, values } = found instanceof Promise ? await found : found;
+  #activeOf(sql: Statement, params: readonly unknown[], em: Context): MaybePromise<boolean[]> {
+    return andThen(this.#driverResult(sql, params, true, em), this.#activeFlags);
+  }
+  readonly #activeFlags = ({ rows, values }: BoundResult): boolean[] => {
     const flag = this.#flag;
     return values !== undefined ? values.map((row) => flag(row[0])) : rows.map((row) => flag(row.is_active));
+  };
+  /** `#affected()`, at once where the statement ran at once (node:sqlite). */
+  #affectedNow(sql: string | Statement, params: readonly unknown[], em?: Context): MaybePromise<number> {
+    return andThen(this.#result(sql, params, em), affectedOf);
   }
 
   // ---- users ---------------------------------------------------------------------------
@@ -502,15 +506,22 @@ export class FullauthStore {
   }
 
   /** Sets a new password hash and revokes every refresh token of the user, in one transaction. */
-  async changePassword(userId: string, hashedPassword: string): Promise<void> {
-    const id = this.#userId(userId);
-    const hash = check.text('hashedPassword', hashedPassword);
-    await this.#transaction(async (em) => {
+  changePassword(userId: string, hashedPassword: string): Promise<void> {
+    let id: string, hash: string;
+    try {
+      id = this.#userId(userId);
+      hash = check.text('hashedPassword', hashedPassword);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // andThen(), not async/await: on node:sqlite the whole call runs at once when nothing waits.
+    return this.#transaction((em) =>
       // The UPDATE takes the user's row exclusively, as #lockUser would.
-      const changed = await this.#affected(this.#sql('setPassword', () => `update ${this.#users} set "hashed_password" = ? where "id" = ?`), [hash, this.#k(id)], em);
-      if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
-      await this.#revokeUserTokens(em, id);
-    });
+      andThen(this.#affectedNow(this.#sql('setPassword', () => `update ${this.#users} set "hashed_password" = ? where "id" = ?`), [hash, this.#k(id)], em), (changed) => {
+        if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
+        return andThen(this.#revokeUserTokens(em, id), nothing);
+      }),
+    );
   }
 
   /**
@@ -532,13 +543,19 @@ export class FullauthStore {
    * same transaction: they cannot refresh, get new tokens, or pass a role or permission check.
    * Returns how many tokens were revoked.
    */
-  async deactivateUser(userId: string): Promise<number> {
-    const id = this.#userId(userId);
-    return this.#transaction(async (em) => {
-      const changed = await this.#affected(this.#sql('deactivate', () => `update ${this.#users} set "is_active" = false where "id" = ?`), [this.#k(id)], em);
-      if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
-      return this.#revokeUserTokens(em, id);
-    });
+  deactivateUser(userId: string): Promise<number> {
+    let id: string;
+    try {
+      id = this.#userId(userId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#transaction((em) =>
+      andThen(this.#affectedNow(this.#sql('deactivate', () => `update ${this.#users} set "is_active" = false where "id" = ?`), [this.#k(id)], em), (changed) => {
+        if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
+        return this.#revokeUserTokens(em, id);
+      }),
+    );
   }
 
   /** Lets a deactivated user log in again (their old tokens stay revoked). */
@@ -769,10 +786,10 @@ export class FullauthStore {
     return active.map((isActive) => ({ isActive }));
   }
 
-  async #revokeUserTokens(em: Context, userId: string, exceptFamily?: string): Promise<number> {
+  #revokeUserTokens(em: Context, userId: string, exceptFamily?: string): MaybePromise<number> {
     return exceptFamily === undefined
-      ? this.#affected(this.#sql('revokeUser', () => `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false`), [this.#k(userId)], em)
-      : this.#affected(
+      ? this.#affectedNow(this.#sql('revokeUser', () => `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false`), [this.#k(userId)], em)
+      : this.#affectedNow(
           this.#sql('revokeUserExcept', () => `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "revoked" = false and "family_id" <> ?`),
           [this.#k(userId), exceptFamily],
           em,
@@ -813,22 +830,26 @@ export class FullauthStore {
   }
 
   /** Revokes every token of a user (password change or reset, account deletion). */
-  async revokeAllForUser(userId: string): Promise<number> {
-    const id = this.#userId(userId);
-    return this.#transaction(async (em) => {
-      await this.#lockUser(em, id);
-      return this.#revokeUserTokens(em, id);
-    });
+  revokeAllForUser(userId: string): Promise<number> {
+    let id: string;
+    try {
+      id = this.#userId(userId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#transaction((em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id)));
   }
 
   /** "Log out everywhere else": revokes every token of a user outside one family. */
-  async revokeAllExceptFamily(userId: string, familyId: string): Promise<number> {
-    const id = this.#userId(userId);
-    const family = check.text('familyId', familyId, LIMITS.familyId);
-    return this.#transaction(async (em) => {
-      await this.#lockUser(em, id);
-      return this.#revokeUserTokens(em, id, family);
-    });
+  revokeAllExceptFamily(userId: string, familyId: string): Promise<number> {
+    let id: string, family: string;
+    try {
+      id = this.#userId(userId);
+      family = check.text('familyId', familyId, LIMITS.familyId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#transaction((em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id, family)));
   }
 
   /**
