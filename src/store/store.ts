@@ -66,6 +66,20 @@ const USER_SELECT = USER_COLUMNS.map((column) => `"${column}"`).join(', ');
 const nothing = (): void => undefined;
 const affectedOf = (result: BoundResult): number => result.affected;
 
+/**
+ * `run` of the arguments `check` returns; an argument `check` refuses is a rejected promise,
+ * as from an `async` method (for the methods written without `async`, see `andThen()`).
+ */
+function checked<A, R>(check: () => A, run: (args: A) => Promise<R>): Promise<R> {
+  let args: A;
+  try {
+    args = check();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return run(args);
+}
+
 /** A role or permission found or made by `#ensureNamed()`: its key as its column stores it, and whether this call made it. */
 interface Named {
   key: unknown;
@@ -507,20 +521,17 @@ export class FullauthStore {
 
   /** Sets a new password hash and revokes every refresh token of the user, in one transaction. */
   changePassword(userId: string, hashedPassword: string): Promise<void> {
-    let id: string, hash: string;
-    try {
-      id = this.#userId(userId);
-      hash = check.text('hashedPassword', hashedPassword);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     // andThen(), not async/await: on node:sqlite the whole call runs at once when nothing waits.
-    return this.#transaction((em) =>
-      // The UPDATE takes the user's row exclusively, as #lockUser would.
-      andThen(this.#affectedNow(this.#sql('setPassword', () => `update ${this.#users} set "hashed_password" = ? where "id" = ?`), [hash, this.#k(id)], em), (changed) => {
-        if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
-        return andThen(this.#revokeUserTokens(em, id), nothing);
-      }),
+    return checked(
+      () => [this.#userId(userId), check.text('hashedPassword', hashedPassword)] as const,
+      ([id, hash]) =>
+        this.#transaction((em) =>
+          // The UPDATE takes the user's row exclusively, as #lockUser would.
+          andThen(this.#affectedNow(this.#sql('setPassword', () => `update ${this.#users} set "hashed_password" = ? where "id" = ?`), [hash, this.#k(id)], em), (changed) => {
+            if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
+            return andThen(this.#revokeUserTokens(em, id), nothing);
+          }),
+        ),
     );
   }
 
@@ -544,17 +555,15 @@ export class FullauthStore {
    * Returns how many tokens were revoked.
    */
   deactivateUser(userId: string): Promise<number> {
-    let id: string;
-    try {
-      id = this.#userId(userId);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#transaction((em) =>
-      andThen(this.#affectedNow(this.#sql('deactivate', () => `update ${this.#users} set "is_active" = false where "id" = ?`), [this.#k(id)], em), (changed) => {
-        if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
-        return this.#revokeUserTokens(em, id);
-      }),
+    return checked(
+      () => this.#userId(userId),
+      (id) =>
+        this.#transaction((em) =>
+          andThen(this.#affectedNow(this.#sql('deactivate', () => `update ${this.#users} set "is_active" = false where "id" = ?`), [this.#k(id)], em), (changed) => {
+            if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
+            return this.#revokeUserTokens(em, id);
+          }),
+        ),
     );
   }
 
@@ -831,25 +840,18 @@ export class FullauthStore {
 
   /** Revokes every token of a user (password change or reset, account deletion). */
   revokeAllForUser(userId: string): Promise<number> {
-    let id: string;
-    try {
-      id = this.#userId(userId);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#transaction((em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id)));
+    return checked(
+      () => this.#userId(userId),
+      (id) => this.#transaction((em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id))),
+    );
   }
 
   /** "Log out everywhere else": revokes every token of a user outside one family. */
   revokeAllExceptFamily(userId: string, familyId: string): Promise<number> {
-    let id: string, family: string;
-    try {
-      id = this.#userId(userId);
-      family = check.text('familyId', familyId, LIMITS.familyId);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#transaction((em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id, family)));
+    return checked(
+      () => [this.#userId(userId), check.text('familyId', familyId, LIMITS.familyId)] as const,
+      ([id, family]) => this.#transaction((em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id, family))),
+    );
   }
 
   /**
@@ -946,23 +948,24 @@ export class FullauthStore {
 
   /** Gives a user a role, creating the role if it does not exist. Idempotent. */
   assignRole(userId: string, roleName: string): Promise<void> {
-    let roles: string, userRoles: string, id: string, name: string;
-    try {
-      roles = this.#table('FullauthRole', 'role');
-      userRoles = this.#table('FullauthUserRole', 'role');
-      id = this.#userId(userId);
-      name = check.text('roleName', roleName, LIMITS.role);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     // Written with andThen(), not async/await: on node:sqlite the whole call then runs at once.
-    return this.#transaction((em) =>
-      andThen(this.#ensureNamed(em, 'role', roles, name), (role) => {
-        const insert = this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`);
-        const held = this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`);
-        const key = [this.#k(id), role.key];
-        return andThen(this.#d.insertIfAbsent(this.#db, em, insert.sql, key, '', '', { sql: held, params: key }), nothing);
-      }),
+    return checked(
+      () =>
+        [
+          this.#table('FullauthRole', 'role'),
+          this.#table('FullauthUserRole', 'role'),
+          this.#userId(userId),
+          check.text('roleName', roleName, LIMITS.role),
+        ] as const,
+      ([roles, userRoles, id, name]) =>
+        this.#transaction((em) =>
+          andThen(this.#ensureNamed(em, 'role', roles, name), (role) => {
+            const insert = this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`);
+            const held = this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`);
+            const key = [this.#k(id), role.key];
+            return andThen(this.#d.insertIfAbsent(this.#db, em, insert.sql, key, '', '', { sql: held, params: key }), nothing);
+          }),
+        ),
     );
   }
 
