@@ -293,6 +293,14 @@ export interface DirectResult {
   values?: unknown[][];
 }
 
+/**
+ * Whether a statement that meets another connection's lock waits for it (see #retrying): `true`
+ * up to the connection's `busyTimeout`, a number up to that many milliseconds (the store's own
+ * `busyTimeout`), `false` not at all (the caller waits and tries again).
+ */
+type Wait = boolean | number;
+const timeoutOf = (wait: true | number, settings: Settings): number => (wait === true ? settings.busyTimeout : wait);
+
 class FullauthSqliteConnection implements KyselyConnection {
   /** How the open transaction began: `immediate` holds the write lock. */
   #transaction: 'immediate' | 'deferred' | undefined;
@@ -420,18 +428,20 @@ class FullauthSqliteConnection implements KyselyConnection {
    * way on it (node:sqlite is synchronous), else after that; a statement that meets another
    * connection's lock waits for it asynchronously (see #retrying).
    */
-  statement(sql: string, parameters: readonly unknown[], arrays = false, wait = true): Outcome | Promise<Outcome> {
+  statement(sql: string, parameters: readonly unknown[], arrays = false, wait: Wait = true): Outcome | Promise<Outcome> {
     if (this.#tail === undefined && this.#pending === undefined) {
       try {
         return this.#execute(sql, parameters, arrays);
       } catch (error) {
-        if (!wait || !isBusy(error)) throw error;
-        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters, arrays), error));
+        if (wait === false || !isBusy(error)) throw error;
+        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters, arrays), error, timeoutOf(wait, this.settings)));
       }
     }
     return this.#serial(async () => {
       await this.#sendBegin();
-      return wait ? this.#retrying(sql, () => this.#execute(sql, parameters, arrays)) : this.#execute(sql, parameters, arrays);
+      return wait === false
+        ? this.#execute(sql, parameters, arrays)
+        : this.#retrying(sql, () => this.#execute(sql, parameters, arrays), undefined, timeoutOf(wait, this.settings));
     });
   }
 
@@ -440,14 +450,16 @@ class FullauthSqliteConnection implements KyselyConnection {
    * connection as a Kysely user does, so it never runs inside another user's transaction. When
    * nobody holds the connection it runs at once and is over before anyone else can take it.
    */
-  autocommit(sql: string, parameters: readonly unknown[], arrays = false, wait = true): Outcome | Promise<Outcome> {
+  autocommit(sql: string, parameters: readonly unknown[], arrays = false, wait: Wait = true): Outcome | Promise<Outcome> {
     if (!this.#owned && this.#tail === undefined && this.#pending === undefined) {
       try {
         return this.#execute(sql, parameters, arrays);
       } catch (error) {
-        if (!wait || !isBusy(error)) throw error;
+        if (wait === false || !isBusy(error)) throw error;
         this.#owned = true;
-        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters, arrays), error)).finally(() => this.release());
+        return this.#serial(() => this.#retrying(sql, () => this.#execute(sql, parameters, arrays), error, timeoutOf(wait, this.settings))).finally(() =>
+          this.release(),
+        );
       }
     }
     return this.acquire().then(async () => {
@@ -566,7 +578,7 @@ class FullauthSqliteConnection implements KyselyConnection {
    * other writer waits for), and against a newer commit (SQLITE_BUSY_SNAPSHOT) waiting cannot
    * help: the error is thrown at once, and the transaction is to be retried from its start.
    */
-  async #retrying<T>(sql: string, attempt: () => T, failed?: unknown): Promise<T> {
+  async #retrying<T>(sql: string, attempt: () => T, failed?: unknown, busyTimeout = this.settings.busyTimeout): Promise<T> {
     const started = performance.now();
     for (let tries = 0; ; tries++) {
       let error = failed;
@@ -587,7 +599,7 @@ class FullauthSqliteConnection implements KyselyConnection {
         (!snapshot && (this.#transaction === 'immediate' || (this.#transaction === 'deferred' && SELECT.test(sql))));
       if (!waitable) throw error;
       const waited = performance.now() - started;
-      const { busyTimeout, file } = this.settings;
+      const { file } = this.settings;
       if (waited >= busyTimeout) throw new FullauthSqliteBusyError(file, busyTimeout, sql, { cause: error, inTransaction });
       const step = BACKOFF_MS[tries] ?? BACKOFF_MS[BACKOFF_MS.length - 1]!;
       await new Promise((resolve) => setTimeout(resolve, Math.min(step, busyTimeout - waited)));
@@ -648,6 +660,7 @@ export function fullauthSqliteStatement(
   parameters: readonly unknown[],
   lookUp: false,
   arrays?: boolean,
+  wait?: Wait,
 ): DirectResult | Promise<DirectResult> | undefined;
 export function fullauthSqliteStatement(
   connection: object,
@@ -663,24 +676,25 @@ export function fullauthSqliteStatement(
   parameters: readonly unknown[],
   lookUp = true,
   arrays = false,
+  wait: Wait = true,
 ): DirectResult | Promise<DirectResult | undefined> | undefined {
   // A transaction of the store's own on a connection held directly (checked first: no look-up).
   if (transaction instanceof SqliteReservation) {
     if (!transaction.active) throw new Error('This fullauthSqlite() connection was reserved for a transaction that has ended.');
-    return transaction.connection.statement(sql, parameters, arrays, false);
+    return transaction.connection.statement(sql, parameters, arrays, wait);
   }
   let ours = OURS.get(connection);
   if (ours === undefined) ours = isOurs(connection);
   if (!ours) return undefined;
   const kysely = (transaction ?? (connection as SqlConnectionLike).getClient()) as object;
   const known = CONNECTIONS.get(kysely);
-  if (known && !known.closed) return direct(known, transaction !== undefined, sql, parameters, arrays);
+  if (known && !known.closed) return direct(known, transaction !== undefined, sql, parameters, arrays, wait);
   // Without `lookUp` (executeSqlite()), a connection not yet found is left to the caller's path, which finds it.
   if (!lookUp) return undefined;
   if (known === null) return Promise.resolve(undefined);
   return connectionOf(kysely).then((found) => {
     CONNECTIONS.set(kysely, found);
-    return found && !found.closed ? direct(found, transaction !== undefined, sql, parameters) : undefined;
+    return found && !found.closed ? direct(found, transaction !== undefined, sql, parameters, false, wait) : undefined;
   });
 }
 
@@ -736,14 +750,19 @@ function isOurs(connection: object): boolean {
 }
 
 /**
- * A statement of the store's in the caller's transaction (`joined`; waiting for another
- * connection's lock where the connection can safely wait, see #retrying) or on its own. On its
- * own, and in the store's own transactions, a lock held by another connection is thrown at
- * once: the store waits for it, up to its own `busyTimeout`, and tries the statement or the
- * whole transaction again.
+ * A statement in the caller's transaction (`joined`: it waits for another connection's lock
+ * where the connection can safely wait, up to the connection's `busyTimeout`, as the rest of
+ * that transaction does) or on its own, waiting as `wait` says.
  */
-function direct(connection: FullauthSqliteConnection, joined: boolean, sql: string, parameters: readonly unknown[], arrays = false): DirectResult | Promise<DirectResult> {
-  return joined ? connection.statement(sql, parameters, arrays) : connection.autocommit(sql, parameters, arrays, false);
+function direct(
+  connection: FullauthSqliteConnection,
+  joined: boolean,
+  sql: string,
+  parameters: readonly unknown[],
+  arrays: boolean,
+  wait: Wait,
+): DirectResult | Promise<DirectResult> {
+  return joined ? connection.statement(sql, parameters, arrays) : connection.autocommit(sql, parameters, arrays, wait);
 }
 
 /** The connection a Kysely instance runs on (asked once per instance: Kysely hands it to a consumer). */

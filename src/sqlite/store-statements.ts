@@ -26,12 +26,15 @@ export function executeSqlite(session: SqlSession, sql: string, params: readonly
  * `executeSqlite()`, with the result itself when the statement ran at once (node:sqlite is
  * synchronous): no promise while nothing waits. Errors are thrown (or rejected) converted.
  * `arrays`: a reader's rows as arrays where the direct path can give them (`DirectResult.values`).
+ * `wait`: on its own or in the store's own transaction, a lock another connection holds is
+ * thrown at once (the store waits by its own `busyTimeout` and tries again), or waited for up
+ * to `wait` ms; in the caller's transaction the connection waits as it does for the rest of it.
  */
-export function sqliteStatement(session: SqlSession, sql: string, params: readonly unknown[], arrays = false): BoundResult | Promise<BoundResult> {
+export function sqliteStatement(session: SqlSession, sql: string, params: readonly unknown[], arrays = false, wait: number | false = false): BoundResult | Promise<BoundResult> {
   if (session.sqlite === undefined) {
     let direct: BoundResult | Promise<BoundResult> | undefined;
     try {
-      direct = fullauthSqliteStatement(session.connection as object, session.transaction, sql, params, false, arrays);
+      direct = fullauthSqliteStatement(session.connection as object, session.transaction, sql, params, false, arrays, wait);
     } catch (error) {
       throw driverFailure(session, error);
     }
@@ -61,31 +64,40 @@ function driverFailure(session: SqlSession, error: unknown): unknown {
  * transaction without a turn of the event loop, as a caller of node:sqlite itself would run it.
  * A failure is then thrown, not rejected.
  */
-export function sqliteOwnTransaction<T>(session: SqlSession, begin: string, fn: (session: SqlSession) => T | Promise<T>): T | Promise<T> | typeof NOT_HELD {
+export function sqliteOwnTransaction<T>(
+  session: SqlSession,
+  begin: string,
+  fn: (session: SqlSession) => T | Promise<T>,
+  commitWait: number,
+): T | Promise<T> | typeof NOT_HELD {
   if (session.sqlite !== undefined) return NOT_HELD;
   return fullauthSqliteHeld(session.connection as object, (transaction) => {
     const own: SqlSession = { ...session, transaction };
+    // A busy BEGIN is thrown at once: the caller tries the whole transaction again, the
+    // connection free meanwhile.
     const begun = sqliteStatement(own, begin, []);
-    return begun instanceof Promise ? begun.then(() => inTransaction(own, fn)) : inTransaction(own, fn);
+    return begun instanceof Promise ? begun.then(() => inTransaction(own, fn, commitWait)) : inTransaction(own, fn, commitWait);
   });
 }
 
 /** `fn`, then COMMIT; ROLLBACK (awaited) and the error when either fails. */
-function inTransaction<T>(own: SqlSession, fn: (session: SqlSession) => T | Promise<T>): T | Promise<T> {
+function inTransaction<T>(own: SqlSession, fn: (session: SqlSession) => T | Promise<T>, commitWait: number): T | Promise<T> {
   let result: T | Promise<T>;
   try {
     result = fn(own);
   } catch (error) {
     return rolledBack(own, error);
   }
-  if (result instanceof Promise) return result.then((value) => committed(own, value), (error: unknown) => rolledBack(own, error));
-  return committed(own, result);
+  if (result instanceof Promise) return result.then((value) => committed(own, value, commitWait), (error: unknown) => rolledBack(own, error));
+  return committed(own, result, commitWait);
 }
 
-function committed<T>(own: SqlSession, value: T): T | Promise<T> {
+function committed<T>(own: SqlSession, value: T, commitWait: number): T | Promise<T> {
   let commit: BoundResult | Promise<BoundResult>;
   try {
-    commit = sqliteStatement(own, 'commit', []);
+    // A busy COMMIT (rollback-journal mode: readers hold the file) waits, keeping its claim on
+    // the lock so that new readers cannot keep it from ever committing.
+    commit = sqliteStatement(own, 'commit', [], false, commitWait);
   } catch (error) {
     return rolledBack(own, error);
   }

@@ -106,7 +106,7 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
       // or at COMMIT in rollback-journal mode): it was rolled back and wrote nothing.
       return whileBusy(() => {
         // fullauthSqlite(), its connection found: held directly; else found (or not) by onOwnConnection().
-        const held = sqliteOwnTransaction(session, 'begin immediate', fn);
+        const held = sqliteOwnTransaction(session, 'begin immediate', fn, busyTimeout);
         if (held !== NOT_HELD) return held;
         return onOwnConnection(session, false, (reserved) => transactionOn(reserved, ['begin immediate'], fn)).then((own) =>
           own ? own.result : transactional(session, {}, fn),
