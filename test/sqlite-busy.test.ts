@@ -8,7 +8,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LockWaitTimeoutException } from '@mikro-orm/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FullauthConfigError, FullauthSqliteBusyError, defineFullauthEntities, fullauthSchemaHooks, fullauthSqlite, type FullauthSqliteOptions } from '../src/index.js';
+import {
+  FullauthConfigError,
+  FullauthSqliteBusyError,
+  createFullauthStore,
+  defineFullauthEntities,
+  fullauthMigrations,
+  fullauthMigrator,
+  fullauthSchemaHooks,
+  fullauthSqlite,
+  type FullauthSqliteOptions,
+} from '../src/index.js';
 import { SQLITE_UNSUPPORTED, removeDirs, scratchDir } from './support/databases.js';
 import { PYTHON } from './support/python.js';
 
@@ -279,6 +289,88 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`SQLite shared with another process: fulla
       expect(longestGapMs).toBeGreaterThan(600);
     } finally {
       await orm.close();
+    }
+  });
+
+  // Rollback-journal mode (wal: false): COMMIT needs every reader gone. A busy COMMIT that
+  // waits keeps its claim on the lock (no new reader gets in); one rolled back and retried
+  // from BEGIN would let readers that overlap each other keep it out for ever.
+  it('wal: false: readers of other connections that never all leave at once cannot keep a store transaction from committing', async () => {
+    const { orm, file } = await sqliteOrm('busy-readers', { wal: false });
+    const { DatabaseSync } = await import('node:sqlite');
+    const readers = [new DatabaseSync(file), new DatabaseSync(file)];
+    let stop = false;
+    const cycle = (i: number) => {
+      if (stop) return;
+      const reader = readers[i]!;
+      try {
+        if (reader.isTransaction) reader.exec('commit');
+        reader.exec('begin');
+        reader.prepare('select count(*) from fullauth_users').all(); // a shared lock, held until the next cycle
+      } catch {
+        if (reader.isTransaction) reader.exec('rollback');
+      }
+      setTimeout(() => cycle(i), 20);
+    };
+    try {
+      const store = createFullauthStore(orm.em, { busyTimeout: 1500 });
+      const user = await store.createUser({ email: 'readers@example.com' });
+      await store.assignRole(user.id, 'before');
+      cycle(0);
+      setTimeout(() => cycle(1), 10);
+      for (let round = 0; round < 3; round++) {
+        const change = await elapsed(() => store.changePassword(user.id, `hash${round}`));
+        expect(change.error).toBeUndefined();
+        const assign = await elapsed(() => store.assignRole(user.id, `role${round}`));
+        expect(assign.error).toBeUndefined();
+      }
+      expect(await store.listRoles(user.id)).toEqual(['before', 'role0', 'role1', 'role2']);
+    } finally {
+      stop = true;
+      for (const reader of readers) {
+        if (reader.isTransaction) reader.exec('commit');
+        reader.close();
+      }
+      await orm.close();
+    }
+  });
+
+  it('wal: false: a managed migration waits at COMMIT for a reader of another connection', async () => {
+    const file = join(scratchDir('busy-migrate', dirs), 'app.sqlite');
+    const { MikroORM, SqliteDriver } = await import('@mikro-orm/sql');
+    const { Migrator } = await import('@mikro-orm/migrations');
+    const init = (include: 'base' | 'role') =>
+      MikroORM.init({
+        driver: SqliteDriver,
+        dbName: file,
+        driverOptions: fullauthSqlite({ file, wal: false }),
+        entities: [...defineFullauthEntities(include === 'base' ? [] : ['role'])],
+        extensions: [Migrator, fullauthSchemaHooks({ excludeFromDiff: true })],
+        migrations: fullauthMigrations({ silent: true }),
+        debug: false,
+      });
+    const first = await init('base');
+    try {
+      expect(await fullauthMigrator(first).up()).toEqual(['0001_base']);
+    } finally {
+      await first.close();
+    }
+    const second = await init('role');
+    const { DatabaseSync } = await import('node:sqlite');
+    const reader = new DatabaseSync(file);
+    reader.exec('begin');
+    reader.prepare('select count(*) from sqlite_master').all(); // a shared lock for 300 ms
+    setTimeout(() => {
+      reader.exec('commit');
+      reader.close();
+    }, 300);
+    try {
+      const migrated = await elapsed(() => fullauthMigrator(second).up());
+      expect(migrated.error).toBeUndefined();
+      expect(migrated.value).toEqual(['0001_role']);
+      expect(migrated.ms).toBeGreaterThan(200);
+    } finally {
+      await second.close();
     }
   });
 
