@@ -30,17 +30,22 @@ const failed = (error: unknown) => {
   const key = error instanceof Error ? error.constructor.name : String(error);
   errors[key] = (errors[key] ?? 0) + 1;
 };
-const out: { rotated: IssuedRefreshToken[]; revoked: number; assigned: number; errors: Record<string, number> } = { rotated: [], revoked: 0, assigned: 0, errors };
+const out: { rotated: IssuedRefreshToken[]; revoked: number; assigned: number; errors: Record<string, number>; slowest: number } = { rotated: [], revoked: 0, assigned: 0, errors, slowest: 0 };
+/** Times a call: `slowest` is how near a call came to the store's busyTimeout (its wait for the other processes' write locks). */
+const timed = <T>(call: () => Promise<T>): Promise<T> => {
+  const start = performance.now();
+  return call().finally(() => (out.slowest = Math.max(out.slowest, Math.round(performance.now() - start))));
+};
 if (mode === 'rotate') {
-  for (const token of input.tokens!) await store.rotateRefreshToken(token).then((r) => out.rotated.push(r), failed);
+  for (const token of input.tokens!) await timed(() => store.rotateRefreshToken(token)).then((r) => out.rotated.push(r), failed);
 } else if (mode === 'revoke') {
-  for (const user of input.users!) await store.revokeAllForUser(user).then(() => out.revoked++, failed);
+  for (const user of input.users!) await timed(() => store.revokeAllForUser(user)).then(() => out.revoked++, failed);
 } else if (mode === 'assign') {
   // Every role to every user, all at once: this process's calls overlap each other and the other processes'.
-  const calls = input.roles!.flatMap((role) => input.users!.map((user) => store.assignRole(user, role)));
+  const calls = input.roles!.flatMap((role) => input.users!.map((user) => timed(() => store.assignRole(user, role))));
   for (const r of await Promise.allSettled(calls)) if (r.status === 'fulfilled') out.assigned++; else failed(r.reason);
 } else if (mode === 'rotate-one') {
-  const results = await Promise.allSettled(Array.from({ length: input.count! }, () => store.rotateRefreshToken(input.token!)));
+  const results = await Promise.allSettled(Array.from({ length: input.count! }, () => timed(() => store.rotateRefreshToken(input.token!))));
   for (const r of results) if (r.status === 'fulfilled') out.rotated.push(r.value); else failed(r.reason);
 }
 await orm.close();

@@ -44,11 +44,12 @@ async function processes(file: string, jobs: { mode: string; input: object }[]) 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   writeFileSync(`${file}.go`, '');
-  const results = await Promise.all(running);
-  return results.map((r) => {
+  const results = (await Promise.all(running)).map((r) => {
     if (r.status !== 0) throw new Error(`child process failed:\n${r.output}`);
-    return JSON.parse(r.stdout) as { rotated: IssuedRefreshToken[]; revoked: number; assigned: number; errors: Record<string, number> };
+    return JSON.parse(r.stdout) as { rotated: IssuedRefreshToken[]; revoked: number; assigned: number; errors: Record<string, number>; slowest: number };
   });
+  console.log(`${jobs.map((j) => j.mode).join(', ')}: slowest call of each process ${results.map((r) => r.slowest).join(' / ')} ms`);
+  return results;
 }
 
 describe(`the store on ${SQLITE_NAME} across processes`, () => {
