@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   DuplicateEmailError,
   FullauthStoreError,
@@ -26,9 +26,11 @@ import { createDatabase, skipPostgres, type TestDatabase } from './support/postg
 
 const databases: TestDatabase[] = [];
 const orms: MikroORM[] = [];
-afterAll(async () => {
-  await Promise.all(orms.map((o) => o.close()));
-  await Promise.all(databases.map((db) => db.drop()));
+// Each test's ORMs and databases go when it ends: a race leaves its pool's connections open (20
+// each), and PostgreSQL's 100 are shared with the other worker's test file.
+afterEach(async () => {
+  await Promise.all(orms.splice(0).map((o) => o.close()));
+  await Promise.all(databases.splice(0).map((db) => db.drop()));
 });
 
 async function setup(kind: Target['kind'], include?: FullauthGroup[], options: { idStrategy?: 'bigint' } = {}) {
