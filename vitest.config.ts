@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['./test/support/global-setup.ts'],
+    // After each test: the PostgreSQL connections a file keeps between tests stay within a budget.
+    setupFiles: ['./test/support/connection-budget-setup.ts'],
     pool: 'forks',
     // A worker process runs file after file (a fresh process per file cost ~1.3 s of CPU each,
     // most of it the first touch of a new heap's memory, slow on this machine). Each file still

@@ -3,6 +3,7 @@
 // with the reason printed.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { databaseDropped, databaseMade } from './connection-budget.js';
 
 export const PG_ADMIN_URL = process.env.FULLAUTH_TEST_PG_URL ?? 'postgresql://root@127.0.0.1:5432/test';
 
@@ -50,6 +51,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 export async function createDatabase(label = 'test'): Promise<TestDatabase> {
   const name = `fullauth_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
   await admin((c) => c.query(`create database "${name}"`));
+  databaseMade(name, PG_ADMIN_URL);
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   return {
@@ -66,6 +68,7 @@ export async function createDatabase(label = 'test'): Promise<TestDatabase> {
     },
     async drop() {
       await admin((c) => c.query(`drop database if exists "${name}" with (force)`));
+      databaseDropped(name);
     },
   };
 }
