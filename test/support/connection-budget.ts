@@ -12,11 +12,13 @@ import pg from 'pg';
 /** Connections a worker may keep open between its tests: two workers' worth stays far below 97. */
 export const CONNECTION_BUDGET = 30;
 
-/** Databases this worker made (test/support/postgres.ts) and has not dropped, with the server's admin URL. */
-const live = new Map<string, string>();
+/** Databases this worker made (test/support/postgres.ts) and has not dropped, and the server's admin URL. */
+const live = new Set<string>();
+let adminUrl = '';
 
-export function databaseMade(name: string, adminUrl: string): void {
-  live.set(name, adminUrl);
+export function databaseMade(name: string, url: string): void {
+  live.add(name);
+  adminUrl = url;
 }
 
 export function databaseDropped(name: string): void {
@@ -26,26 +28,22 @@ export function databaseDropped(name: string): void {
 /** Throws when the live databases of this worker hold more than `budget` connections. */
 export async function checkConnectionBudget(budget = CONNECTION_BUDGET): Promise<void> {
   if (live.size === 0) return;
-  const byServer = new Map<string, string[]>();
-  for (const [name, url] of live) byServer.set(url, [...(byServer.get(url) ?? []), name]);
-  for (const [url, names] of byServer) {
-    const client = new pg.Client(url);
-    await client.connect();
-    let rows: { datname: string; n: number }[];
-    try {
-      ({ rows } = await client.query<{ datname: string; n: number }>(
-        'select datname, count(*)::int as n from pg_stat_activity where datname = any($1) group by datname order by n desc',
-        [names],
-      ));
-    } finally {
-      await client.end();
-    }
-    const held = rows.reduce((sum, row) => sum + row.n, 0);
-    if (held > budget) {
-      throw new Error(
-        `This test file keeps ${held} PostgreSQL connections open between its tests (${rows.map((r) => `${r.datname}: ${r.n}`).join(', ')}), ` +
-          `more than the ${budget} a worker may keep (test/support/connection-budget.ts): close the ORMs and drop the databases of each test in afterEach, not afterAll.`,
-      );
-    }
+  const client = new pg.Client(adminUrl);
+  await client.connect();
+  let rows: { datname: string; n: number }[];
+  try {
+    ({ rows } = await client.query<{ datname: string; n: number }>(
+      'select datname, count(*)::int as n from pg_stat_activity where datname = any($1) group by datname order by n desc',
+      [[...live]],
+    ));
+  } finally {
+    await client.end();
+  }
+  const held = rows.reduce((sum, row) => sum + row.n, 0);
+  if (held > budget) {
+    throw new Error(
+      `This test file keeps ${held} PostgreSQL connections open between its tests (${rows.map((r) => `${r.datname}: ${r.n}`).join(', ')}), ` +
+        `more than the ${budget} a worker may keep (test/support/connection-budget.ts): close the ORMs and drop the databases of each test in afterEach, not afterAll.`,
+    );
   }
 }
