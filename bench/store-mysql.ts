@@ -102,7 +102,8 @@ function rawOperations(pool: mysql.Pool): RawOperations {
       const [r] = await c.execute(`update \`fullauth_refresh_tokens\` set \`revoked\` = true where \`user_id\` = ? and \`revoked\` = false`, [hex(userId)]);
       return (r as mysql.ResultSetHeader).affectedRows;
     });
-  const lookup = (email: string) => pool.execute(`select * from \`fullauth_users\` where \`email\` = ?`, [email]);
+  // The store compares identities exactly (the column's collation ignores case and accents): the index, then the bytes.
+  const lookup = (email: string) => pool.execute(`select * from \`fullauth_users\` where \`email\` = ? and \`email\` = cast(? as binary)`, [email, email]);
   const permission = (userId: string, name: string) =>
     pool.execute(
       `select exists (select 1 from \`fullauth_users\` u where u.\`id\` = ? and u.\`is_active\` and (u.\`is_superuser\` or exists (
@@ -181,11 +182,11 @@ function rawOperations(pool: mysql.Pool): RawOperations {
   };
   const passkeyUse = async (credentialId: string, count: number) => {
     const [r] = await pool.execute(
-      `update \`fullauth_passkeys\` set \`sign_count\` = ?, \`last_used_at\` = ? where \`credential_id\` = ? and \`sign_count\` < ?`,
-      [count, seconds(new Date()), credentialId, count],
+      `update \`fullauth_passkeys\` set \`sign_count\` = ?, \`last_used_at\` = ? where \`credential_id\` = ? and \`credential_id\` = cast(? as binary) and \`sign_count\` < ?`,
+      [count, seconds(new Date()), credentialId, credentialId, count],
     );
     if ((r as mysql.ResultSetHeader).affectedRows !== 1) throw new Error('passkey count did not grow');
-    return pool.execute(`select * from \`fullauth_passkeys\` where \`credential_id\` = ?`, [credentialId]);
+    return pool.execute(`select * from \`fullauth_passkeys\` where \`credential_id\` = ? and \`credential_id\` = cast(? as binary)`, [credentialId, credentialId]);
   };
   const changePassword = (userId: string, hash: string) =>
     inTransaction(async (c) => {

@@ -501,7 +501,11 @@ export class FullauthStore {
 
   findUserByEmail(email: string): Promise<UserRecord | null> {
     try {
-      const result = this.#driverResult(this.#sql('userByEmail', () => `select ${USER_SELECT} from ${this.#users} where "email" = ?`), [this.#email(email, 'email')], true);
+      const result = this.#driverResult(
+        this.#sql('userByEmail', () => `select ${USER_SELECT} from ${this.#users} where ${this.#d.exactText.sql('"email"')}`),
+        this.#d.exactText.values(this.#email(email, 'email')),
+        true,
+      );
       return settle(result, this.#firstUser);
     } catch (error) {
       return Promise.reject(error);
@@ -1149,6 +1153,17 @@ export class FullauthStore {
       }
       const existing = await this.findOAuthAccount(provider, providerUserId);
       if (existing) return { account: existing, created: false };
+      // The row in the way by the unique key's own comparison: where the database's collation
+      // ignores case and accents (MySQL, MariaDB), another account's look-alike id.
+      const [lookAlike] = await this.#rows(
+        this.#sql('oauthInTheWay', () => `select a."provider", a."provider_user_id" from ${table} a join ${this.#users} u on u."id" = a."user_id" where a."provider" = ? and a."provider_user_id" = ?`),
+        [provider, providerUserId],
+      );
+      if (lookAlike) {
+        throw new ConflictError(
+          `The ${provider} account ${providerUserId} could not be linked: the database holds an account it compares as equal: '${String(lookAlike.provider_user_id)}' (provider '${String(lookAlike.provider)}'); its collation ignores case and accents.`,
+        );
+      }
       if (attempt > 0) throw new ConflictError(`The ${provider} account ${providerUserId} could not be linked (changed concurrently); retry.`);
       // The row in the way belongs to no user (an orphan) or was just deleted: an orphan goes, and the link is tried again.
       await this.#deleteOrphans(table, '"provider" = ? and "provider_user_id" = ?', [provider, providerUserId]);
@@ -1170,9 +1185,10 @@ export class FullauthStore {
   /** The account, or null; an orphan row (its user is gone) is none. */
   async findOAuthAccount(provider: string, providerUserId: string): Promise<OAuthAccountRecord | null> {
     const table = this.#table('FullauthOAuthAccount', 'oauth');
+    const exact = this.#d.exactText;
     const [row] = await this.#rows(
-      this.#sql('findOAuth', () => `select a.* from ${table} a join ${this.#users} u on u."id" = a."user_id" where a."provider" = ? and a."provider_user_id" = ?`),
-      [check.text('provider', provider, LIMITS.provider), check.text('providerUserId', providerUserId, LIMITS.providerUserId)],
+      this.#sql('findOAuth', () => `select a.* from ${table} a join ${this.#users} u on u."id" = a."user_id" where ${exact.sql('a."provider"')} and ${exact.sql('a."provider_user_id"')}`),
+      [...exact.values(check.text('provider', provider, LIMITS.provider)), ...exact.values(check.text('providerUserId', providerUserId, LIMITS.providerUserId))],
     );
     return row ? toOAuth(row) : null;
   }
@@ -1197,16 +1213,20 @@ export class FullauthStore {
         this.#sql(
           'loginMethods',
           () => `select (select count(*) from ${accounts} where "user_id" = ?) as "accounts",
-                  (select count(*) from ${accounts} where "user_id" = ? and "provider" = ?) as "linked"
+                  (select count(*) from ${accounts} where "user_id" = ? and ${this.#d.exactText.sql('"provider"')}) as "linked"
                   ${passkeys ? `, (select count(*) from ${passkeys} where "user_id" = ?) as "passkeys"` : ''}`,
         ),
-        passkeys ? [key, key, name, key] : [key, key, name],
+        passkeys ? [key, key, ...this.#d.exactText.values(name), key] : [key, key, ...this.#d.exactText.values(name)],
         em,
       );
       if (!counts || Number(counts.linked) === 0) throw new NotFoundError(`The user has no '${name}' account.`);
       const methods = (user.hashed_password ? 1 : 0) + Number(counts.accounts) + Number(counts.passkeys ?? 0);
       if (methods - Number(counts.linked) < 1) throw new LastLoginMethodError();
-      await this.#affected(this.#sql('unlinkOAuth', () => `delete from ${accounts} where "user_id" = ? and "provider" = ?`), [key, name], em);
+      await this.#affected(
+        this.#sql('unlinkOAuth', () => `delete from ${accounts} where "user_id" = ? and ${this.#d.exactText.sql('"provider"')}`),
+        [key, ...this.#d.exactText.values(name)],
+        em,
+      );
     });
   }
 
@@ -1256,8 +1276,8 @@ export class FullauthStore {
   async findPasskey(credentialId: string): Promise<PasskeyRecord | null> {
     const table = this.#table('FullauthPasskey', 'passkey');
     const [row] = await this.#rows(
-      this.#sql('findPasskey', () => `select k.* from ${table} k join ${this.#users} u on u."id" = k."user_id" where k."credential_id" = ?`),
-      [check.text('credentialId', credentialId, LIMITS.credentialId)],
+      this.#sql('findPasskey', () => `select k.* from ${table} k join ${this.#users} u on u."id" = k."user_id" where ${this.#d.exactText.sql('k."credential_id"')}`),
+      this.#d.exactText.values(check.text('credentialId', credentialId, LIMITS.credentialId)),
     );
     return row ? toPasskey(row) : null;
   }
@@ -1273,15 +1293,16 @@ export class FullauthStore {
     const credential = check.text('credentialId', credentialId, LIMITS.credentialId);
     const count = check.integer('signCount', signCount, 0, INT4_MAX);
     const now = this.#d.stamp(this.#now());
+    const exact = this.#d.exactText;
     // Per store, the statement differs only by whether the count is 0 (the rest is the database's).
     const [sql, params] =
       count === 0
-        ? [this.#sql('touchPasskey', () => this.#passkeyUpdate(table, `"last_used_at" = ?`, '')), [now, credential]]
-        : [this.#sql('usePasskey', () => this.#passkeyUpdate(table, `"sign_count" = ?, "last_used_at" = ?`, ` and "sign_count" < ?`)), [count, now, credential, count]];
+        ? [this.#sql('touchPasskey', () => this.#passkeyUpdate(table, `"last_used_at" = ?`, '')), [now, ...exact.values(credential)]]
+        : [this.#sql('usePasskey', () => this.#passkeyUpdate(table, `"sign_count" = ?, "last_used_at" = ?`, ` and "sign_count" < ?`)), [count, now, ...exact.values(credential), count]];
     const [row] = this.#d.updateReturning
       ? await this.#rows(sql, params)
       : (await this.#affected(sql, params)) > 0
-        ? await this.#rows(this.#sql('passkeyByCredential', () => `select * from ${table} where "credential_id" = ?`), [credential])
+        ? await this.#rows(this.#sql('passkeyByCredential', () => `select * from ${table} where ${exact.sql('"credential_id"')}`), exact.values(credential))
         : [];
     if (row) return toPasskey(row);
     const current = await this.findPasskey(credential);
@@ -1292,7 +1313,7 @@ export class FullauthStore {
   /** An update of a passkey by its credential id (only one whose user exists), returning the row where the database can. */
   #passkeyUpdate(table: string, set: string, where: string): string {
     const owned = this.#d.orphans ? ` and ${this.#orphan(table).replace('not exists', 'exists')}` : '';
-    return `update ${table} set ${set} where "credential_id" = ?${where}${owned}${this.#d.updateReturning ? ' returning *' : ''}`;
+    return `update ${table} set ${set} where ${this.#d.exactText.sql('"credential_id"')}${where}${owned}${this.#d.updateReturning ? ' returning *' : ''}`;
   }
 
   // ---- access tokens (fastapi-fullauth's format) ---------------------------------------

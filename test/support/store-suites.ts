@@ -5,6 +5,7 @@
 // different ORMs on one file (different connections); test/store-sqlite.test.ts adds processes.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  ConflictError,
   DuplicateEmailError,
   DuplicatePasskeyError,
   ExpiredRefreshTokenError,
@@ -168,6 +169,65 @@ export function functionalSuite(kind: StoreKind): void {
     expect((await store.recordPasskeyUse('cred', 0)).signCount).toBe(5);
     expect((await store.findPasskey('cred'))?.signCount).toBe(5);
     await expect(store.recordPasskeyUse('nope', 1)).rejects.toThrow(NotFoundError);
+  });
+
+  it('finds an identity only by its exact text: a look-alike e-mail, OAuth id or passkey credential (case, accents, ß) never reaches another user', async () => {
+    // MariaDB's and MySQL's default collations compare text ignoring case and accents (MySQL's
+    // also ß = ss): there `email = 'ann@exämple.com'` finds ann@example.com. The store's lookups
+    // are exact on every database; the unique indexes are the database's own.
+    const holdsEqual = kind === 'mariadb' || kind === 'mysql';
+    const { store, sql, key } = await storeTarget(kind, ['oauth', 'passkey']);
+    const ann = await store.createUser({ email: 'ann@example.com' });
+    await store.createUser({ email: 'strasse@example.com' });
+    for (const lookAlike of ['ann@exämple.com', 'änn@example.com', 'ann@examplé.com', 'straße@example.com']) {
+      expect(await store.findUserByEmail(lookAlike)).toBeNull();
+    }
+    expect((await store.findUserByEmail('ann@example.com'))?.id).toBe(ann.id);
+
+    const victim = (await store.linkOAuthAccount({ userId: ann.id, provider: 'oidc', providerUserId: 'Alice' })).account;
+    for (const [provider, id] of [['oidc', 'alice'], ['oidc', 'ALICE'], ['oidc', 'Alíce'], ['OIDC', 'Alice']] as const) {
+      expect(await store.findOAuthAccount(provider, id)).toBeNull();
+    }
+    expect(await store.findOAuthAccount('oidc', 'Alice')).toEqual(victim);
+    // An attacker's provider account whose id differs from the victim's only in case is linked to
+    // the attacker where the database tells them apart, and refused where it holds them equal:
+    // never is the victim's account handed back as the attacker's link.
+    const mallory = await store.createUser({ email: 'mallory@example.com' });
+    const outcome = await store.linkOAuthAccount({ userId: mallory.id, provider: 'oidc', providerUserId: 'alice' }).then(
+      (linked) => linked,
+      (error: unknown) => error,
+    );
+    if (holdsEqual) {
+      expect(outcome).toBeInstanceOf(ConflictError);
+      expect(String(outcome)).toMatch(/oidc account alice .*holds an account it compares as equal: 'Alice'.*collation/);
+    } else {
+      expect(outcome).toMatchObject({ created: true, account: { userId: mallory.id, providerUserId: 'alice' } });
+    }
+    await expect(store.unlinkOAuthAccount(ann.id, 'OIDC')).rejects.toThrow(NotFoundError);
+    expect(await store.findOAuthAccount('oidc', 'Alice')).toEqual(victim);
+
+    await store.registerPasskey({ userId: ann.id, credentialId: 'AbC-_x', publicKey: 'pk', signCount: 7 });
+    for (const lookAlike of ['abc-_x', 'ABC-_X', 'ÀbC-_x']) {
+      expect(await store.findPasskey(lookAlike)).toBeNull();
+      // A use recorded under a look-alike credential id is refused and changes no row.
+      await expect(store.recordPasskeyUse(lookAlike, 100)).rejects.toThrow(NotFoundError);
+      await expect(store.recordPasskeyUse(lookAlike, 0)).rejects.toThrow(NotFoundError);
+    }
+    const [stored] = await sql('select sign_count, last_used_at from fullauth_passkeys where user_id = ?', [key(ann.id)]);
+    expect(Number(stored!.sign_count)).toBe(7);
+    expect(stored!.last_used_at).toBeNull();
+    expect((await store.recordPasskeyUse('AbC-_x', 8)).signCount).toBe(8);
+
+    // The unique indexes are the database's: where it holds two texts equal, only one can exist.
+    if (holdsEqual) {
+      await expect(store.createUser({ email: 'ann@exämple.com' })).rejects.toThrow(DuplicateEmailError);
+      await expect(store.registerPasskey({ userId: mallory.id, credentialId: 'abc-_x', publicKey: 'pk' })).rejects.toThrow(DuplicatePasskeyError);
+    } else {
+      expect((await store.createUser({ email: 'ann@exämple.com' })).id).not.toBe(ann.id);
+      expect((await store.registerPasskey({ userId: mallory.id, credentialId: 'abc-_x', publicKey: 'pk' })).userId).toBe(mallory.id);
+    }
+    expect((await store.findUserByEmail('ann@example.com'))?.id).toBe(ann.id);
+    expect((await store.findPasskey('AbC-_x'))?.userId).toBe(ann.id);
   });
 
   it('turns every database failure into a typed store error', async () => {
@@ -420,6 +480,37 @@ export function raceSuite(kind: StoreKind, where: string): void {
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect(new Set(results.map((r) => r.account.id)).size).toBe(1);
       expect(Number((await sql('select count(*) as n from fullauth_oauth_accounts'))[0]!.n)).toBe(1);
+    });
+
+    it("parallel links of look-alike OAuth ids (case, accents) by 8 users, 10 rounds: no caller is handed another user's account", async () => {
+      const { stores, sql } = await setup(['oauth']);
+      // MariaDB and MySQL hold the variants equal (one can exist), the others tell them apart.
+      const holdsEqual = kind === 'mariadb' || kind === 'mysql';
+      const variants = ['Alice', 'alice', 'ALICE', 'Alíce', 'ALÍCE', 'alicE', 'aLice', 'alíce'];
+      const users = await Promise.all(variants.map((_, n) => stores[0]!.createUser({ email: `look${n}@x.io` })));
+      for (let round = 0; round < 10; round++) {
+        const provider = `oidc${round}`;
+        const outcomes = await Promise.all(
+          variants.map((providerUserId, n) =>
+            stores[n % stores.length]!.linkOAuthAccount({ userId: users[n]!.id, provider, providerUserId }).then(
+              (linked) => linked,
+              (error: unknown) => error,
+            ),
+          ),
+        );
+        const linked = outcomes.filter((outcome, n) => {
+          if (outcome instanceof Error) {
+            expect(holdsEqual).toBe(true);
+            expect(outcome).toBeInstanceOf(ConflictError);
+            expect(outcome.message).toMatch(/compares as equal/);
+            return false;
+          }
+          expect(outcome).toMatchObject({ created: true, account: { userId: users[n]!.id, providerUserId: variants[n] } });
+          return true;
+        });
+        expect(linked).toHaveLength(holdsEqual ? 1 : variants.length);
+        expect(Number((await sql('select count(*) as n from fullauth_oauth_accounts where provider = ?', [provider]))[0]!.n)).toBe(linked.length);
+      }
     });
 
     it('parallel passkey uses: the sign count never decreases', async () => {

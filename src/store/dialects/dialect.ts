@@ -128,6 +128,13 @@ export interface StoreDialect {
    */
   readonly latestRead: string;
   /**
+   * How a lookup by an identity's text (e-mail, OAuth provider and id, passkey credential id)
+   * compares it: exactly, character for character, on every database. MySQL's and MariaDB's
+   * `=` follows the column's collation, which by default ignores case and accents (MySQL's
+   * also takes ß for ss): there `email = 'ann@exämple.com'` finds ann@example.com.
+   */
+  readonly exactText: ExactText;
+  /**
    * Whether rows whose user is gone (orphans) can exist: on SQLite, fastapi-fullauth's
    * connections run with foreign keys off, so its user deletions cascade nowhere. The store
    * treats orphans as absent everywhere; where one is in the way of a new row, it is deleted.
@@ -185,6 +192,20 @@ export interface StoreDialect {
   /** Removes a role's grants of permissions not in `keep`; returns the removed permissions' names. */
   revokeUnlisted(db: Db, em: Context, grants: string, permissions: string, roleKey: unknown, keep: readonly string[]): Promise<string[]>;
 }
+
+/** An exact comparison of a text column with one value (`StoreDialect.exactText`). */
+export interface ExactText {
+  /** The condition on `column` (quoted, qualified where needed). */
+  sql(column: string): string;
+  /** The values it binds for `value`, in order. */
+  values(value: string): string[];
+}
+
+/** `column = ?`: exact where the database compares text as it is (PostgreSQL's and SQLite's default collations). */
+export const plainEquality: ExactText = {
+  sql: (column) => `${column} = ?`,
+  values: (value) => [value],
+};
 
 /** Statements made by `onConflictDoNothing()`, by their insert. */
 export type ConflictFreeInserts<S> = Map<string, { conflict: string; returning: string; made: S }[]>;

@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { uuidToHex } from '../../column-types.js';
 import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
 import { ConflictError, RetryableStoreError } from '../errors.js';
-import { marks, padded, utcSeconds, type Context, type Row, type StoreDialect } from './dialect.js';
+import { marks, padded, utcSeconds, type Context, type ExactText, type Row, type StoreDialect } from './dialect.js';
 import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
 
 /** The store writes identifiers in double quotes; MySQL quotes them in backticks (unless ANSI_QUOTES). */
@@ -45,6 +45,15 @@ function text(sql: string): string {
 /** A value bound in a comparison: a Date as UTC text with its milliseconds (stored values have whole seconds). */
 const bound = (value: unknown): unknown =>
   value instanceof Date ? `${utcSeconds(value)}.${String(value.getUTCMilliseconds()).padStart(3, '0')}` : value;
+
+/**
+ * `column = ?` (the column's index, by its collation: case and accents ignored by default) and
+ * the same value compared as bytes, so that only the exact text matches.
+ */
+const exactText: ExactText = {
+  sql: (column) => `${column} = ? and ${column} = cast(? as binary)`,
+  values: (value) => [value, value],
+};
 
 const BEGIN = ['set transaction isolation level read committed', 'start transaction'];
 /** How long a role-map change waits for another (seconds), as InnoDB's default lock wait. */
@@ -114,6 +123,7 @@ export const mysql: StoreDialect = {
   // A locking read: the newest committed row, also inside a caller's REPEATABLE READ transaction.
   latestRead: ' lock in share mode',
   // InnoDB enforces foreign keys (a host that turns foreign_key_checks off is on its own).
+  exactText,
   orphans: false,
 
   async insertIfAbsent(db, em, insert, params, _conflict, _returning, existing) {

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { executeBound, executePostgres, inTransaction } from '../../orm-compat.js';
 import { plainColumns } from '../records.js';
-import { onConflictDoNothing, type ConflictFreeInserts, type Statement, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
+import { onConflictDoNothing, plainEquality, type ConflictFreeInserts, type Statement, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
 
 /** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators). */
 function numbered(sql: string): string {
@@ -99,6 +99,7 @@ export const postgresql: StoreDialect = {
   updateReturning: true,
   latestRead: '',
   // Foreign keys are always enforced.
+  exactText: plainEquality,
   orphans: false,
 
   async insertIfAbsent(db, em, insert, params, conflict, returning) {

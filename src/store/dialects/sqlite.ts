@@ -24,7 +24,7 @@ import { LockWaitTimeoutException } from '@mikro-orm/core';
 import { uuidToHex } from '../../column-types.js';
 import { onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
 import { executeSqlite, NOT_HELD, sqliteOwnTransaction, sqliteStatement } from '../../sqlite/store-statements.js';
-import { andThen, onConflictDoNothing, sleep, utcMicros, type ConflictFreeInserts, type MaybePromise, type StoreDialect } from './dialect.js';
+import { andThen, onConflictDoNothing, plainEquality, sleep, utcMicros, type ConflictFreeInserts, type MaybePromise, type StoreDialect } from './dialect.js';
 import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
 
 /** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
@@ -129,6 +129,7 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     insertReturning: true,
     updateReturning: true,
     latestRead: '',
+    exactText: plainEquality,
     orphans: true,
 
     // At once when the statement ran at once (assignRole's whole transaction then takes no turn of the event loop).
