@@ -122,8 +122,8 @@ export const mysql: StoreDialect = {
   updateReturning: false,
   // A locking read: the newest committed row, also inside a caller's REPEATABLE READ transaction.
   latestRead: ' lock in share mode',
-  // InnoDB enforces foreign keys (a host that turns foreign_key_checks off is on its own).
   exactText,
+  // InnoDB enforces foreign keys (a host that turns foreign_key_checks off is on its own).
   orphans: false,
 
   async insertIfAbsent(db, em, insert, params, _conflict, _returning, existing) {
