@@ -549,8 +549,9 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const current = check.text('currentHash', currentHash);
     const next = check.text('newHash', newHash);
-    const rehash = this.#sql('rehash', () => `update ${this.#users} set "hashed_password" = ? where "id" = ? and "hashed_password" = ?`);
-    return (await this.#affected(rehash, [next, this.#k(id), current])) > 0;
+    // A compare-and-set: the stored hash must be this one exactly (MySQL's collations would take another case for it).
+    const rehash = this.#sql('rehash', () => `update ${this.#users} set "hashed_password" = ? where "id" = ? and ${this.#d.exactText.sql('"hashed_password"')}`);
+    return (await this.#affected(rehash, [next, this.#k(id), ...this.#d.exactText.values(current)])) > 0;
   }
 
   /**

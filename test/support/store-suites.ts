@@ -183,6 +183,12 @@ export function functionalSuite(kind: StoreKind): void {
       expect(await store.findUserByEmail(lookAlike)).toBeNull();
     }
     expect((await store.findUserByEmail('ann@example.com'))?.id).toBe(ann.id);
+    // rehashPassword's compare-and-set takes only the stored hash itself, not another case of it.
+    const hash = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdFNBTFQ$aGFzaEhBU0g';
+    const withHash = await store.createUser({ email: 'hash@example.com', hashedPassword: hash });
+    expect(await store.rehashPassword(withHash.id, hash.toLowerCase(), 'replaced')).toBe(false);
+    expect((await store.findUserById(withHash.id))?.hashedPassword).toBe(hash);
+    expect(await store.rehashPassword(withHash.id, hash, 'replaced')).toBe(true);
 
     const victim = (await store.linkOAuthAccount({ userId: ann.id, provider: 'oidc', providerUserId: 'Alice' })).account;
     for (const [provider, id] of [['oidc', 'alice'], ['oidc', 'ALICE'], ['oidc', 'Alíce'], ['OIDC', 'Alice']] as const) {
