@@ -488,6 +488,16 @@ export function raceSuite(kind: StoreKind, where: string): void {
       expect(Number((await sql('select count(*) as n from fullauth_oauth_accounts'))[0]!.n)).toBe(1);
     });
 
+    it('rehashPassword ∥ changePassword on another connection, 50 times: the password change always wins', async () => {
+      const { a, b } = await setup();
+      const user = await a.createUser({ email: 'rehash@x.io', hashedPassword: 'h0' });
+      for (let i = 0; i < 50; i++) {
+        const current = (await a.findUserById(user.id))!.hashedPassword!;
+        await Promise.all([a.rehashPassword(user.id, current, `rehash${i}`), b.changePassword(user.id, `changed${i}`)]);
+        expect((await b.findUserById(user.id))?.hashedPassword).toBe(`changed${i}`);
+      }
+    });
+
     it("parallel links of look-alike OAuth ids (case, accents) by 8 users, 10 rounds: no caller is handed another user's account", async () => {
       const { stores, sql } = await setup(['oauth']);
       // MariaDB and MySQL hold the variants equal (one can exist), the others tell them apart.
