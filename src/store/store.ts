@@ -1156,13 +1156,14 @@ export class FullauthStore {
       if (existing) return { account: existing, created: false };
       // The row in the way by the unique key's own comparison: where the database's collation
       // ignores case and accents (MySQL, MariaDB), another account's look-alike id.
+      // The message names only what the caller gave: the other account is another user's.
       const [lookAlike] = await this.#rows(
-        this.#sql('oauthInTheWay', () => `select a."provider", a."provider_user_id" from ${table} a join ${this.#users} u on u."id" = a."user_id" where a."provider" = ? and a."provider_user_id" = ?`),
+        this.#sql('oauthInTheWay', () => `select 1 as "found" from ${table} a join ${this.#users} u on u."id" = a."user_id" where a."provider" = ? and a."provider_user_id" = ?`),
         [provider, providerUserId],
       );
       if (lookAlike) {
         throw new ConflictError(
-          `The ${provider} account ${providerUserId} could not be linked: the database holds an account it compares as equal: '${String(lookAlike.provider_user_id)}' (provider '${String(lookAlike.provider)}'); its collation ignores case and accents.`,
+          `The ${provider} account ${providerUserId} could not be linked: the database holds another account whose provider and id it compares as equal (its collation ignores case and accents).`,
         );
       }
       if (attempt > 0) throw new ConflictError(`The ${provider} account ${providerUserId} could not be linked (changed concurrently); retry.`);
