@@ -103,7 +103,7 @@ function rawOperations(pool: mysql.Pool): RawOperations {
       return (r as mysql.ResultSetHeader).affectedRows;
     });
   // The store compares identities exactly (the column's collation ignores case and accents): the index, then the bytes.
-  const lookup = (email: string) => pool.execute(`select * from \`fullauth_users\` where \`email\` = ? and \`email\` = cast(? as binary)`, [email, email]);
+  const lookup = (email: string) => pool.execute(`select * from \`fullauth_users\` where \`email\` = ? and cast(convert(\`email\` using utf8mb4) as binary) = cast(? as binary)`, [email, email]);
   const permission = (userId: string, name: string) =>
     pool.execute(
       `select exists (select 1 from \`fullauth_users\` u where u.\`id\` = ? and u.\`is_active\` and (u.\`is_superuser\` or exists (
@@ -182,11 +182,11 @@ function rawOperations(pool: mysql.Pool): RawOperations {
   };
   const passkeyUse = async (credentialId: string, count: number) => {
     const [r] = await pool.execute(
-      `update \`fullauth_passkeys\` set \`sign_count\` = ?, \`last_used_at\` = ? where \`credential_id\` = ? and \`credential_id\` = cast(? as binary) and \`sign_count\` < ?`,
+      `update \`fullauth_passkeys\` set \`sign_count\` = ?, \`last_used_at\` = ? where \`credential_id\` = ? and cast(convert(\`credential_id\` using utf8mb4) as binary) = cast(? as binary) and \`sign_count\` < ?`,
       [count, seconds(new Date()), credentialId, credentialId, count],
     );
     if ((r as mysql.ResultSetHeader).affectedRows !== 1) throw new Error('passkey count did not grow');
-    return pool.execute(`select * from \`fullauth_passkeys\` where \`credential_id\` = ? and \`credential_id\` = cast(? as binary)`, [credentialId, credentialId]);
+    return pool.execute(`select * from \`fullauth_passkeys\` where \`credential_id\` = ? and cast(convert(\`credential_id\` using utf8mb4) as binary) = cast(? as binary)`, [credentialId, credentialId]);
   };
   const changePassword = (userId: string, hash: string) =>
     inTransaction(async (c) => {

@@ -7,8 +7,7 @@ import {
   LockWaitTimeoutException,
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
-import { ConflictError, FullauthStoreError, NotFoundError, RetryableStoreError } from './errors.js';
-
+import { ConflictError, FullauthStoreError, NotFoundError, RetryableStoreError, UnstorableTextError } from './errors.js';
 
 /**
  * Every failure of the store is a `FullauthStoreError`: a unique key → `ConflictError` (the
@@ -38,6 +37,25 @@ export function storeError(error: unknown): FullauthStoreError {
   if (error instanceof DriverException && error.code === '22P02') {
     return new FullauthStoreError(`A value has the wrong type for its column (${message}).`, { cause: error });
   }
+  if (error instanceof DriverException && unstorableText(error)) {
+    return new UnstorableTextError(
+      `A text holds characters that its column's character set cannot hold, so no row can have it; nothing was written (${message}). ` +
+        'This package creates its tables in utf8mb4 (MySQL/MariaDB) and needs a UTF8 database (PostgreSQL); a MySQL/MariaDB table made otherwise can be converted: ' +
+        'ALTER TABLE <table> CONVERT TO CHARACTER SET utf8mb4.',
+      { cause: error },
+    );
+  }
   return new FullauthStoreError(`The database refused a fullauth store operation: ${message}`, { cause: error });
 }
 
+
+/**
+ * A text its column's character set cannot hold. MySQL/MariaDB compared with it: 1267, 1270,
+ * 1271 (an illegal mix of collations: MariaDB), 3988 (an impossible conversion: MySQL);
+ * wrote it: 1366 with "Incorrect string value". PostgreSQL: 22P05 (untranslatable_character).
+ */
+function unstorableText(error: DriverException): boolean {
+  if (error.code === '22P05') return true;
+  const errno = Number(error.errno);
+  return errno === 1267 || errno === 1270 || errno === 1271 || errno === 3988 || (errno === 1366 && /incorrect string value/i.test(error.message));
+}

@@ -73,6 +73,15 @@ export class InvalidArgumentError extends FullauthStoreError {
     super(`${argument} ${problem}.`);
   }
 }
+/**
+ * A text holds characters its column cannot hold: a MySQL/MariaDB table in another character
+ * set than utf8mb4 (fastapi-fullauth's tables on a server whose default is latin1), or a
+ * PostgreSQL database in another encoding than UTF8. No row can have it, so nothing was
+ * written; the store's lookups of such a text find nothing instead of raising this.
+ */
+export class UnstorableTextError extends FullauthStoreError {
+  override name = 'UnstorableTextError';
+}
 /** A value longer than its column allows; raised before any SQL. */
 export class ValueTooLongError extends InvalidArgumentError {
   override name = 'ValueTooLongError';

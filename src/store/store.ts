@@ -40,6 +40,7 @@ import {
   RetryableStoreError,
   RevokedFamilyError,
   UserReferencedError,
+  UnstorableTextError,
   ValueTooLongError,
 } from './errors.js';
 import { date, toOAuth, toPasskey, toUser, USER_COLUMNS, USER_POSITIONS, userRecords } from './records.js';
@@ -47,6 +48,19 @@ import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncRes
 
 export { normalizeEmail };
 
+
+/**
+ * A text that its column's character set cannot hold (`UnstorableTextError`) is in no row: a
+ * lookup or removal by it finds nothing. Other failures go on.
+ */
+function absentIfUnstorable<T>(absent: T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof UnstorableTextError) return absent;
+    throw error;
+  };
+}
+const nullIfUnstorable = absentIfUnstorable(null);
+const falseIfUnstorable = absentIfUnstorable(false);
 
 /** A failure as the store's typed error (one function, not a closure per call). */
 const rethrowAsStoreError = (error: unknown): never => {
@@ -337,7 +351,8 @@ export class FullauthStore {
   };
   /** One of the checks' `select exists (…) as "ok"`: whether its answer is true. */
   #check(statement: Statement, params: readonly unknown[]): Promise<boolean> {
-    return settle(this.#driverResult(statement, params, true), this.#firstOk);
+    const result = this.#driverResult(statement, params, true);
+    return result instanceof Promise ? result.then(this.#firstOk, falseIfUnstorable) : settle(result, this.#firstOk);
   }
   /** Whether the first row's `ok` (its only column) is true. */
   readonly #firstOk = ({ rows, values }: BoundResult): boolean =>
@@ -506,7 +521,7 @@ export class FullauthStore {
         this.#d.exactText.values(this.#email(email, 'email')),
         true,
       );
-      return settle(result, this.#firstUser);
+      return result instanceof Promise ? result.then(this.#firstUser, nullIfUnstorable) : settle(result, this.#firstUser);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -981,7 +996,7 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const name = check.text('roleName', roleName, LIMITS.role);
     const remove = this.#sql('removeRole', () => `delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where "name" = ?)`);
-    return (await this.#affected(remove, [this.#k(id), name])) > 0;
+    return this.#affected(remove, [this.#k(id), name]).then((affected) => affected > 0, falseIfUnstorable);
   }
 
   /** The names of a user's roles. */
@@ -1027,7 +1042,7 @@ export class FullauthStore {
     const grants = this.#table('FullauthRolePermission', 'permission');
     const role = check.text('roleName', roleName, LIMITS.role);
     const perm = check.text('permission', permission, LIMITS.permission);
-    return this.#roleMapTransaction(async (em) => {
+    const revoked = this.#roleMapTransaction(async (em) => {
       return (await this.#affected(
         this.#sql(
           'revokePermission',
@@ -1039,6 +1054,7 @@ export class FullauthStore {
         em,
       )) > 0;
     });
+    return revoked.catch(falseIfUnstorable);
   }
 
   /** Whether an active user has the role (active superusers have every role). One round trip. */
@@ -1191,7 +1207,7 @@ export class FullauthStore {
     const [row] = await this.#rows(
       this.#sql('findOAuth', () => `select a.* from ${table} a join ${this.#users} u on u."id" = a."user_id" where ${exact.sql('a."provider"')} and ${exact.sql('a."provider_user_id"')}`),
       [...exact.values(check.text('provider', provider, LIMITS.provider)), ...exact.values(check.text('providerUserId', providerUserId, LIMITS.providerUserId))],
-    );
+    ).catch(absentIfUnstorable<Row[]>([]));
     return row ? toOAuth(row) : null;
   }
 
@@ -1220,7 +1236,7 @@ export class FullauthStore {
         ),
         passkeys ? [key, key, ...this.#d.exactText.values(name), key] : [key, key, ...this.#d.exactText.values(name)],
         em,
-      );
+      ).catch(absentIfUnstorable<Row[]>([]));
       if (!counts || Number(counts.linked) === 0) throw new NotFoundError(`The user has no '${name}' account.`);
       const methods = (user.hashed_password ? 1 : 0) + Number(counts.accounts) + Number(counts.passkeys ?? 0);
       if (methods - Number(counts.linked) < 1) throw new LastLoginMethodError();
@@ -1280,7 +1296,7 @@ export class FullauthStore {
     const [row] = await this.#rows(
       this.#sql('findPasskey', () => `select k.* from ${table} k join ${this.#users} u on u."id" = k."user_id" where ${this.#d.exactText.sql('k."credential_id"')}`),
       this.#d.exactText.values(check.text('credentialId', credentialId, LIMITS.credentialId)),
-    );
+    ).catch(absentIfUnstorable<Row[]>([]));
     return row ? toPasskey(row) : null;
   }
 
@@ -1301,11 +1317,17 @@ export class FullauthStore {
       count === 0
         ? [this.#sql('touchPasskey', () => this.#passkeyUpdate(table, `"last_used_at" = ?`, '')), [now, ...exact.values(credential)]]
         : [this.#sql('usePasskey', () => this.#passkeyUpdate(table, `"sign_count" = ?, "last_used_at" = ?`, ` and "sign_count" < ?`)), [count, now, ...exact.values(credential), count]];
-    const [row] = this.#d.updateReturning
-      ? await this.#rows(sql, params)
-      : (await this.#affected(sql, params)) > 0
-        ? await this.#rows(this.#sql('passkeyByCredential', () => `select * from ${table} where ${exact.sql('"credential_id"')}`), exact.values(credential))
-        : [];
+    let row: Row | undefined;
+    try {
+      [row] = this.#d.updateReturning
+        ? await this.#rows(sql, params)
+        : (await this.#affected(sql, params)) > 0
+          ? await this.#rows(this.#sql('passkeyByCredential', () => `select * from ${table} where ${exact.sql('"credential_id"')}`), exact.values(credential))
+          : [];
+    } catch (error) {
+      if (error instanceof UnstorableTextError) throw new NotFoundError(`No passkey with credential id ${credential}.`, { cause: error });
+      throw error;
+    }
     if (row) return toPasskey(row);
     const current = await this.findPasskey(credential);
     if (!current) throw new NotFoundError(`No passkey with credential id ${credential}.`);

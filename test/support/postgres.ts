@@ -48,9 +48,11 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-export async function createDatabase(label = 'test'): Promise<TestDatabase> {
+/** `encoding`: a database in another server encoding than UTF8 (LATIN1, say), with the C locale it needs. */
+export async function createDatabase(label = 'test', { encoding }: { encoding?: 'LATIN1' } = {}): Promise<TestDatabase> {
   const name = `fullauth_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  await admin((c) => c.query(`create database "${name}"`));
+  const options = encoding ? ` encoding '${encoding}' lc_collate 'C' lc_ctype 'C' template template0` : '';
+  await admin((c) => c.query(`create database "${name}"${options}`));
   databaseMade(name, PG_ADMIN_URL);
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;

@@ -18,6 +18,7 @@ import {
   PasskeySignCountError,
   RefreshTokenReuseError,
   RevokedFamilyError,
+  UnstorableTextError,
   createFullauthStore,
   tokenDigest,
   type FullauthStore,
@@ -170,6 +171,65 @@ export function functionalSuite(kind: StoreKind): void {
     expect((await store.findPasskey('cred'))?.signCount).toBe(5);
     await expect(store.recordPasskeyUse('nope', 1)).rejects.toThrow(NotFoundError);
   });
+
+  if (kind === 'postgres' || kind === 'mariadb' || kind === 'mysql') {
+    const where = kind === 'postgres' ? 'a LATIN1 database' : 'latin1 columns (fastapi-fullauth makes its tables so on a server whose default is latin1)';
+    it(`keeps lookups exact where text is not stored as Unicode (${where}): a text the columns cannot hold is found nowhere and written nowhere`, async () => {
+      const { store, sql } = await storeTarget(kind, ['permission', 'oauth', 'passkey'], kind === 'postgres' ? { encoding: 'LATIN1' } : {});
+      if (kind !== 'postgres') {
+        for (const [table, columns] of [
+          ['fullauth_users', ['email varchar(320)']],
+          ['fullauth_oauth_accounts', ['provider varchar(50)', 'provider_user_id varchar(320)']],
+          ['fullauth_passkeys', ['credential_id varchar(512)']],
+          ['fullauth_roles', ['name varchar(100)']],
+          ['fullauth_permissions', ['name varchar(200)']],
+        ] as const) {
+          await sql(`alter table ${table} ${columns.map((c) => `modify ${c} character set latin1 not null`).join(', ')}`);
+        }
+      }
+      // Text that latin1 holds is found exactly, by itself and not by a look-alike.
+      const ann = await store.createUser({ email: 'Änn@Exämple.com' });
+      expect((await store.findUserByEmail('änn@exämple.com'))?.id).toBe(ann.id);
+      expect(await store.findUserByEmail('ann@example.com')).toBeNull();
+      const linked = await store.linkOAuthAccount({ userId: ann.id, provider: 'oidc', providerUserId: 'Jürgen' });
+      expect(linked.created).toBe(true);
+      expect(await store.linkOAuthAccount({ userId: ann.id, provider: 'oidc', providerUserId: 'Jürgen' })).toEqual({ created: false, account: linked.account });
+      expect(await store.findOAuthAccount('oidc', 'Jürgen')).toEqual(linked.account);
+      expect(await store.findOAuthAccount('oidc', 'Jurgen')).toBeNull();
+      await store.registerPasskey({ userId: ann.id, credentialId: 'çred', publicKey: 'pk', signCount: 1 });
+      expect((await store.recordPasskeyUse('çred', 2)).signCount).toBe(2);
+      await store.grantPermission('rédacteur', 'articles:écrire');
+      await store.assignRole(ann.id, 'rédacteur');
+      expect(await store.hasPermission(ann.id, 'articles:écrire')).toBe(true);
+
+      // Text that latin1 cannot hold ('ł', an emoji) is in no row: lookups and removals find nothing…
+      expect(await store.findUserByEmail('łukasz@example.com')).toBeNull();
+      expect(await store.findOAuthAccount('oidc', 'Łukasz')).toBeNull();
+      expect(await store.findPasskey('cred-ł')).toBeNull();
+      await expect(store.recordPasskeyUse('cred-ł', 3)).rejects.toThrow(NotFoundError);
+      await expect(store.unlinkOAuthAccount(ann.id, 'łidc')).rejects.toThrow(NotFoundError);
+      expect(await store.hasRole(ann.id, 'łódź')).toBe(false);
+      expect(await store.hasPermission(ann.id, 'łódź:read')).toBe(false);
+      expect(await store.removeRole(ann.id, 'łódź')).toBe(false);
+      expect(await store.revokePermission('łódź', 'articles:écrire')).toBe(false);
+      // …and writes are refused with an error that names the cause and the fix, writing nothing.
+      const writes = [
+        () => store.createUser({ email: 'łukasz@example.com' }),
+        () => store.linkOAuthAccount({ userId: ann.id, provider: 'oidc', providerUserId: 'Łukasz' }),
+        () => store.registerPasskey({ userId: ann.id, credentialId: '😀', publicKey: 'pk' }),
+        () => store.assignRole(ann.id, 'łódź'),
+        () => store.grantPermission('rédacteur', 'łódź:read'),
+      ];
+      for (const write of writes) {
+        const error = await write().then(() => undefined, (thrown: unknown) => thrown);
+        expect(error).toBeInstanceOf(UnstorableTextError);
+        expect(String(error)).toMatch(/character set cannot hold.*nothing was written.*CONVERT TO CHARACTER SET utf8mb4/);
+      }
+      const count = async (table: string) => Number((await sql(`select count(*) as n from ${table}`))[0]!.n);
+      expect([await count('fullauth_users'), await count('fullauth_oauth_accounts'), await count('fullauth_passkeys')]).toEqual([1, 1, 1]);
+      expect([await count('fullauth_roles'), await count('fullauth_permissions'), await count('fullauth_user_roles')]).toEqual([1, 1, 1]);
+    });
+  }
 
   it('finds an identity only by its exact text: a look-alike e-mail, OAuth id or passkey credential (case, accents, ß, a trailing space) never reaches another user', async () => {
     // MariaDB's and MySQL's default collations compare text ignoring case and accents (MySQL's

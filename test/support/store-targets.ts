@@ -47,7 +47,7 @@ export async function cleanUp(): Promise<void> {
 export async function storeTarget(
   kind: StoreKind,
   include: FullauthGroup[] | undefined = [],
-  options: { entities?: FullauthOptions; orms?: number; pool?: number; store?: Parameters<typeof createFullauthStore>[1] } = {},
+  options: { entities?: FullauthOptions; orms?: number; pool?: number; store?: Parameters<typeof createFullauthStore>[1]; encoding?: 'LATIN1' } = {},
 ): Promise<StoreTarget> {
   const entities = [...defineFullauthEntities(include, options.entities)];
   const count = options.orms ?? (kind === 'mariadb' || kind === 'mysql' ? 1 : 4);
@@ -55,7 +55,7 @@ export async function storeTarget(
     // One ORM (PostgreSQL: a pool; PGlite: one in-process database, on MikroORM 6 a pool of one connection to its socket server, orm.ts); the races on PostgreSQL are test/store-races.test.ts.
     let url = '';
     if (kind === 'postgres') {
-      const db = await createDatabase('store');
+      const db = await createDatabase('store', { encoding: options.encoding });
       open.dbs.push(db);
       url = db.url;
     }

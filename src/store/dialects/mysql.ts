@@ -47,11 +47,13 @@ const bound = (value: unknown): unknown =>
   value instanceof Date ? `${utcSeconds(value)}.${String(value.getUTCMilliseconds()).padStart(3, '0')}` : value;
 
 /**
- * `column = ?` (the column's index, by its collation: case and accents ignored by default) and
- * the same value compared as bytes, so that only the exact text matches.
+ * `column = ?` (the column's index, by its collation: case, accents and, on MariaDB, trailing
+ * spaces ignored by default) and the same value compared as bytes, so that only the exact text
+ * matches. The column's text is compared as utf8mb4, the value's character set: a table made
+ * in latin1 (fastapi-fullauth's on a server whose default is latin1) holds other bytes for `ä`.
  */
 const exactText: ExactText = {
-  sql: (column) => `${column} = ? and ${column} = cast(? as binary)`,
+  sql: (column) => `${column} = ? and cast(convert(${column} using utf8mb4) as binary) = cast(? as binary)`,
   values: (value) => [value, value],
 };
 
