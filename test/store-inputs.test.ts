@@ -365,6 +365,51 @@ describe.skipIf(skipPostgres)('the review\'s findings on PostgreSQL', () => {
     }
   });
 
+  it('a revocation in a caller\'s REPEATABLE READ / SERIALIZABLE transaction is refused before it writes: its snapshot would miss a token issued meanwhile', async () => {
+    const { IsolationLevel } = await import('@mikro-orm/core');
+    const { orm, store, count } = await setup('postgres', []);
+    const other = createFullauthStore(orm.em.fork());
+    const revocations = ['revokeFamily', 'revokeSession', 'revokeAllForUser', 'revokeAllExceptFamily', 'deactivateUser', 'changePassword'] as const;
+    const revoke = (inside: ReturnType<typeof createFullauthStore>, op: (typeof revocations)[number], userId: string, familyId: string): Promise<unknown> =>
+      op === 'revokeFamily' ? inside.revokeFamily(familyId)
+      : op === 'revokeSession' ? inside.revokeSession(userId, familyId)
+      : op === 'revokeAllExceptFamily' ? inside.revokeAllExceptFamily(userId, 'another-family')
+      : op === 'changePassword' ? inside.changePassword(userId, 'new-hash')
+      : inside[op](userId);
+    let n = 0;
+    for (const isolationLevel of [IsolationLevel.REPEATABLE_READ, IsolationLevel.SERIALIZABLE, IsolationLevel.READ_COMMITTED]) {
+      for (const op of revocations) {
+        const user = await store.createUser({ email: `rr${n++}@x.io`, hashedPassword: 'old-hash' });
+        const { familyId } = await store.issueRefreshToken(user.id);
+        const outcome = await orm.em
+          .fork()
+          .transactional(
+            async (em) => {
+              const inside = createFullauthStore(em);
+              await inside.findUserById(user.id); // the snapshot is taken here
+              // Another request continues the session, after the snapshot: a token the snapshot cannot see.
+              await other.issueRefreshToken(user.id, { familyId });
+              return revoke(inside, op, user.id, familyId);
+            },
+            { isolationLevel },
+          )
+          .then(() => 'done', (error: unknown) => error);
+        const live = await count(`fullauth_refresh_tokens where user_id = '${user.id}' and not revoked`);
+        if (isolationLevel === IsolationLevel.READ_COMMITTED) {
+          // READ COMMITTED: each statement sees what committed before it, the new token too.
+          expect([op, outcome, live]).toEqual([op, 'done', 0]);
+        } else {
+          expect(outcome, op).toBeInstanceOf(FullauthStoreError);
+          expect(String(outcome)).toContain(`${op}() cannot run in this ${isolationLevel === IsolationLevel.SERIALIZABLE ? 'SERIALIZABLE' : 'REPEATABLE READ'} transaction`);
+          expect(String(outcome)).toMatch(/READ COMMITTED one .*Nothing was written/);
+          // Nothing was written: both tokens live, the user active, the password kept.
+          expect([op, live]).toEqual([op, 2]);
+          expect(await store.findUserById(user.id)).toMatchObject({ isActive: true, hashedPassword: 'old-hash' });
+        }
+      }
+    }
+  });
+
   it('only an existing session of the user is continued: a made-up or purged family id is a NotFoundError', async () => {
     const { store, count } = await setup('postgres', []);
     const user = await store.createUser({ email: 'fam@x.io' });

@@ -62,6 +62,9 @@ function absentIfUnstorable<T>(absent: T): (error: unknown) => T {
 const nullIfUnstorable = absentIfUnstorable(null);
 const falseIfUnstorable = absentIfUnstorable(false);
 
+/** The isolation level of a caller's transaction, by its transaction object (PostgreSQL). */
+const ISOLATION = new WeakMap<object, string>();
+
 /** A failure as the store's typed error (one function, not a closure per call). */
 const rethrowAsStoreError = (error: unknown): never => {
   throw storeError(error);
@@ -388,6 +391,36 @@ export class FullauthStore {
   }
 
   /**
+   * `#transaction()` for an operation that revokes tokens. In a caller's transaction above READ
+   * COMMITTED on PostgreSQL it is refused before anything is written: its UPDATE sees only the
+   * transaction's snapshot, so a token another request issued after it began would stay live
+   * after the revocation returned.
+   */
+  #revocation<T>(operation: string, fn: (em: Context) => MaybePromise<T>): Promise<T> {
+    const transaction: unknown = this.#em.getTransactionContext();
+    if (!transaction || !this.#d.snapshotWrites) return this.#transaction(fn);
+    return this.#isolation(transaction as object).then((level) => {
+      if (level !== 'read committed') {
+        throw new FullauthStoreError(
+          `${operation}() cannot run in this ${level.toUpperCase()} transaction: its snapshot hides tokens issued after it began, which would stay live. ` +
+            'Call it outside a transaction, or in a READ COMMITTED one (PostgreSQL\'s default). Nothing was written.',
+        );
+      }
+      return this.#transaction(fn);
+    });
+  }
+  /** The isolation level of a caller's transaction (PostgreSQL), asked once per transaction. */
+  #isolation(transaction: object): Promise<string> {
+    const known = ISOLATION.get(transaction);
+    if (known !== undefined) return Promise.resolve(known);
+    return this.#rows(this.#sql('isolation', () => `select current_setting('transaction_isolation') as "level"`), [], this.#session()).then(([row]) => {
+      const level = String(row?.level);
+      ISOLATION.set(transaction, level);
+      return level;
+    });
+  }
+
+  /**
    * Takes the user's row exclusively (PostgreSQL: `FOR NO KEY UPDATE`, inserts that reference
    * the user still pass) until the transaction ends. The statements after it see every
    * rotation that held the row before, and no rotation or issue proceeds until the revocation commits.
@@ -544,7 +577,7 @@ export class FullauthStore {
     return checked(
       () => [this.#userId(userId), check.text('hashedPassword', hashedPassword)] as const,
       ([id, hash]) =>
-        this.#transaction((em) =>
+        this.#revocation('changePassword', (em) =>
           // The UPDATE takes the user's row exclusively, as #lockUser would.
           andThen(this.#affectedNow(this.#sql('setPassword', () => `update ${this.#users} set "hashed_password" = ? where "id" = ?`), [hash, this.#k(id)], em), (changed) => {
             if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
@@ -578,7 +611,7 @@ export class FullauthStore {
     return checked(
       () => this.#userId(userId),
       (id) =>
-        this.#transaction((em) =>
+        this.#revocation('deactivateUser', (em) =>
           andThen(this.#affectedNow(this.#sql('deactivate', () => `update ${this.#users} set "is_active" = false where "id" = ?`), [this.#k(id)], em), (changed) => {
             if (changed === 0) throw new NotFoundError(`No user with id ${id}.`);
             return this.#revokeUserTokens(em, id);
@@ -828,7 +861,7 @@ export class FullauthStore {
   /** Logout: revokes one login session (a token family). Returns how many tokens were revoked. */
   async revokeFamily(familyId: string): Promise<number> {
     const family = check.text('familyId', familyId, LIMITS.familyId);
-    return this.#transaction(async (em) => {
+    return this.#revocation('revokeFamily', async (em) => {
       await this.#lockFamilyOwners(em, family);
       return this.#affected(this.#sql('revokeFamily', () => `update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`), [family], em);
     });
@@ -842,7 +875,7 @@ export class FullauthStore {
   async revokeSession(userId: string, familyId: string): Promise<boolean> {
     const id = this.#userId(userId);
     const family = check.text('familyId', familyId, LIMITS.familyId);
-    return this.#transaction(async (em) => {
+    return this.#revocation('revokeSession', async (em) => {
       if (!(await this.#lockUser(em, id))) return false;
       await this.#affected(
         this.#sql('revokeSession', () => `update ${this.#tokens} set "revoked" = true where "user_id" = ? and "family_id" = ? and "revoked" = false`),
@@ -862,7 +895,7 @@ export class FullauthStore {
   revokeAllForUser(userId: string): Promise<number> {
     return checked(
       () => this.#userId(userId),
-      (id) => this.#transaction((em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id))),
+      (id) => this.#revocation('revokeAllForUser', (em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id))),
     );
   }
 
@@ -870,7 +903,7 @@ export class FullauthStore {
   revokeAllExceptFamily(userId: string, familyId: string): Promise<number> {
     return checked(
       () => [this.#userId(userId), check.text('familyId', familyId, LIMITS.familyId)] as const,
-      ([id, family]) => this.#transaction((em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id, family))),
+      ([id, family]) => this.#revocation('revokeAllExceptFamily', (em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id, family))),
     );
   }
 

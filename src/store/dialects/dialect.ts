@@ -140,6 +140,13 @@ export interface StoreDialect {
    * treats orphans as absent everywhere; where one is in the way of a new row, it is deleted.
    */
   readonly orphans: boolean;
+  /**
+   * Whether a caller's transaction above READ COMMITTED writes through a snapshot: its UPDATE
+   * never sees a row another transaction inserted after the snapshot (PostgreSQL). A
+   * revocation there could leave a token issued meanwhile live, so the store refuses it. InnoDB
+   * updates the newest rows at every level, and SQLite runs one writer at a time.
+   */
+  readonly snapshotWrites: boolean;
 
   /**
    * `insert` (a complete `insert into t (…) values (…)` statement) unless a row with the same

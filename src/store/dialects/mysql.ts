@@ -127,6 +127,7 @@ export const mysql: StoreDialect = {
   exactText,
   // InnoDB enforces foreign keys (a host that turns foreign_key_checks off is on its own).
   orphans: false,
+  snapshotWrites: false,
 
   async insertIfAbsent(db, em, insert, params, _conflict, _returning, existing) {
     // A duplicate key is an error that leaves the transaction usable (unlike PostgreSQL's);

@@ -101,6 +101,7 @@ export const postgresql: StoreDialect = {
   // Foreign keys are always enforced.
   exactText: plainEquality,
   orphans: false,
+  snapshotWrites: true,
 
   async insertIfAbsent(db, em, insert, params, conflict, returning) {
     const sql = upsert(insert, conflict, returning);

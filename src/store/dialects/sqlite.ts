@@ -131,6 +131,7 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     latestRead: '',
     exactText: plainEquality,
     orphans: true,
+    snapshotWrites: false,
 
     // At once when the statement ran at once (assignRole's whole transaction then takes no turn of the event loop).
     insertIfAbsent(db, em, insert, params, conflict, returning) {
