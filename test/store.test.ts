@@ -167,6 +167,9 @@ describe.skipIf(skipPostgres)('the store under concurrency on PostgreSQL', () =>
     expect(await store.hasPermission(user.id, 'x:y')).toBe(true);
     const t = await store.issueRefreshToken(user.id);
     expect((await store.rotateRefreshToken(t.token)).familyId).toBe(t.familyId);
+    // Leading zeros name the same user, handed on as the database writes the id.
+    expect((await store.issueRefreshToken(`00${user.id}`, { familyId: t.familyId })).userId).toBe(user.id);
+    expect((await store.findUserById(`0${user.id}`))?.id).toBe(user.id);
   });
 });
 

@@ -143,7 +143,15 @@ export function possibleId(strategy: FullauthIdStrategy, id: string): boolean {
 export function id(argument: string, value: unknown, strategy: FullauthIdStrategy, what = 'user'): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(argument, `must be a string id, got ${describe(value)}`);
   if (!possibleId(strategy, value)) throw new NotFoundError(`No ${what} with id '${value.slice(0, 64)}' (not a valid id).`);
-  return value;
+  return canonicalId(strategy, value);
+}
+
+/**
+ * An id as the database gives it back: a uuid in lower case, a bigint without leading zeros.
+ * What the store hands on (a token's `sub`, a record's `userId`) then equals the row's id.
+ */
+export function canonicalId(strategy: FullauthIdStrategy, id: string): string {
+  return strategy === 'bigint' ? (id.length > 1 && id.startsWith('0') ? String(BigInt(id)) : id) : id.toLowerCase();
 }
 
 /** Roles in one syncRoles() map, and permissions of one role (far below PostgreSQL's 65,535 bind parameters). */

@@ -565,7 +565,8 @@ export class FullauthStore {
     try {
       if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a string id, got ${typeof id}`);
       if (!check.possibleId(this.#idStrategy, id)) return Promise.resolve(null);
-      return settle(this.#driverResult(this.#sql('userById', () => `select ${USER_SELECT} from ${this.#users} where "id" = ?`), [this.#k(id)], true), this.#firstUser);
+      const key = this.#k(check.canonicalId(this.#idStrategy, id));
+      return settle(this.#driverResult(this.#sql('userById', () => `select ${USER_SELECT} from ${this.#users} where "id" = ?`), [key], true), this.#firstUser);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -20,6 +20,7 @@ import {
   RevokedFamilyError,
   UnstorableTextError,
   createFullauthStore,
+  fastapiFullauthTokens,
   tokenDigest,
   type FullauthStore,
   type IssuedRefreshToken,
@@ -230,6 +231,23 @@ export function functionalSuite(kind: StoreKind): void {
       expect([await count('fullauth_roles'), await count('fullauth_permissions'), await count('fullauth_user_roles')]).toEqual([1, 1, 1]);
     });
   }
+
+  it('takes a user id in upper case as the same user: what it hands on is the id as stored, so the token refreshes and the session continues', async () => {
+    const { store } = await storeTarget(kind, [], { store: { tokens: fastapiFullauthTokens({ secretKey: 'a-secret-of-at-least-32-characters!' }) } });
+    const user = await store.createUser({ email: 'upper@example.com' });
+    const upper = user.id.toUpperCase();
+    expect((await store.findUserById(upper))?.id).toBe(user.id);
+    const issued = await store.issueRefreshToken(upper);
+    expect(issued.userId).toBe(user.id);
+    expect(JSON.parse(Buffer.from(issued.token.split('.')[1]!, 'base64url').toString()).sub).toBe(user.id);
+    const rotated = await store.rotateRefreshToken(issued.token);
+    expect(rotated).toMatchObject({ userId: user.id, familyId: issued.familyId });
+    const continued = await store.issueRefreshToken(upper, { familyId: issued.familyId });
+    expect(continued).toMatchObject({ userId: user.id, familyId: issued.familyId });
+    const access = await store.issueAccessToken(upper);
+    expect((await store.authenticate(access.token)).user.id).toBe(user.id);
+    expect(await store.revokeSession(upper, issued.familyId)).toBe(true);
+  });
 
   it('finds an identity only by its exact text: a look-alike e-mail, OAuth id or passkey credential (case, accents, ß, a trailing space) never reaches another user', async () => {
     // MariaDB's and MySQL's default collations compare text ignoring case and accents (MySQL's
