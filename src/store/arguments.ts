@@ -40,7 +40,11 @@ const describe = (value: unknown): string =>
 /** A primitive string: `new String(…)` and every other type are refused. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-export function text(argument: string, value: unknown, max?: number, { empty = false } = {}): string {
+/**
+ * `bytes`: the column's size in bytes of UTF-8 (a MySQL/MariaDB TEXT column holds 65,535), where
+ * it has one: in strict mode the database refuses a longer value, otherwise it cuts it.
+ */
+export function text(argument: string, value: unknown, max?: number, { empty = false, bytes }: { empty?: boolean; bytes?: number | undefined } = {}): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(argument, `must be a string, got ${describe(value)}`);
   if (!empty && value.length === 0) throw new InvalidArgumentError(argument, 'must not be empty');
   if (value.includes('\u0000')) throw new InvalidArgumentError(argument, 'must not contain a NUL character (U+0000)');
@@ -48,11 +52,13 @@ export function text(argument: string, value: unknown, max?: number, { empty = f
   if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(argument, 'must be well-formed Unicode (it holds a lone surrogate)');
   // varchar(n) counts characters (code points); a string's length counts UTF-16 units, never fewer.
   if (max !== undefined && value.length > max && [...value].length > max) throw new ValueTooLongError(argument, max);
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4): most values need no count.
+  if (bytes !== undefined && value.length * 3 > bytes && Buffer.byteLength(value, 'utf8') > bytes) throw new ValueTooLongError(argument, bytes, 'bytes');
   return value;
 }
 
-export function optionalText(argument: string, value: unknown, max?: number): string | null {
-  return value === undefined || value === null ? null : text(argument, value, max, { empty: true });
+export function optionalText(argument: string, value: unknown, max?: number, bytes?: number): string | null {
+  return value === undefined || value === null ? null : text(argument, value, max, { empty: true, bytes });
 }
 
 /** Captured request data (user agent, IP): cut to the column, as a header is not the caller's to shorten. */

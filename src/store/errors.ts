@@ -85,8 +85,9 @@ export class UnstorableTextError extends FullauthStoreError {
 /** A value longer than its column allows; raised before any SQL. */
 export class ValueTooLongError extends InvalidArgumentError {
   override name = 'ValueTooLongError';
-  constructor(argument: string, readonly limit: number) {
-    super(argument, `is longer than its column allows (at most ${limit} characters)`);
+  /** `unit`: the limit counts characters (varchar), or bytes in UTF-8 (a MySQL/MariaDB TEXT column). */
+  constructor(argument: string, readonly limit: number, readonly unit: 'characters' | 'bytes' = 'characters') {
+    super(argument, `is longer than its column allows (at most ${limit} ${unit === 'bytes' ? 'bytes in UTF-8: a TEXT column of MySQL/MariaDB' : 'characters'})`);
   }
 }
 /** The user is deactivated (`is_active = false`): no tokens are issued or rotated for them. */

@@ -463,7 +463,7 @@ export class FullauthStore {
   }): Promise<UserRecord> {
     const given = check.options('createUser() data', data, ['email', 'hashedPassword', 'isActive', 'isVerified', 'isSuperuser', 'extra']);
     const email = this.#email(given.email, 'email');
-    const hashedPassword = check.optionalText('hashedPassword', given.hashedPassword);
+    const hashedPassword = check.optionalText('hashedPassword', given.hashedPassword, undefined, this.#d.textBytes);
     const isActive = check.bool('isActive', given.isActive, true);
     const isVerified = check.bool('isVerified', given.isVerified, false);
     const isSuperuser = check.bool('isSuperuser', given.isSuperuser, false);
@@ -576,7 +576,7 @@ export class FullauthStore {
   changePassword(userId: string, hashedPassword: string): Promise<void> {
     // andThen(), not async/await: on node:sqlite the whole call runs at once when nothing waits.
     return checked(
-      () => [this.#userId(userId), check.text('hashedPassword', hashedPassword)] as const,
+      () => [this.#userId(userId), check.text('hashedPassword', hashedPassword, undefined, { bytes: this.#d.textBytes })] as const,
       ([id, hash]) =>
         this.#revocation('changePassword', (em) =>
           // The UPDATE takes the user's row exclusively, as #lockUser would.
@@ -597,7 +597,7 @@ export class FullauthStore {
   async rehashPassword(userId: string, currentHash: string, newHash: string): Promise<boolean> {
     const id = this.#userId(userId);
     const current = check.text('currentHash', currentHash);
-    const next = check.text('newHash', newHash);
+    const next = check.text('newHash', newHash, undefined, { bytes: this.#d.textBytes });
     // A compare-and-set: the stored hash must be this one exactly (MySQL's collations would take another case for it).
     const rehash = this.#sql('rehash', () => `update ${this.#users} set "hashed_password" = ? where "id" = ? and ${this.#d.exactText.sql('"hashed_password"')}`);
     return (await this.#affected(rehash, [next, this.#k(id), ...this.#d.exactText.values(current)])) > 0;
@@ -1180,8 +1180,8 @@ export class FullauthStore {
     const provider = check.text('provider', given.provider, LIMITS.provider);
     const providerUserId = check.text('providerUserId', given.providerUserId, LIMITS.providerUserId);
     const providerEmail = check.optionalText('providerEmail', given.providerEmail, LIMITS.providerEmail);
-    const accessToken = check.optionalText('accessToken', given.accessToken);
-    const refreshToken = check.optionalText('refreshToken', given.refreshToken);
+    const accessToken = check.optionalText('accessToken', given.accessToken, undefined, this.#d.textBytes);
+    const refreshToken = check.optionalText('refreshToken', given.refreshToken, undefined, this.#d.textBytes);
     const expiresAt = given.expiresAt === undefined || given.expiresAt === null ? null : check.date('expiresAt', given.expiresAt);
     for (let attempt = 0; ; attempt++) {
       const id = this.#id();
@@ -1297,7 +1297,7 @@ export class FullauthStore {
     const given = check.options('registerPasskey() data', data, ['userId', 'credentialId', 'publicKey', 'signCount', 'deviceName', 'transports', 'backedUp']);
     const userId = this.#userId(given.userId, 'userId');
     const credentialId = check.text('credentialId', given.credentialId, LIMITS.credentialId);
-    const publicKey = check.text('publicKey', given.publicKey);
+    const publicKey = check.text('publicKey', given.publicKey, undefined, { bytes: this.#d.textBytes });
     const signCount = given.signCount === undefined ? 0 : check.integer('signCount', given.signCount, 0, INT4_MAX);
     const deviceName = given.deviceName === undefined ? '' : check.text('deviceName', given.deviceName, LIMITS.deviceName, { empty: true });
     const transports = checkTransports(given.transports);

@@ -19,6 +19,7 @@ import {
   RefreshTokenReuseError,
   RevokedFamilyError,
   UnstorableTextError,
+  ValueTooLongError,
   createFullauthStore,
   fastapiFullauthTokens,
   tokenDigest,
@@ -231,6 +232,37 @@ export function functionalSuite(kind: StoreKind): void {
       expect([await count('fullauth_roles'), await count('fullauth_permissions'), await count('fullauth_user_roles')]).toEqual([1, 1, 1]);
     });
   }
+
+  it('holds a long text column\'s value whole or refuses it before any SQL: MySQL/MariaDB\'s TEXT takes 65,535 bytes, the others more', async () => {
+    const { store, sql, key } = await storeTarget(kind, ['oauth', 'passkey']);
+    const limited = kind === 'mariadb' || kind === 'mysql';
+    const fits = `a${'é'.repeat(32_767)}`; // 65,535 bytes in UTF-8
+    const over = 'é'.repeat(32_768); // 65,536 bytes, 32,768 characters
+    const user = await store.createUser({ email: 'long@example.com', hashedPassword: fits });
+    expect((await store.findUserById(user.id))?.hashedPassword).toBe(fits);
+    const writes = {
+      'createUser hashedPassword': () => store.createUser({ email: 'long2@example.com', hashedPassword: over }),
+      'changePassword hashedPassword': () => store.changePassword(user.id, over),
+      'rehashPassword newHash': () => store.rehashPassword(user.id, fits, over),
+      'linkOAuthAccount accessToken': () => store.linkOAuthAccount({ userId: user.id, provider: 'a', providerUserId: '1', accessToken: over }),
+      'linkOAuthAccount refreshToken': () => store.linkOAuthAccount({ userId: user.id, provider: 'b', providerUserId: '1', refreshToken: over }),
+      'registerPasskey publicKey': () => store.registerPasskey({ userId: user.id, credentialId: 'long', publicKey: over }),
+    };
+    for (const [name, write] of Object.entries(writes)) {
+      const outcome = await write().then(() => 'written', (error: unknown) => error);
+      if (limited) {
+        expect(outcome, name).toBeInstanceOf(ValueTooLongError);
+        expect(outcome).toMatchObject({ argument: name.split(' ')[1], limit: 65_535, unit: 'bytes' });
+        expect(String(outcome)).toContain('at most 65535 bytes in UTF-8: a TEXT column of MySQL/MariaDB');
+      } else {
+        expect(outcome, name).not.toBeInstanceOf(Error);
+      }
+    }
+    const [row] = await sql('select hashed_password from fullauth_users where id = ?', [key(user.id)]);
+    // Refused writes wrote nothing; where they ran, the value arrived whole.
+    expect(row!.hashed_password).toBe(limited ? fits : over);
+    if (!limited) expect((await store.findPasskey('long'))?.publicKey).toBe(over);
+  });
 
   it('takes a user id in upper case as the same user: what it hands on is the id as stored, so the token refreshes and the session continues', async () => {
     const { store } = await storeTarget(kind, [], { store: { tokens: fastapiFullauthTokens({ secretKey: 'a-secret-of-at-least-32-characters!' }) } });

@@ -147,6 +147,8 @@ export interface StoreDialect {
    * updates the newest rows at every level, and SQLite runs one writer at a time.
    */
   readonly snapshotWrites: boolean;
+  /** The bytes (UTF-8) a `text` column holds, where it is limited (MySQL/MariaDB: TEXT, 65,535). */
+  readonly textBytes: number | undefined;
 
   /**
    * `insert` (a complete `insert into t (…) values (…)` statement) unless a row with the same

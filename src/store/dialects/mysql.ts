@@ -128,6 +128,7 @@ export const mysql: StoreDialect = {
   // InnoDB enforces foreign keys (a host that turns foreign_key_checks off is on its own).
   orphans: false,
   snapshotWrites: false,
+  textBytes: 65_535,
 
   async insertIfAbsent(db, em, insert, params, _conflict, _returning, existing) {
     // A duplicate key is an error that leaves the transaction usable (unlike PostgreSQL's);

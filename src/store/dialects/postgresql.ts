@@ -102,6 +102,7 @@ export const postgresql: StoreDialect = {
   exactText: plainEquality,
   orphans: false,
   snapshotWrites: true,
+  textBytes: undefined,
 
   async insertIfAbsent(db, em, insert, params, conflict, returning) {
     const sql = upsert(insert, conflict, returning);

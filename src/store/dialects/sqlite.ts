@@ -132,6 +132,7 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     exactText: plainEquality,
     orphans: true,
     snapshotWrites: false,
+    textBytes: undefined,
 
     // At once when the statement ran at once (assignRole's whole transaction then takes no turn of the event loop).
     insertIfAbsent(db, em, insert, params, conflict, returning) {
