@@ -110,16 +110,16 @@ function rawOperations(pool: mysql.Pool): RawOperations {
          select 1 from \`fullauth_user_roles\` ur
          join \`fullauth_role_permissions\` rp on rp.\`role_id\` = ur.\`role_id\`
          join \`fullauth_permissions\` p on p.\`id\` = rp.\`permission_id\`
-         where ur.\`user_id\` = u.\`id\` and p.\`name\` = ?))) as \`ok\``,
-      [hex(userId), name],
+         where ur.\`user_id\` = u.\`id\` and p.\`name\` = ? and cast(convert(p.\`name\` using utf8mb4) as binary) = cast(? as binary)))) as \`ok\``,
+      [hex(userId), name, name],
     );
   const byId = (id: string) => pool.execute(`select * from \`fullauth_users\` where \`id\` = ?`, [hex(id)]);
   const role = (userId: string, name: string) =>
     pool.execute(
       `select exists (select 1 from \`fullauth_users\` u where u.\`id\` = ? and u.\`is_active\` and (u.\`is_superuser\` or exists (
          select 1 from \`fullauth_user_roles\` ur join \`fullauth_roles\` r on r.\`id\` = ur.\`role_id\`
-         where ur.\`user_id\` = u.\`id\` and r.\`name\` = ?))) as \`ok\``,
-      [hex(userId), name],
+         where ur.\`user_id\` = u.\`id\` and r.\`name\` = ? and cast(convert(r.\`name\` using utf8mb4) as binary) = cast(? as binary)))) as \`ok\``,
+      [hex(userId), name, name],
     );
   // No RETURNING on MySQL: the row is read back by its id, as the store does.
   const createUser = async (email: string) => {

@@ -1029,8 +1029,9 @@ export class FullauthStore {
     const userRoles = this.#table('FullauthUserRole', 'role');
     const id = this.#userId(userId);
     const name = check.text('roleName', roleName, LIMITS.role);
-    const remove = this.#sql('removeRole', () => `delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where "name" = ?)`);
-    return this.#affected(remove, [this.#k(id), name]).then((affected) => affected > 0, falseIfUnstorable);
+    // By the exact name, as fastapi-fullauth's remove_role compares (in Python).
+    const remove = this.#sql('removeRole', () => `delete from ${userRoles} where "user_id" = ? and "role_id" = (select "id" from ${roles} where ${this.#d.exactText.sql('"name"')})`);
+    return this.#affected(remove, [this.#k(id), ...this.#d.exactText.values(name)]).then((affected) => affected > 0, falseIfUnstorable);
   }
 
   /** The names of a user's roles. */
@@ -1103,9 +1104,9 @@ export class FullauthStore {
           'hasRole',
           () => `select exists (select 1 from ${this.#users} u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
              select 1 from ${userRoles} ur join ${roles} r on r."id" = ur."role_id"
-             where ur."user_id" = u."id" and r."name" = ?))) as "ok"`,
+             where ur."user_id" = u."id" and ${this.#d.exactText.sql('r."name"')}))) as "ok"`,
         ),
-        [this.#k(id), name],
+        [this.#k(id), ...this.#d.exactText.values(name)],
       );
     } catch (error) {
       return Promise.reject(error);
@@ -1125,9 +1126,9 @@ export class FullauthStore {
              select 1 from ${this.#table('FullauthUserRole', 'role')} ur
              join ${grants} rp on rp."role_id" = ur."role_id"
              join ${this.#table('FullauthPermission', 'permission')} p on p."id" = rp."permission_id"
-             where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
+             where ur."user_id" = u."id" and ${this.#d.exactText.sql('p."name"')}))) as "ok"`,
         ),
-        [this.#k(id), name],
+        [this.#k(id), ...this.#d.exactText.values(name)],
       );
     } catch (error) {
       return Promise.reject(error);

@@ -281,12 +281,12 @@ export function functionalSuite(kind: StoreKind): void {
     expect(await store.revokeSession(upper, issued.familyId)).toBe(true);
   });
 
-  it('finds an identity only by its exact text: a look-alike e-mail, OAuth id or passkey credential (case, accents, ß, a trailing space) never reaches another user', async () => {
+  it('finds an identity only by its exact text: a look-alike e-mail, OAuth id or passkey credential (case, accents, ß, a trailing space) never reaches another user; role and permission checks are exact', async () => {
     // MariaDB's and MySQL's default collations compare text ignoring case and accents (MySQL's
     // also ß = ss): there `email = 'ann@exämple.com'` finds ann@example.com. The store's lookups
     // are exact on every database; the unique indexes are the database's own.
     const holdsEqual = kind === 'mariadb' || kind === 'mysql';
-    const { store, sql, key } = await storeTarget(kind, ['oauth', 'passkey']);
+    const { store, sql, key } = await storeTarget(kind, ['permission', 'oauth', 'passkey']);
     const ann = await store.createUser({ email: 'ann@example.com' });
     await store.createUser({ email: 'strasse@example.com' });
     for (const lookAlike of ['ann@exämple.com', 'änn@example.com', 'ann@examplé.com', 'straße@example.com']) {
@@ -347,6 +347,23 @@ export function functionalSuite(kind: StoreKind): void {
     }
     expect((await store.findUserByEmail('ann@example.com'))?.id).toBe(ann.id);
     expect((await store.findPasskey('AbC-_x'))?.userId).toBe(ann.id);
+
+    // Role and permission checks compare names exactly too, as fastapi-fullauth's require_role and
+    // require_permission do (in Python), and so does removeRole (its remove_role).
+    await store.grantPermission('editor', 'articles:write');
+    await store.assignRole(ann.id, 'editor');
+    for (const lookAlike of ['Editor', 'EDITOR', 'éditor', 'editor ']) {
+      expect(await store.hasRole(ann.id, lookAlike)).toBe(false);
+      expect(await store.removeRole(ann.id, lookAlike)).toBe(false);
+    }
+    expect(await store.hasPermission(ann.id, 'Articles:Write')).toBe(false);
+    expect(await store.hasPermission(ann.id, 'articles:write ')).toBe(false);
+    expect([await store.hasRole(ann.id, 'editor'), await store.hasPermission(ann.id, 'articles:write')]).toEqual([true, true]);
+    // Assigning finds the role as the database compares (its unique index makes look-alikes one
+    // role there), as fastapi-fullauth's assign_role does: the role is then held by its stored name.
+    await store.assignRole(mallory.id, 'EDITOR');
+    expect(await store.listRoles(mallory.id)).toEqual([holdsEqual ? 'editor' : 'EDITOR']);
+    expect(await store.hasRole(mallory.id, 'EDITOR')).toBe(!holdsEqual);
   });
 
   it('turns every database failure into a typed store error', async () => {
