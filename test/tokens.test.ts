@@ -101,6 +101,20 @@ describe.skipIf(noPython !== undefined)('the same tokens in PyJWT (the Python si
     const theirs = runPython<{ token: string }>('fullauth_tokens.py', { op: 'encode_access', settings: settings(algorithm), sub: USER, roles: ['x'], extra: { purpose: 'password_reset' }, family_id: null });
     await expect(tokens.verifyAccessToken(theirs.token, { purpose: 'password_reset' })).resolves.toMatchObject({ sub: USER, roles: ['x'], type: 'access' });
     await expect(tokens.verifyAccessToken(theirs.token)).rejects.toThrow(/single-purpose/);
+    // A session's access token is refused when extra.purpose is true as Python reads it: both sides decide alike.
+    const purposes = ['', null, false, 0, [], {}, 'password_reset', 'x', 1, true, ['x'], { k: 1 }];
+    const withPurpose = await Promise.all(purposes.map(async (purpose) => (await tokens.issueAccessToken({ userId: USER, extra: { purpose } })).token));
+    const python = runPython<{ outcomes: string[] }>('fullauth_tokens.py', { op: 'sessions', settings: settings(algorithm), tokens: withPurpose });
+    const here = await Promise.all(
+      withPurpose.map((token) =>
+        tokens.verifyAccessToken(token).then(
+          () => 'accepted',
+          (error: unknown) => (error instanceof InvalidTokenError && /single-purpose/.test(error.message) ? 'SinglePurposeError' : String(error)),
+        ),
+      ),
+    );
+    expect(here).toEqual(python.outcomes);
+    expect(python.outcomes.filter((o) => o === 'accepted')).toHaveLength(6);
     const theirRefresh = runPython<{ token: string }>('fullauth_tokens.py', { op: 'encode_refresh', settings: settings(algorithm), sub: USER, family_id: 'e'.repeat(32) });
     await expect(tokens.verifyRefreshToken(theirRefresh.token)).resolves.toMatchObject({ sub: USER, family_id: 'e'.repeat(32), type: 'refresh' });
     await expect(tokens.verifyAccessToken(theirRefresh.token)).rejects.toThrow(/not an access token/);
@@ -215,6 +229,28 @@ describe.skipIf(noPythonDb !== undefined)('two services on one PostgreSQL databa
     await db.sql(`update fullauth_users set is_active = false where id = '${user.id}'`);
     await expect(store.authenticate(theirs.token)).rejects.toBeInstanceOf(InactiveUserError);
     await expect(store.issueAccessToken(user.id)).rejects.toBeInstanceOf(InactiveUserError);
+  });
+
+  it('single-purpose access tokens as fastapi-fullauth\'s flows issue them: no roles, a password reset valid 15 minutes, an e-mail verification 24 hours', async () => {
+    const { store } = await setup();
+    const user = await store.createUser({ email: 'reset@x.io' });
+    await store.assignRole(user.id, 'editor');
+    const decode = (token: string) =>
+      runPython<{ claims: { exp: number; iat: number; roles: string[]; extra: Record<string, unknown> } }>('fullauth_tokens.py', { op: 'decode', settings: settings(), token, expected_type: 'access' }).claims;
+    const lifetime = async (options: Parameters<typeof store.issueAccessToken>[1]) => {
+      const claims = decode((await store.issueAccessToken(user.id, options)).token);
+      return { seconds: claims.exp - claims.iat, roles: claims.roles };
+    };
+    expect(await lifetime({ extra: { purpose: 'password_reset' } })).toEqual({ seconds: 15 * 60, roles: [] });
+    expect(await lifetime({ extra: { purpose: 'email_verify' } })).toEqual({ seconds: 24 * 3600, roles: [] });
+    expect(await lifetime({ extra: { purpose: 'password_reset' }, expiresIn: 60 })).toEqual({ seconds: 60, roles: [] });
+    expect(await lifetime({})).toEqual({ seconds: 30 * 60, roles: ['editor'] });
+    expect(await lifetime({ extra: { purpose: '' } })).toEqual({ seconds: 30 * 60, roles: ['editor'] });
+    await expect(store.issueAccessToken(user.id, { expiresIn: 0 })).rejects.toThrow(/options.expiresIn must be between 1 and/);
+    await expect(store.issueAccessToken(user.id, { extra: 'purpose' as never })).rejects.toThrow(/options.extra must be an object/);
+    const custom = fastapiFullauthTokens({ secretKey: SECRET, passwordResetExpireMinutes: 5, emailVerifyExpireMinutes: 60 });
+    expect(custom.purposeSeconds).toEqual({ password_reset: 300, email_verify: 3600 });
+    expect(() => fastapiFullauthTokens({ secretKey: SECRET, passwordResetExpireMinutes: 0 })).toThrow(/passwordResetExpireMinutes must be a positive number/);
   });
 
   it('access-token operations need the tokens option', async () => {

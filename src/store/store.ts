@@ -11,7 +11,7 @@ import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
 import { quoteIdentifier } from '../sql/identifiers.js';
-import type { AccessTokenClaims, FastapiFullauthTokens } from '../tokens/jwt.js';
+import { pythonTruthy, type AccessTokenClaims, type FastapiFullauthTokens } from '../tokens/jwt.js';
 import { InvalidTokenError } from '../tokens/errors.js';
 import { jwtRefreshTokens, opaqueRefreshTokens, tokenDigest, type RefreshTokenFormat } from '../tokens/format.js';
 import type { FullauthIdStrategy } from '../ids.js';
@@ -1384,21 +1384,41 @@ export class FullauthStore {
 
   /**
    * An access token for an active user, with their role names (`roles`), `extra` and the
-   * session's `family_id`, as the Python side issues them at login and refresh.
+   * session's `family_id`, as the Python side issues them at login and refresh. A
+   * single-purpose token (`extra.purpose`, true as Python reads it) is issued as its flows
+   * issue one: no roles, and `password_reset` valid PASSWORD_RESET_EXPIRE_MINUTES,
+   * `email_verify` EMAIL_VERIFY_EXPIRE_MINUTES. `expiresIn` (seconds) sets the lifetime itself.
    */
   async issueAccessToken(
     userId: string,
-    options: { extra?: Readonly<Record<string, unknown>>; familyId?: string } = {},
+    options: { extra?: Readonly<Record<string, unknown>>; familyId?: string; expiresIn?: number } = {},
   ): Promise<{ token: string; expiresAt: Date }> {
     const tokens = this.#requireJwt('issueAccessToken()');
     const id = this.#userId(userId);
-    const given = check.options('options', options, ['extra', 'familyId']);
+    const given = check.options('options', options, ['extra', 'familyId', 'expiresIn']);
     const familyId = given.familyId === undefined ? undefined : check.text('options.familyId', given.familyId, LIMITS.familyId);
+    const extra = given.extra ?? {};
+    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new InvalidArgumentError('options.extra', 'must be an object');
+    const purpose: unknown = Object.prototype.hasOwnProperty.call(extra, 'purpose') ? (extra as Record<string, unknown>).purpose : undefined;
+    const single = pythonTruthy(purpose);
+    const lifetimeSeconds =
+      given.expiresIn !== undefined
+        ? check.integer('options.expiresIn', given.expiresIn, 1, MAX_LIFETIME_SECONDS)
+        : purpose === 'password_reset' || purpose === 'email_verify'
+          ? tokens.purposeSeconds[purpose]
+          : undefined;
     const user = await this.findUserById(id);
     if (!user) throw new NotFoundError(`No user with id ${id}.`);
     if (!user.isActive) throw new InactiveUserError(id);
-    const roles = this.#tables.FullauthRole ? await this.listRoles(id) : [];
-    const issued = await tokens.issueAccessToken({ userId: id, roles, extra: given.extra ?? {}, now: this.#now(), ...(familyId === undefined ? {} : { familyId }) });
+    const roles = !single && this.#tables.FullauthRole ? await this.listRoles(id) : [];
+    const issued = await tokens.issueAccessToken({
+      userId: id,
+      roles,
+      extra,
+      now: this.#now(),
+      ...(familyId === undefined ? {} : { familyId }),
+      ...(lifetimeSeconds === undefined ? {} : { lifetimeSeconds }),
+    });
     return { token: issued.token, expiresAt: issued.expiresAt };
   }
 

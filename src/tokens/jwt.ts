@@ -22,6 +22,10 @@ export interface FastapiFullauthTokenSettings {
   refreshTokenExpireDays?: number;
   /** JWT_LEEWAY_SECONDS, default 30: clock leeway when decoding. */
   jwtLeewaySeconds?: number;
+  /** PASSWORD_RESET_EXPIRE_MINUTES, default 15: the lifetime of a `password_reset` token. */
+  passwordResetExpireMinutes?: number;
+  /** EMAIL_VERIFY_EXPIRE_MINUTES, default 1440: the lifetime of an `email_verify` token. */
+  emailVerifyExpireMinutes?: number;
 }
 
 /** The claims of a verified access token. */
@@ -50,7 +54,26 @@ export interface RefreshTokenClaims {
 /** A new family id as the Python side makes them: `uuid4().hex`. */
 export const newFamilyId = (): string => randomUUID().replace(/-/g, '');
 
-const SETTING_KEYS: readonly string[] = ['secretKey', 'algorithm', 'accessTokenExpireMinutes', 'refreshTokenExpireDays', 'jwtLeewaySeconds'];
+const SETTING_KEYS: readonly string[] = [
+  'secretKey',
+  'algorithm',
+  'accessTokenExpireMinutes',
+  'refreshTokenExpireDays',
+  'jwtLeewaySeconds',
+  'passwordResetExpireMinutes',
+  'emailVerifyExpireMinutes',
+];
+
+/**
+ * Whether a claim is true as Python's `if` reads it: `None`, `False`, `0`, `""`, `[]` and `{}`
+ * are not. fastapi-fullauth refuses a session token only when `extra.get("purpose")` is.
+ */
+export function pythonTruthy(value: unknown): boolean {
+  if (value === undefined || value === null || value === false || value === 0 || value === '') return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return true;
+}
 
 /**
  * Issues and verifies fastapi-fullauth's JWTs. Give it to `createFullauthStore(em, { tokens })`
@@ -62,6 +85,8 @@ export class FastapiFullauthTokens {
   readonly accessTokenSeconds: number;
   readonly refreshTokenSeconds: number;
   readonly leewaySeconds: number;
+  /** The lifetimes of single-purpose tokens, by `extra.purpose`, as fastapi-fullauth's flows issue them. */
+  readonly purposeSeconds: Readonly<Record<'password_reset' | 'email_verify', number>>;
   readonly #key: Uint8Array;
 
   constructor(given: FastapiFullauthTokenSettings) {
@@ -79,18 +104,29 @@ export class FastapiFullauthTokens {
     this.accessTokenSeconds = positive('settings.accessTokenExpireMinutes', settings.accessTokenExpireMinutes, 30) * 60;
     this.refreshTokenSeconds = positive('settings.refreshTokenExpireDays', settings.refreshTokenExpireDays, 30) * 24 * 3600;
     this.leewaySeconds = nonNegative('settings.jwtLeewaySeconds', settings.jwtLeewaySeconds, 30);
+    this.purposeSeconds = {
+      password_reset: positive('settings.passwordResetExpireMinutes', settings.passwordResetExpireMinutes, 15) * 60,
+      email_verify: positive('settings.emailVerifyExpireMinutes', settings.emailVerifyExpireMinutes, 1440) * 60,
+    };
     this.#key = new TextEncoder().encode(settings.secretKey);
   }
 
-  /** An access token: `sub`, `exp`, `iat`, `jti`, `type: "access"`, `roles`, `extra` and, when known, `family_id`. */
+  /**
+   * An access token: `sub`, `exp`, `iat`, `jti`, `type: "access"`, `roles`, `extra` and, when
+   * known, `family_id`. `lifetimeSeconds`: its own lifetime (fastapi-fullauth's `expire_seconds`),
+   * else ACCESS_TOKEN_EXPIRE_MINUTES.
+   */
   async issueAccessToken(data: {
     userId: string;
     roles?: readonly string[];
     extra?: Readonly<Record<string, unknown>>;
     familyId?: string;
     now?: Date;
+    lifetimeSeconds?: number;
   }): Promise<{ token: string; expiresAt: Date; claims: AccessTokenClaims }> {
-    const given = ownOptions('data', data, ['userId', 'roles', 'extra', 'familyId', 'now']);
+    const given = ownOptions('data', data, ['userId', 'roles', 'extra', 'familyId', 'now', 'lifetimeSeconds']);
+    const lifetime = given.lifetimeSeconds === undefined ? this.accessTokenSeconds : positive('lifetimeSeconds', given.lifetimeSeconds, 1);
+    if (lifetime > MAX_LIFETIME_SECONDS) throw new InvalidArgumentError('lifetimeSeconds', `must be at most ${MAX_LIFETIME_SECONDS} (100 years)`);
     const roles = given.roles === undefined ? [] : items('roles', given.roles, 10_000);
     if (roles.some((r) => typeof r !== 'string')) throw new InvalidArgumentError('roles', 'must be an array of role names');
     const extra = given.extra ?? {};
@@ -98,7 +134,7 @@ export class FastapiFullauthTokens {
     const iat = seconds(given.now);
     const claims: AccessTokenClaims = {
       sub: subject(given.userId),
-      exp: iat + Math.floor(this.accessTokenSeconds),
+      exp: iat + Math.floor(lifetime),
       iat,
       jti: newFamilyId(),
       type: 'access',
@@ -131,7 +167,8 @@ export class FastapiFullauthTokens {
    * Verifies an access token as the Python side decodes it: signature, `exp` (with the
    * leeway), `iat`, `sub`, and `type` "access" (assumed when absent). A refresh token is
    * refused. With `purpose`, only a token whose `extra.purpose` is that value passes; without
-   * it, a single-purpose token (any `extra.purpose`) is refused.
+   * it, a single-purpose token is refused: one whose `extra.purpose` is true as Python reads it
+   * (`""`, `null`, `false`, `0` are not, as fastapi-fullauth's request dependency has it).
    */
   async verifyAccessToken(token: string, options: { purpose?: string; now?: Date } = {}): Promise<AccessTokenClaims> {
     const payload = await this.#verify(token, options.now);
@@ -139,7 +176,7 @@ export class FastapiFullauthTokens {
     if (type !== 'access') throw new InvalidTokenError(`not an access token (type '${String(type)}')`);
     const extra = isRecord(payload.extra) ? payload.extra : {};
     const purpose = extra.purpose;
-    if (options.purpose !== undefined ? purpose !== options.purpose : purpose !== undefined) {
+    if (options.purpose !== undefined ? purpose !== options.purpose : pythonTruthy(purpose)) {
       throw new InvalidTokenError(options.purpose !== undefined ? `not a '${options.purpose}' token` : `a single-purpose ('${String(purpose)}') token`);
     }
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
@@ -212,6 +249,9 @@ function text(argument: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError(argument, 'must be a non-empty string');
   return value;
 }
+
+/** A token lifetime beyond this (100 years) is a mistake, not a policy. */
+const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
 
 function positive(argument: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
