@@ -943,7 +943,7 @@ export class FullauthStore {
     for (;;) {
       // Rows a revocation (or a deletion's cascade) holds are left for the next run instead of
       // waited for in another order than theirs (which deadlocks).
-      const deleted = await this.#d.purgeBatch(this.#db, this.#tt, before, this.#now(), batch);
+      const deleted = await this.#d.purgeBatch(this.#db, this.#tt, before, batch);
       total += deleted;
       if (deleted < batch) return total;
     }

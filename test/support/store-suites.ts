@@ -92,36 +92,6 @@ export function functionalSuite(kind: StoreKind): void {
     expect(await store.purgeExpiredTokens({ batchSize: 2 })).toBe(3);
   });
 
-  it('purges expired rows but the first of a live session: the session still starts when it started (as fastapi-fullauth lists it)', async () => {
-    const day = 24 * 3600 * 1000;
-    const now = { value: new Date('2026-01-01T00:00:00Z') };
-    const { orm, sql, key } = await storeTarget(kind);
-    const store = createFullauthStore(orm.em, { now: () => now.value });
-    const user = await store.createUser({ email: 'daily@x.io' });
-    const started = now.value;
-    const lifetime = { expiresIn: 10 * 24 * 3600 }; // each token valid 10 days
-    let token = (await store.issueRefreshToken(user.id, lifetime)).token;
-    const logout = await store.issueRefreshToken(user.id, { expiresIn: 3600 });
-    await store.revokeFamily(logout.familyId);
-    for (let i = 1; i <= 14; i++) {
-      now.value = new Date(started.getTime() + i * day);
-      token = (await store.rotateRefreshToken(token, lifetime)).token; // a refresh a day
-    }
-    const before = await store.listSessions(user.id);
-    expect(before).toHaveLength(1);
-    expect(before[0]!.startedAt).toEqual(started);
-    // 16 rows: the live session's 15 (4 of them expired: its first is kept) and the logged-out session's one (expired).
-    expect(await store.purgeExpiredTokens({ batchSize: 3 })).toBe(4);
-    expect(await store.listSessions(user.id)).toEqual(before);
-    const rows = async () => Number((await sql('select count(*) as n from fullauth_refresh_tokens where user_id = ?', [key(user.id)]))[0]!.n);
-    expect(await rows()).toBe(12);
-    // Once the session is over, its first row goes too.
-    await store.revokeAllForUser(user.id);
-    now.value = new Date(now.value.getTime() + 11 * day);
-    expect(await store.purgeExpiredTokens()).toBe(12);
-    expect(await rows()).toBe(0);
-  });
-
   it('deactivates, reactivates and deletes users', async () => {
     const { store, live, key } = await storeTarget(kind);
     const user = await store.createUser({ email: 'off@x.io' });

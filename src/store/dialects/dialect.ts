@@ -195,29 +195,11 @@ export interface StoreDialect {
     params(userKey: unknown, now: Date): unknown[];
   };
 
-  /**
-   * Deletes up to `batch` tokens that expired before `before` (`purgeable(tokens, 't')`: not the
-   * first row of a session live at `now`), passing over rows another transaction holds.
-   */
-  purgeBatch(db: Db, t: TokenTables, before: Date, now: Date, batch: number): Promise<number>;
+  /** Deletes up to `batch` tokens that expired before `before`, passing over rows another transaction holds. */
+  purgeBatch(db: Db, t: TokenTables, before: Date, batch: number): Promise<number>;
 
   /** Removes a role's grants of permissions not in `keep`; returns the removed permissions' names. */
   revokeUnlisted(db: Db, em: Context, grants: string, permissions: string, roleKey: unknown, keep: readonly string[]): Promise<string[]>;
-}
-
-/**
- * Which expired tokens (alias `t` of `tokens`) the purge deletes: every one but the first row of
- * a session that is still live (a family with a live token), whose `created_at` is the session's
- * start as both fastapi-fullauth and `listSessions()` read it (the earliest row of the family).
- * Binds: the time that decides what is live.
- */
-export function purgeable(tokens: string, t: string): string {
-  // An older row first: most rows have one, found at the start of the family's index entries
-  // (rows come in the order they were made), so only a family's first row asks whether the
-  // family is live, which reads the family's rows once.
-  return `(exists (select 1 from ${tokens} o where o."family_id" = ${t}."family_id"
-      and (o."created_at" < ${t}."created_at" or (o."created_at" = ${t}."created_at" and o."id" < ${t}."id")))
-    or not exists (select 1 from ${tokens} l where l."family_id" = ${t}."family_id" and not l."revoked" and l."expires_at" > ?))`;
 }
 
 /** An exact comparison of a text column with one value (`StoreDialect.exactText`). */

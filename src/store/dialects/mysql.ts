@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { uuidToHex } from '../../column-types.js';
 import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
 import { ConflictError, RetryableStoreError } from '../errors.js';
-import { marks, padded, purgeable, utcSeconds, type Context, type ExactText, type Row, type StoreDialect } from './dialect.js';
+import { marks, padded, utcSeconds, type Context, type ExactText, type Row, type StoreDialect } from './dialect.js';
 import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
 
 /** The store writes identifiers in double quotes; MySQL quotes them in backticks (unless ANSI_QUOTES). */
@@ -155,26 +155,22 @@ export const mysql: StoreDialect = {
 
   sessions,
 
-  purgeBatch(db, { users, tokens }, before, now, batch) {
+  purgeBatch(db, { users, tokens }, before, batch) {
     // The users first, as every revocation takes them: a revocation scanning a user's tokens
     // holds their index entries while it waits for a row, so a purge holding that row and
     // deleting its index entries would deadlock with it. The users whose row another
     // transaction holds (a revocation, a rotation, a deletion) are passed over (SKIP LOCKED),
     // then their expired tokens, and so the purge never waits.
     return db.transaction(async (em) => {
-      const owners = await db.rows(
-        `select distinct t."user_id" from ${tokens} t where t."expires_at" < ? and ${purgeable(tokens, 't')} limit ?`,
-        [before, now, Math.min(batch, 10_000)],
-        em,
-      );
+      const owners = await db.rows(`select distinct "user_id" from ${tokens} where "expires_at" < ? limit ?`, [before, Math.min(batch, 10_000)], em);
       if (owners.length === 0) return 0;
       const ownerKeys = padded(owners.map((r) => uuidToHex(String(r.user_id))));
       const held = await db.rows(`select "id" from ${users} where "id" in (${marks(ownerKeys)}) order by "id" for update skip locked`, ownerKeys, em);
       if (held.length === 0) return 0;
       const heldKeys = padded(held.map((r) => uuidToHex(String(r.id))));
       const rows = await db.rows(
-        `select t."id" from ${tokens} t where t."expires_at" < ? and t."user_id" in (${marks(heldKeys)}) and ${purgeable(tokens, 't')} limit ? for update skip locked`,
-        [before, ...heldKeys, now, batch],
+        `select "id" from ${tokens} where "expires_at" < ? and "user_id" in (${marks(heldKeys)}) limit ? for update skip locked`,
+        [before, ...heldKeys, batch],
         em,
       );
       if (rows.length === 0) return 0;

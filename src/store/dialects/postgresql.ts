@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { executeBound, executePostgres, inTransaction } from '../../orm-compat.js';
 import { plainColumns } from '../records.js';
-import { onConflictDoNothing, plainEquality, purgeable, type ConflictFreeInserts, type Statement, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
+import { onConflictDoNothing, plainEquality, type ConflictFreeInserts, type Statement, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
 
 /** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators). */
 function numbered(sql: string): string {
@@ -150,12 +150,12 @@ export const postgresql: StoreDialect = {
     params: (userKey, now) => [now, now, now, userKey, userKey, now],
   },
 
-  purgeBatch(db, { tokens }, before, now, batch) {
+  purgeBatch(db, { tokens }, before, batch) {
     // SKIP LOCKED: rows a revocation (or a deletion's cascade) holds are left for the next
     // run instead of waited for in another order than theirs (which deadlocks).
     return db.affected(
-      `delete from ${tokens} where "id" in (select t."id" from ${tokens} t where t."expires_at" < ? and ${purgeable(tokens, 't')} limit ? for update of t skip locked)`,
-      [before, now, batch],
+      `delete from ${tokens} where "id" in (select "id" from ${tokens} where "expires_at" < ? limit ? for update skip locked)`,
+      [before, batch],
     );
   },
 

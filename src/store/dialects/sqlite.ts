@@ -24,7 +24,7 @@ import { LockWaitTimeoutException } from '@mikro-orm/core';
 import { uuidToHex } from '../../column-types.js';
 import { onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
 import { executeSqlite, NOT_HELD, sqliteOwnTransaction, sqliteStatement } from '../../sqlite/store-statements.js';
-import { andThen, onConflictDoNothing, plainEquality, purgeable, sleep, utcMicros, type ConflictFreeInserts, type MaybePromise, type StoreDialect } from './dialect.js';
+import { andThen, onConflictDoNothing, plainEquality, sleep, utcMicros, type ConflictFreeInserts, type MaybePromise, type StoreDialect } from './dialect.js';
 import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
 
 /** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
@@ -146,8 +146,8 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
 
     sessions,
 
-    purgeBatch: (db, { tokens }, before, now, batch) =>
-      db.affected(`delete from ${tokens} where "id" in (select t."id" from ${tokens} t where t."expires_at" < ? and ${purgeable(tokens, 't')} limit ?)`, [before, now, batch]),
+    purgeBatch: (db, { tokens }, before, batch) =>
+      db.affected(`delete from ${tokens} where "id" in (select "id" from ${tokens} where "expires_at" < ? limit ?)`, [before, batch]),
 
     revokeUnlisted: (db, em, grants, permissions, roleKey, keep) => revokeUnlisted(db, em, grants, permissions, roleKey, keep, uuidToHex),
   };
