@@ -400,7 +400,8 @@ export class FullauthStore {
     const transaction: unknown = this.#em.getTransactionContext();
     if (!transaction || !this.#d.snapshotWrites) return this.#transaction(fn);
     return this.#isolation(transaction as object).then((level) => {
-      if (level !== 'read committed') {
+      // PostgreSQL runs READ UNCOMMITTED as READ COMMITTED: a statement sees what committed before it.
+      if (level !== 'read committed' && level !== 'read uncommitted') {
         throw new FullauthStoreError(
           `${operation}() cannot run in this ${level.toUpperCase()} transaction: its snapshot hides tokens issued after it began, which would stay live. ` +
             'Call it outside a transaction, or in a READ COMMITTED one (PostgreSQL\'s default). Nothing was written.',
@@ -703,7 +704,7 @@ export class FullauthStore {
         this.#sql('shareFamily', () => `select "user_id", "revoked", "expires_at" from ${this.#tokens} where "family_id" = ? ${this.#d.lockShared}`),
         [familyId],
         em,
-      );
+      ).catch(absentIfUnstorable<Row[]>([]));
       // Only a session that exists is continued: a family id the caller made up, or one whose
       // rows were purged, would otherwise start a session under a name another user may hold.
       if (family.length === 0) throw new NotFoundError(`No login session (token family) '${familyId}'.`);
@@ -865,7 +866,7 @@ export class FullauthStore {
     return this.#revocation('revokeFamily', async (em) => {
       await this.#lockFamilyOwners(em, family);
       return this.#affected(this.#sql('revokeFamily', () => `update ${this.#tokens} set "revoked" = true where "family_id" = ? and "revoked" = false`), [family], em);
-    });
+    }).catch(absentIfUnstorable(0));
   }
 
   /**
@@ -889,7 +890,7 @@ export class FullauthStore {
         em,
       );
       return row?.found === true;
-    });
+    }).catch(falseIfUnstorable);
   }
 
   /** Revokes every token of a user (password change or reset, account deletion). */
@@ -904,7 +905,11 @@ export class FullauthStore {
   revokeAllExceptFamily(userId: string, familyId: string): Promise<number> {
     return checked(
       () => [this.#userId(userId), check.text('familyId', familyId, LIMITS.familyId)] as const,
-      ([id, family]) => this.#revocation('revokeAllExceptFamily', (em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id, family))),
+      ([id, family]) =>
+        this.#revocation('revokeAllExceptFamily', (em) => andThen(this.#lockUser(em, id), () => this.#revokeUserTokens(em, id, family))).catch((error: unknown) =>
+          // A family id the column cannot hold is no session of the user's: every token goes.
+          error instanceof UnstorableTextError ? this.revokeAllForUser(id) : Promise.reject(error),
+        ),
     );
   }
 

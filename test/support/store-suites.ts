@@ -185,6 +185,7 @@ export function functionalSuite(kind: StoreKind): void {
           ['fullauth_passkeys', ['credential_id varchar(512)']],
           ['fullauth_roles', ['name varchar(100)']],
           ['fullauth_permissions', ['name varchar(200)']],
+          ['fullauth_refresh_tokens', ['family_id varchar(36)']],
         ] as const) {
           await sql(`alter table ${table} ${columns.map((c) => `modify ${c} character set latin1 not null`).join(', ')}`);
         }
@@ -214,6 +215,14 @@ export function functionalSuite(kind: StoreKind): void {
       expect(await store.hasPermission(ann.id, 'łódź:read')).toBe(false);
       expect(await store.removeRole(ann.id, 'łódź')).toBe(false);
       expect(await store.revokePermission('łódź', 'articles:écrire')).toBe(false);
+      // A family id the column cannot hold is no session: nothing to revoke, nothing to continue.
+      const session = await store.issueRefreshToken(ann.id);
+      expect(await store.revokeFamily('łódź')).toBe(0);
+      expect(await store.revokeSession(ann.id, 'łódź')).toBe(false);
+      await expect(store.issueRefreshToken(ann.id, { familyId: 'łódź' })).rejects.toThrow(NotFoundError);
+      expect((await store.listSessions(ann.id)).map((s) => s.familyId)).toEqual([session.familyId]);
+      expect(await store.revokeAllExceptFamily(ann.id, 'łódź')).toBe(1);
+      expect(await store.listSessions(ann.id)).toEqual([]);
       // …and writes are refused with an error that names the cause and the fix, writing nothing.
       const writes = [
         () => store.createUser({ email: 'łukasz@example.com' }),
