@@ -338,6 +338,18 @@ describe.skipIf(skipPostgres)('the host side of the user on PostgreSQL', () => {
   });
 });
 
+/** `body` with a store in a caller's transaction at `isolationLevel`; its result, or what it threw. */
+async function inCallerTransaction(
+  orm: MikroORM,
+  isolationLevel: import('@mikro-orm/core').IsolationLevel,
+  body: (inside: ReturnType<typeof createFullauthStore>) => Promise<unknown>,
+): Promise<unknown> {
+  return orm.em
+    .fork()
+    .transactional((em) => body(createFullauthStore(em)), { isolationLevel })
+    .catch((error: unknown) => error);
+}
+
 describe.skipIf(skipPostgres)('the review\'s findings on PostgreSQL', () => {
   it('a family revoked after a caller\'s REPEATABLE READ / SERIALIZABLE snapshot is not continued in it (a retryable error)', async () => {
     const { IsolationLevel } = await import('@mikro-orm/core');
@@ -347,19 +359,12 @@ describe.skipIf(skipPostgres)('the review\'s findings on PostgreSQL', () => {
     const other = createFullauthStore(orm.em.fork());
     for (const isolationLevel of [IsolationLevel.REPEATABLE_READ, IsolationLevel.SERIALIZABLE]) {
       const { familyId } = await store.issueRefreshToken(user.id);
-      const outcome = await orm.em
-        .fork()
-        .transactional(
-          async (em) => {
-            const inside = createFullauthStore(em);
-            await inside.listSessions(user.id); // the snapshot is taken here
-            expect(await other.revokeFamily(familyId)).toBe(1); // another request logs the session out
-            await inside.issueRefreshToken(user.id, { familyId });
-            return 'issued';
-          },
-          { isolationLevel },
-        )
-        .catch((error: unknown) => error);
+      const outcome = await inCallerTransaction(orm, isolationLevel, async (inside) => {
+        await inside.listSessions(user.id); // the snapshot is taken here
+        expect(await other.revokeFamily(familyId)).toBe(1); // another request logs the session out
+        await inside.issueRefreshToken(user.id, { familyId });
+        return 'issued';
+      });
       expect(outcome).toBeInstanceOf(RetryableStoreError);
       expect(await count(`fullauth_refresh_tokens where family_id = '${familyId}' and not revoked`)).toBe(0);
     }
@@ -381,19 +386,13 @@ describe.skipIf(skipPostgres)('the review\'s findings on PostgreSQL', () => {
       for (const op of revocations) {
         const user = await store.createUser({ email: `rr${n++}@x.io`, hashedPassword: 'old-hash' });
         const { familyId } = await store.issueRefreshToken(user.id);
-        const outcome = await orm.em
-          .fork()
-          .transactional(
-            async (em) => {
-              const inside = createFullauthStore(em);
-              await inside.findUserById(user.id); // the snapshot is taken here
-              // Another request continues the session, after the snapshot: a token the snapshot cannot see.
-              await other.issueRefreshToken(user.id, { familyId });
-              return revoke(inside, op, user.id, familyId);
-            },
-            { isolationLevel },
-          )
-          .then(() => 'done', (error: unknown) => error);
+        const outcome = await inCallerTransaction(orm, isolationLevel, async (inside) => {
+          await inside.findUserById(user.id); // the snapshot is taken here
+          // Another request continues the session, after the snapshot: a token the snapshot cannot see.
+          await other.issueRefreshToken(user.id, { familyId });
+          await revoke(inside, op, user.id, familyId);
+          return 'done';
+        });
         const live = await count(`fullauth_refresh_tokens where user_id = '${user.id}' and not revoked`);
         if (isolationLevel === IsolationLevel.READ_COMMITTED || isolationLevel === IsolationLevel.READ_UNCOMMITTED) {
           // READ COMMITTED (and READ UNCOMMITTED, which PostgreSQL runs as it): each statement sees what committed before it, the new token too.
