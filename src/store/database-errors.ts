@@ -51,11 +51,12 @@ export function storeError(error: unknown): FullauthStoreError {
 
 /**
  * A text its column's character set cannot hold. MySQL/MariaDB compared with it: 1267, 1270,
- * 1271 (an illegal mix of collations: MariaDB), 3988 (an impossible conversion: MySQL);
- * wrote it: 1366 with "Incorrect string value". PostgreSQL: 22P05 (untranslatable_character).
+ * 1271 (an illegal mix of collations: MariaDB), 3988 (an impossible conversion of a bound
+ * value: MySQL), 3854 (of a value written into the statement, as MikroORM 6's knex sends it:
+ * MySQL); wrote it: 1366 with "Incorrect string value". PostgreSQL: 22P05 (untranslatable_character).
  */
 function unstorableText(error: DriverException): boolean {
   if (error.code === '22P05') return true;
   const errno = Number(error.errno);
-  return errno === 1267 || errno === 1270 || errno === 1271 || errno === 3988 || (errno === 1366 && /incorrect string value/i.test(error.message));
+  return errno === 1267 || errno === 1270 || errno === 1271 || errno === 3988 || errno === 3854 || (errno === 1366 && /incorrect string value/i.test(error.message));
 }

@@ -234,7 +234,8 @@ export function functionalSuite(kind: StoreKind): void {
       for (const write of writes) {
         const error = await write().then(() => undefined, (thrown: unknown) => thrown);
         expect(error).toBeInstanceOf(UnstorableTextError);
-        expect(String(error)).toMatch(/character set cannot hold.*nothing was written.*CONVERT TO CHARACTER SET utf8mb4/);
+        // (On MikroORM 6 the database's message quotes the statement, over several lines.)
+        expect(String(error)).toMatch(/character set cannot hold.*nothing was written.*CONVERT TO CHARACTER SET utf8mb4/s);
       }
       const count = async (table: string) => Number((await sql(`select count(*) as n from ${table}`))[0]!.n);
       expect([await count('fullauth_users'), await count('fullauth_oauth_accounts'), await count('fullauth_passkeys')]).toEqual([1, 1, 1]);
