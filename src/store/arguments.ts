@@ -131,6 +131,8 @@ export function items(argument: string, value: unknown, max: number): unknown[] 
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A uuid as the database gives it back (lower case): the usual argument, taken as it is. */
+const STORED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DIGITS = /^\d{1,19}$/;
 
 /** Whether a string can be an id of the strategy (a bigint id must fit int8 and be positive). */
@@ -148,6 +150,7 @@ export function possibleId(strategy: FullauthIdStrategy, id: string): boolean {
  */
 export function id(argument: string, value: unknown, strategy: FullauthIdStrategy, what = 'user'): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(argument, `must be a string id, got ${describe(value)}`);
+  if (strategy !== 'bigint' && STORED_UUID.test(value)) return value;
   if (!possibleId(strategy, value)) throw new NotFoundError(`No ${what} with id '${value.slice(0, 64)}' (not a valid id).`);
   return canonicalId(strategy, value);
 }
