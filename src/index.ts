@@ -50,7 +50,7 @@ export { InvalidTokenError } from './tokens/errors.js';
 export { hashPassword } from './passwords/hash.js';
 export { verifyPassword } from './passwords/verify.js';
 export { passwordNeedsRehash } from './passwords/rehash.js';
-export { ARGON2ID_PARAMETERS, BCRYPT_COST, BCRYPT_MAX_PASSWORD_BYTES, PASSWORD_ALGORITHMS } from './passwords/policy.js';
+export { ARGON2ID_PARAMETERS, BCRYPT_COST, BCRYPT_MAX_PASSWORD_BYTES, PASSWORD_ALGORITHMS, VERIFY_LIMITS } from './passwords/policy.js';
 export type { PasswordAlgorithm, PasswordAlgorithmOptions } from './passwords/policy.js';
 export { FullauthPasswordError, PasswordArgumentError, PasswordLibraryMissingError, PasswordTooLongError } from './passwords/errors.js';
 export type { PasswordLibrary } from './passwords/errors.js';

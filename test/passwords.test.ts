@@ -16,7 +16,7 @@ import { FullauthPasswordError, PasswordArgumentError, PasswordLibraryMissingErr
 import { parseStoredHash } from '../src/passwords/formats.js';
 import { hashPassword } from '../src/passwords/hash.js';
 import { loadOptionalPeer } from '../src/passwords/libraries.js';
-import { ARGON2ID_PARAMETERS, BCRYPT_COST, BCRYPT_MAX_PASSWORD_BYTES } from '../src/passwords/policy.js';
+import { ARGON2ID_PARAMETERS, BCRYPT_COST, BCRYPT_MAX_PASSWORD_BYTES, VERIFY_LIMITS } from '../src/passwords/policy.js';
 import { passwordNeedsRehash } from '../src/passwords/rehash.js';
 import { verifyPassword } from '../src/passwords/verify.js';
 import { PYTHON, pythonUnavailable, runPython } from './support/python.js';
@@ -190,6 +190,34 @@ describe('verifyPassword()', () => {
     for (const hash of bad) {
       await expect(verifyPassword('pw', hash), JSON.stringify(hash.slice(0, 80))).resolves.toBe(false);
     }
+  });
+
+  it('a stored hash asking more than four times the policy\'s work (a tampered row) is false before the library runs: no hours of CPU, no GiB of memory', async () => {
+    expect(VERIFY_LIMITS).toEqual({ argon2MemoryKiB: 262_144, argon2MemoryPasses: 786_432, argon2Parallelism: 16, bcryptCost: 14 });
+    const good = await argon2With('pw', { memoryCost: 64, timeCost: 1, parallelism: 1 });
+    // Each of these would run for hours or allocate more memory than the machine has: the test
+    // would not end (its timeout fails it) if any reached the library.
+    const tampered = [
+      good.replace('m=64', 'm=4294967295'), // 4 TiB
+      good.replace('m=64', 'm=67108864'), // 64 GiB
+      good.replace('m=64', 'm=262208'), // 256 MiB + 64 KiB
+      good.replace('t=1', 't=4294967295'),
+      good.replace('m=64,t=1', 'm=262144,t=4'), // within the memory, beyond memory × passes
+      good.replace('m=64,t=1,p=1', 'm=1024,t=1,p=17'),
+      `$2b$31${(await bcrypt.hash('pw', 4)).slice(6)}`,
+      `$2b$15${(await bcrypt.hash('pw', 4)).slice(6)}`,
+    ];
+    for (const hash of tampered) {
+      await expect(verifyPassword('pw', hash), hash.slice(0, 40)).resolves.toBe(false);
+      expect(passwordNeedsRehash(hash), hash.slice(0, 40)).toBe(true);
+    }
+    // At the limits, hashes verify: a stronger policy than fastapi-fullauth's keeps working.
+    const strong = await argon2With('pw', { memoryCost: 262_144, timeCost: 1, parallelism: 16 });
+    expect(await verifyPassword('pw', strong)).toBe(true);
+    expect(passwordNeedsRehash(strong)).toBe(true); // one pass: below the policy's three, though within the limits
+    const cost14 = `$2b$${(await bcrypt.hash('pw', 14)).slice(4)}`;
+    expect(await verifyPassword('pw', cost14)).toBe(true);
+    expect(passwordNeedsRehash(cost14, { algorithm: 'bcrypt' })).toBe(false);
   });
 });
 

@@ -1,3 +1,5 @@
+import { VERIFY_LIMITS } from './policy.js';
+
 // Reading stored hash strings, with no library: `passwordNeedsRehash()` is synchronous, and a
 // hash the Python side would refuse must be refused here before a native library, with its own,
 // more lenient parser, gets to accept it.
@@ -96,4 +98,14 @@ export function parseBcrypt(hash: string): BcryptHashInfo | null {
 export function parseStoredHash(hash: string): Argon2HashInfo | BcryptHashInfo | null {
   const scheme = schemeOf(hash);
   return scheme === 'bcrypt' ? parseBcrypt(hash) : scheme === 'argon2' ? parseArgon2(hash) : null;
+}
+
+/** Whether a readable hash asks more work of a verification than `VERIFY_LIMITS` allows. */
+export function beyondVerifyLimits(info: Argon2HashInfo | BcryptHashInfo): boolean {
+  if (info.scheme === 'bcrypt') return info.cost > VERIFY_LIMITS.bcryptCost;
+  return (
+    info.memoryCost > VERIFY_LIMITS.argon2MemoryKiB ||
+    info.memoryCost * info.timeCost > VERIFY_LIMITS.argon2MemoryPasses ||
+    info.parallelism > VERIFY_LIMITS.argon2Parallelism
+  );
 }

@@ -31,6 +31,24 @@ export const ARGON2ID_PARAMETERS = Object.freeze({
 /** The Python bcrypt library's default cost (`gensalt()` rounds), which fastapi-fullauth uses. */
 export const BCRYPT_COST = 12;
 
+/**
+ * The most work a stored hash may ask of one verification: four times the policy's. A row is
+ * not fully trusted where two services share it, and a hash asking for `m=4294967295` (4 TiB)
+ * or a bcrypt cost of 31 would hold the process's memory, or libuv's threads, for hours: such
+ * a hash verifies as `false`, as a malformed one does (argon2-cffi answers a hash whose memory
+ * it cannot allocate so too).
+ */
+export const VERIFY_LIMITS = Object.freeze({
+  /** argon2: KiB of memory (`m=`), 256 MiB. */
+  argon2MemoryKiB: 4 * ARGON2ID_PARAMETERS.memoryCost,
+  /** argon2: memory × passes (`m=` × `t=`), four times the policy's 64 MiB × 3. */
+  argon2MemoryPasses: 4 * ARGON2ID_PARAMETERS.memoryCost * ARGON2ID_PARAMETERS.timeCost,
+  /** argon2: lanes (`p=`). */
+  argon2Parallelism: 4 * ARGON2ID_PARAMETERS.parallelism,
+  /** bcrypt: the cost (2^cost rounds), four times the work of cost 12. */
+  bcryptCost: BCRYPT_COST + 2,
+});
+
 /** bcrypt reads at most this many bytes of a password; fastapi-fullauth refuses longer ones. */
 export const BCRYPT_MAX_PASSWORD_BYTES = 72;
 

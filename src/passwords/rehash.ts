@@ -1,5 +1,5 @@
 import { readAlgorithmOptions, readStoredHash } from './arguments.js';
-import { parseStoredHash, type Argon2HashInfo } from './formats.js';
+import { beyondVerifyLimits, parseStoredHash, type Argon2HashInfo } from './formats.js';
 import { ARGON2ID_PARAMETERS, BCRYPT_COST, type PasswordAlgorithmOptions } from './policy.js';
 
 /**
@@ -22,7 +22,8 @@ export function passwordNeedsRehash(hash: string, options?: PasswordAlgorithmOpt
   const stored = readStoredHash(hash);
   const algorithm = readAlgorithmOptions(options);
   const info = parseStoredHash(stored);
-  if (info === null) return true;
+  // Unreadable, or beyond what verifyPassword() computes: no login can succeed on it.
+  if (info === null || beyondVerifyLimits(info)) return true;
   if (info.scheme === 'bcrypt') return algorithm !== 'bcrypt' || info.cost < BCRYPT_COST;
   return weakerThanArgon2id(info);
 }

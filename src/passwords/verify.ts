@@ -1,5 +1,5 @@
 import { readPassword, readStoredHash, utf8Length } from './arguments.js';
-import { parseArgon2, parseBcrypt, schemeOf } from './formats.js';
+import { beyondVerifyLimits, parseArgon2, parseBcrypt, schemeOf } from './formats.js';
 import { loadArgon2, loadBcrypt } from './libraries.js';
 import { BCRYPT_MAX_PASSWORD_BYTES } from './policy.js';
 
@@ -10,7 +10,9 @@ import { BCRYPT_MAX_PASSWORD_BYTES } from './policy.js';
  *   libraries' InvalidHash/VerificationError/ValueError and returns `False`);
  * - against a bcrypt hash, a password over 72 UTF-8 bytes is `false`, even when its first 72
  *   bytes match: fastapi-fullauth's bcrypt (5.0 in its lock) raises ValueError there, which it
- *   turns into `False`. No such password can have been hashed by either service.
+ *   turns into `False`. No such password can have been hashed by either service;
+ * - a hash asking more work than `VERIFY_LIMITS` (four times the policy's) is `false` before
+ *   the library runs: a tampered row cannot hold the memory or the threads for hours.
  *
  * The work runs on libuv's thread pool, not on the event loop.
  * @throws PasswordArgumentError (not a string, or a password that is not well-formed Unicode),
@@ -26,13 +28,15 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
       if (utf8Length(plain) > BCRYPT_MAX_PASSWORD_BYTES) return false;
       // The library's parser is more lenient than Python's (it takes `+4` for a cost): only the
       // canonical form Python accepts goes through.
-      if (parseBcrypt(stored) === null) return false;
+      const info = parseBcrypt(stored);
+      if (info === null || beyondVerifyLimits(info)) return false;
       return settle(bcrypt.verify(plain, stored));
     }
     case 'argon2': {
       const argon2 = await loadArgon2();
       // The same: the library takes the m, t, p fields in any order; libargon2 does not.
-      if (parseArgon2(stored) === null) return false;
+      const info = parseArgon2(stored);
+      if (info === null || beyondVerifyLimits(info)) return false;
       return settle(argon2.verify(stored, plain));
     }
     default:
