@@ -248,6 +248,13 @@ describe.skipIf(noPythonDb !== undefined)('two services on one PostgreSQL databa
     expect(await lifetime({ extra: { purpose: '' } })).toEqual({ seconds: 30 * 60, roles: ['editor'] });
     await expect(store.issueAccessToken(user.id, { expiresIn: 0 })).rejects.toThrow(/options.expiresIn must be between 1 and/);
     await expect(store.issueAccessToken(user.id, { extra: 'purpose' as never })).rejects.toThrow(/options.extra must be an object/);
+    // extra as the token carries it: what JSON cannot write is refused, typed; NaN is JSON's null, no purpose.
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const extra of [{ n: 1n }, circular]) {
+      await expect(store.issueAccessToken(user.id, { extra })).rejects.toThrow(/options.extra must be JSON/);
+    }
+    expect(await lifetime({ extra: { purpose: Number.NaN } })).toEqual({ seconds: 30 * 60, roles: ['editor'] });
     const custom = fastapiFullauthTokens({ secretKey: SECRET, passwordResetExpireMinutes: 5, emailVerifyExpireMinutes: 60 });
     expect(custom.purposeSeconds).toEqual({ password_reset: 300, email_verify: 3600 });
     expect(() => fastapiFullauthTokens({ secretKey: SECRET, passwordResetExpireMinutes: 0 })).toThrow(/passwordResetExpireMinutes must be a positive number/);

@@ -11,7 +11,7 @@ import { FullauthConfigError } from '../errors.js';
 import { applicationId } from '../ids.js';
 import { RESERVED_USER_PROPERTIES } from '../options.js';
 import { quoteIdentifier } from '../sql/identifiers.js';
-import { pythonTruthy, type AccessTokenClaims, type FastapiFullauthTokens } from '../tokens/jwt.js';
+import { jsonObject, pythonTruthy, type AccessTokenClaims, type FastapiFullauthTokens } from '../tokens/jwt.js';
 import { InvalidTokenError } from '../tokens/errors.js';
 import { jwtRefreshTokens, opaqueRefreshTokens, tokenDigest, type RefreshTokenFormat } from '../tokens/format.js';
 import type { FullauthIdStrategy } from '../ids.js';
@@ -1402,9 +1402,9 @@ export class FullauthStore {
     const id = this.#userId(userId);
     const given = check.options('options', options, ['extra', 'familyId', 'expiresIn']);
     const familyId = given.familyId === undefined ? undefined : check.text('options.familyId', given.familyId, LIMITS.familyId);
-    const extra = given.extra ?? {};
-    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new InvalidArgumentError('options.extra', 'must be an object');
-    const purpose: unknown = Object.prototype.hasOwnProperty.call(extra, 'purpose') ? (extra as Record<string, unknown>).purpose : undefined;
+    // In its JSON form, before any SQL: what is decided here is what the token will say.
+    const extra = jsonObject('options.extra', given.extra ?? {});
+    const purpose: unknown = Object.prototype.hasOwnProperty.call(extra, 'purpose') ? extra.purpose : undefined;
     const single = pythonTruthy(purpose);
     const lifetimeSeconds =
       given.expiresIn !== undefined

@@ -65,6 +65,22 @@ const SETTING_KEYS: readonly string[] = [
 ];
 
 /**
+ * A claims object as the token will carry it: an object that JSON can write, in its JSON form
+ * (NaN as null, a Date as its text, undefined properties left out), so that what is decided
+ * about it (is `purpose` set?) is what the other side will read.
+ */
+export function jsonObject(argument: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(argument, 'must be an object');
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new InvalidArgumentError(argument, `must be JSON (${error instanceof Error ? error.message.slice(0, 120) : 'it cannot be written'})`);
+  }
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+/**
  * Whether a claim is true as Python's `if` reads it: `None`, `False`, `0`, `""`, `[]` and `{}`
  * are not. fastapi-fullauth refuses a session token only when `extra.get("purpose")` is.
  */
@@ -129,8 +145,7 @@ export class FastapiFullauthTokens {
     if (lifetime > MAX_LIFETIME_SECONDS) throw new InvalidArgumentError('lifetimeSeconds', `must be at most ${MAX_LIFETIME_SECONDS} (100 years)`);
     const roles = given.roles === undefined ? [] : items('roles', given.roles, 10_000);
     if (roles.some((r) => typeof r !== 'string')) throw new InvalidArgumentError('roles', 'must be an array of role names');
-    const extra = given.extra ?? {};
-    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new InvalidArgumentError('extra', 'must be an object');
+    const extra = jsonObject('extra', given.extra ?? {});
     const iat = seconds(given.now);
     const claims: AccessTokenClaims = {
       sub: subject(given.userId),
