@@ -105,9 +105,10 @@ describe(`the store on ${SQLITE_NAME} beside fastapi-fullauth`, () => {
   afterEach(cleanUp);
 
   it('treats orphan rows (their user deleted with foreign keys off) as absent', async () => {
-    const { store, sql, file } = await storeTarget('sqlite', ['oauth', 'passkey'], { orms: 1 });
+    const { store, sql, file } = await storeTarget('sqlite', ['role', 'oauth', 'passkey'], { orms: 1 });
     const gone = await store.createUser({ email: 'gone@x.io', hashedPassword: 'h' });
     const { token } = await store.issueRefreshToken(gone.id);
+    await store.assignRole(gone.id, 'admin');
     await store.linkOAuthAccount({ userId: gone.id, provider: 'github', providerUserId: '42' });
     await store.registerPasskey({ userId: gone.id, credentialId: 'cred', publicKey: 'pk' });
     // As fastapi-fullauth's SQLite connections delete a user: foreign keys off, nothing cascades.
@@ -121,6 +122,10 @@ describe(`the store on ${SQLITE_NAME} beside fastapi-fullauth`, () => {
     expect(await store.findPasskey('cred')).toBeNull();
     await expect(store.recordPasskeyUse('cred', 5)).rejects.toThrow(/No passkey/);
     expect(await store.listSessions(gone.id)).toEqual([]);
+    // Its role links are left behind too: a token of the deleted user's that is still valid gets no roles.
+    expect(Number((await sql('select count(*) as n from fullauth_user_roles'))[0]!.n)).toBe(1);
+    expect(await store.listRoles(gone.id)).toEqual([]);
+    expect(await store.hasRole(gone.id, 'admin')).toBe(false);
 
     // The orphan is no obstacle: the provider account and the credential can be taken again.
     const ann = await store.createUser({ email: 'ann@x.io' });

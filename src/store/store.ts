@@ -1045,7 +1045,8 @@ export class FullauthStore {
     const userRoles = this.#table('FullauthUserRole', 'role');
     const id = this.#userId(userId);
     const rows = await this.#rows(
-      this.#sql('listRoles', () => `select r."name" from ${roles} r join ${userRoles} ur on ur."role_id" = r."id" where ur."user_id" = ? order by r."name"`),
+      // Joined to the user: on SQLite a user deleted with foreign keys off leaves its links (orphans).
+      this.#sql('listRoles', () => `select r."name" from ${roles} r join ${userRoles} ur on ur."role_id" = r."id" join ${this.#users} u on u."id" = ur."user_id" where ur."user_id" = ? order by r."name"`),
       [this.#k(id)],
     );
     return rows.map((r) => String(r.name));
