@@ -9,7 +9,7 @@ export { fullauthMigrations, FULLAUTH_MIGRATION_DEFAULTS } from './migrations.js
 export { FullauthMigrationGenerator } from './migration-generator.js';
 export { FullauthConfigError } from './errors.js';
 export { FullauthDestructiveChangeError } from './guard.js';
-export { DEFAULT_SQLITE_BUSY_TIMEOUT, FullauthSqliteBusyError, FullauthSqliteDialect, fullauthSqlite } from './sqlite/dialect.js';
+export { DEFAULT_SQLITE_BUSY_TIMEOUT, FullauthSqliteBusyError, FullauthSqliteConnectionHeldError, FullauthSqliteDialect, fullauthSqlite } from './sqlite/dialect.js';
 export type { FullauthSqliteOptions } from './sqlite/dialect.js';
 export { fullauthSchemaHooks } from './schema-hooks.js';
 export { checkFullauthSchema, formatFullauthReport } from './check.js';

@@ -101,6 +101,30 @@ describe(`the store on ${SQLITE_NAME} across processes`, () => {
   });
 });
 
+describe.skipIf(MIKRO_ORM_6)(`the store on the ORM's one fullauthSqlite() connection, held by another EntityManager${MIKRO_ORM_6 ? ' (skipped on MikroORM 6: fullauthSqlite() is MikroORM 7\'s; SQLite there is libSQL)' : ''}`, () => {
+  afterEach(cleanUp);
+
+  it('a store call that waits for the connection a transaction holds gives up after busyTimeout (at least 5 s), naming why, instead of never ending', async () => {
+    const { orm } = await storeTarget('sqlite', [], { orms: 1 });
+    // A store on another EntityManager than the transaction's: it does not join it.
+    const store = createFullauthStore(orm.em.fork(), { busyTimeout: 300 });
+    const user = await store.createUser({ email: 'held@x.io' });
+    const started = Date.now();
+    const inside = await orm.em.fork().transactional(async (em) => {
+      await em.getConnection().execute('select 1', [], 'all', em.getTransactionContext()); // the connection is the transaction's now
+      return store.findUserByEmail('held@x.io').then(
+        () => 'found',
+        (error: unknown) => error,
+      );
+    });
+    expect(inside).toBeInstanceOf(RetryableStoreError);
+    expect(String(inside)).toMatch(/waited 5000 ms \(busyTimeout, at least 5 s\) for this ORM's one connection .* make the call on the EntityManager of that transaction/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+    // The transaction ended; the connection serves everyone again.
+    expect((await store.findUserByEmail('held@x.io'))?.id).toBe(user.id);
+  });
+});
+
 describe(`the store on ${SQLITE_NAME} beside fastapi-fullauth`, () => {
   afterEach(cleanUp);
 

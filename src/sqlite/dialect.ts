@@ -64,6 +64,32 @@ export class FullauthSqliteBusyError extends LockWaitTimeoutException {
   }
 }
 
+/**
+ * A store call waited longer than `busyTimeout` for the ORM's one SQLite connection, which
+ * another user of the same ORM held all along: a transaction or a stream of another
+ * EntityManager (which may itself be waiting for this call: on a pool it would not, on one
+ * connection it never ends). MikroORM's `LockWaitTimeoutException`, as the other busy waits.
+ */
+export class FullauthSqliteConnectionHeldError extends LockWaitTimeoutException {
+  constructor(
+    /** The database file. */
+    readonly file: string,
+    /** The timeout that ran out, in milliseconds. */
+    readonly busyTimeout: number,
+  ) {
+    super(
+      Object.assign(
+        new Error(
+          `database is locked: a store call waited ${busyTimeout} ms (busyTimeout, at least 5 s) for this ORM's one connection to the SQLite file ${file}, ` +
+            'held all that time by another user of the ORM (a transaction or a stream of another EntityManager). ' +
+            'If that one waits for this call, it never ends: make the call on the EntityManager of that transaction (it then joins it), or after it.',
+        ),
+        { code: 'ERR_SQLITE_ERROR' },
+      ),
+    );
+  }
+}
+
 const SQLITE_BUSY = 5;
 /** A transaction's snapshot is older than a commit it would write over: only a new transaction helps. */
 const SQLITE_BUSY_SNAPSHOT = 517;
@@ -332,13 +358,39 @@ class FullauthSqliteConnection implements KyselyConnection {
     return this.#closed;
   }
 
-  /** Takes the connection for a user of Kysely's (from `acquireConnection()` to `releaseConnection()`). */
-  acquire(): Promise<void> {
+  /**
+   * Takes the connection for a user of Kysely's (from `acquireConnection()` to
+   * `releaseConnection()`), or for the store. The store's turn is given up after `busyTimeout`
+   * (`FullauthSqliteConnectionHeldError`): whoever holds the connection may be waiting for it.
+   */
+  acquire(timeout?: number): Promise<void> {
     if (!this.#owned) {
       this.#owned = true;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.#owners.push(resolve));
+    if (timeout === undefined) return new Promise((resolve) => this.#owners.push(resolve));
+    return new Promise((resolve, reject) => {
+      const turn = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const waiting = this.#owners.indexOf(turn);
+        if (waiting === -1) return;
+        this.#owners.splice(waiting, 1);
+        reject(new FullauthSqliteConnectionHeldError(this.settings.file, timeout));
+      }, timeout);
+      this.#owners.push(turn);
+    });
+  }
+
+  /**
+   * How long a store call waits for the connection while another user of this ORM holds it:
+   * `busyTimeout`, and at least its default (5 s), as a flush or another call holds it only
+   * briefly, even where `busyTimeout: 0` says not to wait for other processes' locks.
+   */
+  #heldWait(): number {
+    return Math.max(this.settings.busyTimeout, DEFAULT_SQLITE_BUSY_TIMEOUT);
   }
 
   /** Hands the connection to whoever waits first, or frees it. */
@@ -354,7 +406,7 @@ class FullauthSqliteConnection implements KyselyConnection {
    */
   reserved<T>(fn: (reservation: SqliteReservation) => T | Promise<T>): T | Promise<T> {
     // Taken at once when free (acquire() without its promise), else in turn.
-    if (this.#owned) return this.acquire().then(() => this.#holding(fn));
+    if (this.#owned) return this.acquire(this.#heldWait()).then(() => this.#holding(fn));
     this.#owned = true;
     return this.#holding(fn);
   }
@@ -462,7 +514,7 @@ class FullauthSqliteConnection implements KyselyConnection {
         );
       }
     }
-    return this.acquire().then(async () => {
+    return this.acquire(this.#heldWait()).then(async () => {
       try {
         return await this.statement(sql, parameters, arrays, wait);
       } finally {
