@@ -527,7 +527,40 @@ function knexSqliteClient(connection: SqlConnectionLike, transaction: unknown): 
   return (transaction as { client?: KnexClientLike } | undefined)?.client ?? pool;
 }
 
-/** One statement on a libSQL connection: rows when it returns rows, else the count of rows it changed. */
+/**
+ * MikroORM 6 on MySQL/MariaDB (knex): `onOwnConnection()` on a connection of knex's pool,
+ * taken for `fn` alone (as MikroORM 7's path takes one of mysql2's pool). For the changes of the
+ * role/permission map: their named lock is taken on it before the transaction and released
+ * after its COMMIT, which inside a knex transaction could only be released before. Undefined
+ * (nothing run) where this is no MikroORM 6 MySQL connection.
+ */
+export async function onOwnKnexMysqlConnection<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>): Promise<{ result: T } | undefined> {
+  const connection = session.connection as SqlConnectionLike;
+  if (!MIKRO_ORM_6 || typeof connection.getKnex !== 'function') return undefined;
+  const client = connection.getKnex().client as KnexClientLike | undefined;
+  if (client?.dialect !== 'mysql') return undefined;
+  const raw = (await client.acquireConnection().catch((error: unknown) => {
+    throw session.platform.getExceptionConverter().convertException(error as Error);
+  })) as Pick<MysqlConnection, 'execute' | 'query'> & { __knex__disposed?: unknown };
+  let broken = false;
+  const own: MysqlConnection = {
+    execute: (sql, values, callback) => raw.execute(sql, values, callback),
+    query: (sql, callback) => raw.query(sql, callback),
+    release: () => undefined,
+    destroy: () => {
+      broken = true;
+    },
+  };
+  try {
+    return { result: await fn({ ...session, transaction: undefined, mysql: own, markBroken: () => (broken = true) } as SqlSession) };
+  } finally {
+    // A connection left in a transaction or holding the lock leaves the pool (knex's validate drops it).
+    if (broken) raw.__knex__disposed = 'a fullauth store transaction could not be rolled back';
+    await client.releaseConnection(raw);
+  }
+}
+
+/** One statement on a libSQL connection: rows when it returns rows, else the count of rows it changed. *//** One statement on a libSQL connection: rows when it returns rows, else the count of rows it changed. */
 function sqliteCall(handle: SqliteHandle, sql: string, params: readonly unknown[]): BoundResult {
   // BEGIN, COMMIT and ROLLBACK through exec(), which finalizes its statement even when it fails (busy).
   if (params.length === 0 && TRANSACTION_CONTROL.test(sql)) {

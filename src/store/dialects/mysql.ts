@@ -24,7 +24,7 @@
 // mysql2's `execute()` (prepared, values apart from the text; see orm-compat.ts).
 import { createHash } from 'node:crypto';
 import { uuidToHex } from '../../column-types.js';
-import { executeMysql, onOwnConnection, transactional, transactionOn, type SqlSession } from '../../orm-compat.js';
+import { executeMysql, onOwnConnection, transactional, transactionOn, onOwnKnexMysqlConnection, type SqlSession } from '../../orm-compat.js';
 import { ConflictError, RetryableStoreError } from '../errors.js';
 import { marks, padded, utcSeconds, type Context, type ExactText, type Row, type StoreDialect } from './dialect.js';
 import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
@@ -105,7 +105,10 @@ export const mysql: StoreDialect = {
     if (!own) return locked(session, () => fn(session)) as Promise<Awaited<ReturnType<typeof fn>>>;
     const reserved = await onOwnConnection(session, true, (s) => locked(s, () => transactionOn(s, BEGIN, atReadCommitted(fn))));
     if (reserved) return reserved.result as Awaited<ReturnType<typeof fn>>;
-    // MikroORM 6 (knex): the lock inside its transaction, released before its COMMIT.
+    // MikroORM 6 (knex): a connection of its pool, the lock held on it until after the COMMIT.
+    const knexOwn = await onOwnKnexMysqlConnection(session, (s) => locked(s, () => transactionOn(s, BEGIN, atReadCommitted(fn))));
+    if (knexOwn) return knexOwn.result as Awaited<ReturnType<typeof fn>>;
+    // Elsewhere: the lock inside the transaction, released before its COMMIT.
     return transactional(session, { isolationLevel: 'read committed' }, (em) => locked(em, () => atReadCommitted(fn)(em))) as Promise<Awaited<ReturnType<typeof fn>>>;
   },
 
