@@ -202,6 +202,24 @@ describe.skipIf(!!SQLITE_UNSUPPORTED)(`SQLite shared with another process: fulla
     }
   });
 
+  it('a busyTimeout beyond a timer\'s longest delay (2^31 ms) still lets a store call wait for the connection another EntityManager holds', async () => {
+    const { orm } = await sqliteOrm('busy-huge', { busyTimeout: 2 ** 31 });
+    try {
+      const store = createFullauthStore(orm.em.fork(), { busyTimeout: 100 });
+      const user = await store.createUser({ email: 'huge@example.com' });
+      // Another EntityManager's transaction holds the one connection for 300 ms, without waiting for the call.
+      const held = orm.em.fork().transactional(async (em) => {
+        await em.getConnection().execute('select 1', [], 'all', em.getTransactionContext());
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await store.findUserByEmail('huge@example.com'))?.id).toBe(user.id);
+      await held;
+    } finally {
+      await orm.close();
+    }
+  });
+
   it('two connections (two ORMs on one file) flushing at the same time: every flush succeeds, none is lost', async () => {
     const first = await sqliteOrm('busy-two', {});
     const { MikroORM, SqliteDriver } = await import('@mikro-orm/sql');

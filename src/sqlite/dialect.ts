@@ -390,7 +390,8 @@ class FullauthSqliteConnection implements KyselyConnection {
    * briefly, even where `busyTimeout: 0` says not to wait for other processes' locks.
    */
   #heldWait(): number {
-    return Math.max(this.settings.busyTimeout, DEFAULT_SQLITE_BUSY_TIMEOUT);
+    // A timer's longest delay (about 24.8 days): beyond it Node would fire after 1 ms.
+    return Math.min(Math.max(this.settings.busyTimeout, DEFAULT_SQLITE_BUSY_TIMEOUT), 2 ** 31 - 1);
   }
 
   /** Hands the connection to whoever waits first, or frees it. */
