@@ -217,6 +217,36 @@ describeTargets(kinds, 'input the store refuses on %s', (kind) => {
     expect(await store.purgeExpiredTokens({ batchSize: 1 })).toBe(0);
   });
 
+  it('strings that only look like uuids are no id: NotFoundError before any SQL; a uuid in upper case is the same user', async () => {
+    const { orm, count } = await setup(kind, ['role']);
+    await orm.em.fork().transactional(async (em) => {
+      const store = createFullauthStore(em);
+      const user = await store.createUser({ email: 'ids@x.io' });
+      const at = (i: number, c: string) => user.id.slice(0, i) + c + user.id.slice(i + 1);
+      const lookAlikes = [
+        // A unit beyond ASCII whose low byte is a hex digit or a dash ('İ' is U+0130, 'š' U+0161, 'ĭ' U+012D).
+        at(0, '\u0130'),
+        at(35, '\u0161'),
+        at(8, '\u012d'),
+        at(3, '\u0660'), // an Arabic-Indic zero
+        at(3, '\uff10'), // a full-width zero
+        at(3, 'g'),
+        at(8, '0'), // a dash moved
+        user.id.slice(0, 35),
+        `${user.id}0`,
+        user.id.replace(/-/g, ''),
+        `{${user.id.slice(1, 35)}}`,
+      ];
+      for (const id of lookAlikes) {
+        await expect(store.assignRole(id, 'r'), id).rejects.toBeInstanceOf(NotFoundError);
+        expect(await store.findUserById(id), id).toBeNull();
+      }
+      await store.assignRole(user.id.toUpperCase(), 'editor'); // the transaction was not aborted
+      expect(await store.listRoles(user.id)).toEqual(['editor']);
+    });
+    expect(await count('fullauth_user_roles')).toBe(1);
+  });
+
   it('refusals happen before any SQL: the caller\'s transaction stays usable', async () => {
     const { orm, count } = await setup(kind, ['role']);
     await orm.em.fork().transactional(async (em) => {

@@ -125,6 +125,30 @@ describe.skipIf(MIKRO_ORM_6)(`the store on the ORM's one fullauthSqlite() connec
   });
 });
 
+describe.skipIf(MIKRO_ORM_6)(`the store's transactions on fullauthSqlite() connections of several ORMs${MIKRO_ORM_6 ? ' (skipped on MikroORM 6: fullauthSqlite() is MikroORM 7\'s; SQLite there is libSQL)' : ''}`, () => {
+  afterEach(cleanUp);
+
+  it('stores of two ORMs on two files, called in turn, each write to their own file; a closed and reconnected ORM gets a new connection', async () => {
+    // A transaction finds its connection through a one-entry cache (the last ORM's): it must follow the ORM.
+    const a = await storeTarget('sqlite', ['role'], { orms: 1 });
+    const b = await storeTarget('sqlite', ['role'], { orms: 1 });
+    const ann = await a.store.createUser({ email: 'ann@a.io' });
+    const bob = await b.store.createUser({ email: 'bob@b.io' });
+    for (let i = 0; i < 20; i++) {
+      await a.store.assignRole(ann.id, `a${i}`);
+      await b.store.assignRole(bob.id, `b${i}`);
+    }
+    expect((await a.sql('select name from fullauth_roles order by name')).map((r) => r.name)).toEqual(Array.from({ length: 20 }, (_, i) => `a${i}`).sort());
+    expect((await b.sql('select name from fullauth_roles order by name')).map((r) => r.name)).toEqual(Array.from({ length: 20 }, (_, i) => `b${i}`).sort());
+    await expect(a.store.assignRole(bob.id, 'x')).rejects.toThrow(/FOREIGN KEY/i); // bob is b's, not a's
+    await a.orm.close();
+    await a.orm.connect();
+    await a.store.assignRole(ann.id, 'after reconnect');
+    expect(await a.store.listRoles(ann.id)).toContain('after reconnect');
+    expect(await b.store.listRoles(bob.id)).toHaveLength(20);
+  });
+});
+
 describe(`the store on ${SQLITE_NAME} beside fastapi-fullauth`, () => {
   afterEach(cleanUp);
 

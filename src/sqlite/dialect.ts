@@ -302,6 +302,9 @@ interface Prepared {
  * count; `affected` is that count as the store reads it (one object per statement, handed to
  * the store's direct path as it is).
  */
+/** The rows of a statement that returns none: one frozen array for all (a write's result allocates no array). */
+const NO_ROWS: Record<string, unknown>[] = Object.freeze([]) as unknown as Record<string, unknown>[];
+
 interface Outcome extends DirectResult {
   changes?: StatementResultingChanges;
 }
@@ -405,11 +408,11 @@ class FullauthSqliteConnection implements KyselyConnection {
    * Runs `fn` while holding the connection, as Kysely's `connection()` would, for a
    * transaction of the store's own (which it begins and ends itself).
    */
-  reserved<T>(fn: (reservation: SqliteReservation) => T | Promise<T>): T | Promise<T> {
+  reserved<T, A>(fn: (reservation: SqliteReservation, arg: A) => T | Promise<T>, arg: A): T | Promise<T> {
     // Taken at once when free (acquire() without its promise), else in turn.
-    if (this.#owned) return this.acquire(this.#heldWait()).then(() => this.#holding(fn));
+    if (this.#owned) return this.acquire(this.#heldWait()).then(() => this.#holding(fn, arg));
     this.#owned = true;
-    return this.#holding(fn);
+    return this.#holding(fn, arg);
   }
 
   /**
@@ -417,11 +420,11 @@ class FullauthSqliteConnection implements KyselyConnection {
    * (every statement did: node:sqlite is synchronous, and nothing waited for a lock), so does
    * the hand-over: a whole transaction of the store's with no turn of the event loop.
    */
-  #holding<T>(fn: (reservation: SqliteReservation) => T | Promise<T>): T | Promise<T> {
+  #holding<T, A>(fn: (reservation: SqliteReservation, arg: A) => T | Promise<T>, arg: A): T | Promise<T> {
     const reservation = new SqliteReservation(this);
     let result: T | Promise<T>;
     try {
-      result = fn(reservation);
+      result = fn(reservation, arg);
     } catch (error) {
       const ended = this.#endReservation(reservation);
       if (ended) return ended.then(() => Promise.reject(error));
@@ -610,11 +613,11 @@ class FullauthSqliteConnection implements KyselyConnection {
     if (reader && arrays && typeof statement.setReturnArrays === 'function') {
       // A statement of its own (the cached one may be Kysely's, which reads objects).
       const byPosition = (prepared.arrays ??= arraysOf(this.db.prepare(sql)));
-      return { rows: [], affected: 0, values: byPosition.all(...values) as unknown as unknown[][] };
+      return { rows: NO_ROWS, affected: 0, values: byPosition.all(...values) as unknown as unknown[][] };
     }
     if (reader) return { rows: statement.all(...values) as Record<string, unknown>[], affected: 0 };
     const changes = statement.run(...values);
-    return { rows: [], affected: Number(changes.changes), changes };
+    return { rows: NO_ROWS, affected: Number(changes.changes), changes };
   }
 
   #inTransaction(): boolean {
@@ -768,7 +771,7 @@ export function fullauthSqliteReserved<T>(connection: object, fn: (transaction: 
   const reserve = (found: FullauthSqliteConnection | null): Promise<{ result: T } | undefined> => {
     if (!found || found.closed) return Promise.resolve(undefined);
     try {
-      return Promise.resolve(found.reserved(fn)).then((result) => ({ result }));
+      return Promise.resolve(found.reserved(fn, undefined)).then((result) => ({ result }));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -789,11 +792,23 @@ export const NOT_HELD: unique symbol = Symbol('fullauthSqlite() connection not h
  * open, with `fn`'s own promise (no `{ result }` around it); undefined otherwise, and the
  * caller takes the path that finds it.
  */
-export function fullauthSqliteHeld<T>(connection: object, fn: (transaction: object) => T | Promise<T>): T | Promise<T> | typeof NOT_HELD {
-  if (OURS.get(connection) !== true) return NOT_HELD;
-  const known = CONNECTIONS.get((connection as SqlConnectionLike).getClient());
-  return known && !known.closed ? known.reserved(fn) : NOT_HELD;
+export function fullauthSqliteHeld<T, A>(connection: object, fn: (transaction: object, arg: A) => T | Promise<T>, arg: A): T | Promise<T> | typeof NOT_HELD {
+  let known: FullauthSqliteConnection | null | undefined;
+  if (lastHeld !== undefined && lastHeld.connection === connection && !lastHeld.known.closed) known = lastHeld.known;
+  else {
+    if (OURS.get(connection) !== true) return NOT_HELD;
+    known = CONNECTIONS.get((connection as SqlConnectionLike).getClient());
+    if (!known || known.closed) return NOT_HELD;
+    lastHeld = { connection, known };
+  }
+  return known.reserved(fn, arg);
 }
+/**
+ * The MikroORM connection `fullauthSqliteHeld()` last found its connection for, and that
+ * connection: a service usually has one ORM, and its transactions then need no look-up (two
+ * WeakMap look-ups were a measurable share of a short transaction). Replaced once closed.
+ */
+let lastHeld: { connection: object; known: FullauthSqliteConnection } | undefined;
 
 function isOurs(connection: object): boolean {
   const mikro = connection as SqlConnectionLike;

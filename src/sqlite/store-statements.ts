@@ -7,6 +7,9 @@ import { fullauthSqliteHeld, fullauthSqliteStatement, NOT_HELD } from './dialect
 
 export { NOT_HELD };
 
+/** The values of BEGIN, COMMIT and ROLLBACK: none (one array for all). */
+const NO_VALUES: readonly unknown[] = Object.freeze([]);
+
 /**
  * SQLite: `executeBound()` for a statement of the store's. On a `fullauthSqlite()` connection
  * already found (by an earlier statement), the statement goes straight to it, with no await on
@@ -71,13 +74,26 @@ export function sqliteOwnTransaction<T>(
   commitWait: number,
 ): T | Promise<T> | typeof NOT_HELD {
   if (session.sqlite !== undefined) return NOT_HELD;
-  return fullauthSqliteHeld(session.connection as object, (transaction) => {
-    const own: SqlSession = { ...session, transaction };
-    // A busy BEGIN is thrown at once: the caller tries the whole transaction again, the
-    // connection free meanwhile.
-    const begun = sqliteStatement(own, begin, []);
-    return begun instanceof Promise ? begun.then(() => inTransaction(own, fn, commitWait)) : inTransaction(own, fn, commitWait);
-  });
+  // Its parts as an argument, not a closure (one fewer function made and first called per transaction).
+  return fullauthSqliteHeld(session.connection as object, heldTransaction<T>, { session, begin, fn, commitWait });
+}
+
+/** A transaction of the store's own, as `sqliteOwnTransaction()` asks for it. */
+interface OwnTransaction<T> {
+  session: SqlSession;
+  begin: string;
+  fn: (session: SqlSession) => T | Promise<T>;
+  commitWait: number;
+}
+
+/** `sqliteOwnTransaction()` on the connection held for it (`transaction`, its reservation). */
+function heldTransaction<T>(transaction: object, { session, begin, fn, commitWait }: OwnTransaction<T>): T | Promise<T> {
+  // Built field by field (not spread): one object shape, on every transaction.
+  const own: SqlSession = { connection: session.connection, transaction, platform: session.platform };
+  // A busy BEGIN is thrown at once: the caller tries the whole transaction again, the
+  // connection free meanwhile.
+  const begun = sqliteStatement(own, begin, NO_VALUES);
+  return begun instanceof Promise ? begun.then(() => inTransaction(own, fn, commitWait)) : inTransaction(own, fn, commitWait);
 }
 
 /** `fn`, then COMMIT; ROLLBACK (awaited) and the error when either fails. */
@@ -97,7 +113,7 @@ function committed<T>(own: SqlSession, value: T, commitWait: number): T | Promis
   try {
     // A busy COMMIT (rollback-journal mode: readers hold the file) waits, keeping its claim on
     // the lock so that new readers cannot keep it from ever committing.
-    commit = sqliteStatement(own, 'commit', [], false, commitWait);
+    commit = sqliteStatement(own, 'commit', NO_VALUES, false, commitWait);
   } catch (error) {
     return rolledBack(own, error);
   }
@@ -105,7 +121,7 @@ function committed<T>(own: SqlSession, value: T, commitWait: number): T | Promis
 }
 
 function rolledBack(own: SqlSession, error: unknown): Promise<never> {
-  return executeSqlite(own, 'rollback', []).then(
+  return executeSqlite(own, 'rollback', NO_VALUES).then(
     () => Promise.reject(error),
     () => Promise.reject(error),
   );

@@ -37,10 +37,11 @@ const INT8_MAX = 9_223_372_036_854_775_807n;
 const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? `an object (${Object.prototype.toString.call(value).slice(8, -1)})` : typeof value;
 
-/** A primitive string: `new String(…)` and every other type are refused. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** ES2024's `String.prototype.isWellFormed()` (Node.js 20 has it; the project's TypeScript lib is older): no lone surrogate. */
+type WellFormedCheck = string & { isWellFormed(): boolean };
 
 /**
+ * A primitive string (`new String(…)` and every other type are refused), well-formed, within `max` characters.
  * `bytes`: the column's size in bytes of UTF-8 (a MySQL/MariaDB TEXT column holds 65,535), where
  * it has one: in strict mode the database refuses a longer value, otherwise it cuts it.
  */
@@ -49,7 +50,7 @@ export function text(argument: string, value: unknown, max?: number, { empty = f
   if (!empty && value.length === 0) throw new InvalidArgumentError(argument, 'must not be empty');
   if (value.includes('\u0000')) throw new InvalidArgumentError(argument, 'must not contain a NUL character (U+0000)');
   // A lone surrogate would reach the database as U+FFFD: two different strings would become one.
-  if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(argument, 'must be well-formed Unicode (it holds a lone surrogate)');
+  if (!(value as WellFormedCheck).isWellFormed()) throw new InvalidArgumentError(argument, 'must be well-formed Unicode (it holds a lone surrogate)');
   // varchar(n) counts characters (code points); a string's length counts UTF-16 units, never fewer.
   if (max !== undefined && value.length > max && [...value].length > max) throw new ValueTooLongError(argument, max);
   // A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4): most values need no count.
@@ -131,8 +132,21 @@ export function items(argument: string, value: unknown, max: number): unknown[] 
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** A uuid as the database gives it back (lower case): the usual argument, taken as it is. */
-const STORED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** What each UTF-16 unit is in a uuid as the database gives it back (lower case): 1 a hex digit, 2 a dash, 0 neither. */
+const UUID_UNIT = new Uint8Array(65_536);
+for (const digit of '0123456789abcdef') UUID_UNIT[digit.charCodeAt(0)] = 1;
+UUID_UNIT['-'.charCodeAt(0)] = 2;
+/** The unit each position of such a uuid holds (8-4-4-4-12 digits). */
+const UUID_LAYOUT = Uint8Array.from('xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx', (c) => (c === '-' ? 2 : 1));
+/**
+ * A uuid as the database gives it back (lower case): the usual argument, taken as it is. By
+ * table, not regular expression: a test per call was a measurable share of a SQLite call.
+ */
+function storedUuid(value: string): boolean {
+  if (value.length !== 36) return false;
+  for (let i = 0; i < 36; i++) if (UUID_UNIT[value.charCodeAt(i)] !== UUID_LAYOUT[i]) return false;
+  return true;
+}
 const DIGITS = /^\d{1,19}$/;
 
 /** Whether a string can be an id of the strategy (a bigint id must fit int8 and be positive). */
@@ -150,7 +164,7 @@ export function possibleId(strategy: FullauthIdStrategy, id: string): boolean {
  */
 export function id(argument: string, value: unknown, strategy: FullauthIdStrategy, what = 'user'): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(argument, `must be a string id, got ${describe(value)}`);
-  if (strategy !== 'bigint' && STORED_UUID.test(value)) return value;
+  if (strategy !== 'bigint' && storedUuid(value)) return value;
   if (!possibleId(strategy, value)) throw new NotFoundError(`No ${what} with id '${value.slice(0, 64)}' (not a valid id).`);
   return canonicalId(strategy, value);
 }

@@ -20,7 +20,7 @@ import * as check from './arguments.js';
 import { LIMITS, INT4_MAX, checkHostValue, checkRoleMap, checkTransports } from './arguments.js';
 import { storeError } from './database-errors.js';
 import { storeDialect, type Context, type Db, type Row, type StoreDialect, type TokenTables, type TokenValues } from './dialects/index.js';
-import { andThen, type MaybePromise, type Statement } from './dialects/dialect.js';
+import { andThen, type Inserted, type MaybePromise, type Statement } from './dialects/dialect.js';
 import { normalizeEmail } from './email.js';
 import {
   ConflictError,
@@ -194,7 +194,11 @@ export class FullauthStore {
   readonly #connection: unknown;
   readonly #pool: Context;
   /** This store's statements by name, each built on first use (see `#sql`). */
-  readonly #statements: Partial<Record<string, Statement>> = Object.create(null) as Partial<Record<string, Statement>>;
+  readonly #statements = new Map<string, Statement>();
+  /** The statements of `#ensureNamed()` and `assignRole()`, built on first use. */
+  #roleStatements: { byName: Statement; insert: string } | undefined;
+  #permissionStatements: { byName: Statement; insert: string } | undefined;
+  #userRoleStatements: { insert: string; held: Statement } | undefined;
   /** The token tables, one object for the dialect's procedures to keep their statements by. */
   #tokenTables: TokenTables | undefined;
   /** A user row straight from the driver → `UserRecord`, with the dialect's column readers (one pass, no in-place conversion first). */
@@ -273,11 +277,11 @@ export class FullauthStore {
    * no call builds, numbers or looks up its SQL text. A name is one fixed text per store.
    */
   #sql(name: string, build: () => string): Statement {
-    let statement = this.#statements[name];
+    let statement = this.#statements.get(name);
     if (statement === undefined) {
       const sql = build();
       const prepare = this.#d.prepare;
-      this.#statements[name] = statement = { sql, text: prepare === undefined ? sql : prepare(sql) };
+      this.#statements.set(name, (statement = { sql, text: prepare === undefined ? sql : prepare(sql) }));
     }
     return statement;
   }
@@ -961,28 +965,34 @@ export class FullauthStore {
    * permission with its description); at once where every statement ran at once (node:sqlite).
    */
   #ensureNamed(em: Context, kind: 'role' | 'permission', table: string, name: string, description = ''): MaybePromise<Named> {
-    const id = this.#id();
     const permission = kind === 'permission';
-    // A new statement sees the row a concurrent insert committed.
-    const byName = permission
-      ? this.#sql('permissionByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`)
-      : this.#sql('roleByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`);
-    const inserted = this.#d.insertIfAbsent(
-      this.#db,
-      em,
-      permission
+    const { byName, insert } = permission ? (this.#permissionStatements ??= this.#namedStatements(table, true)) : (this.#roleStatements ??= this.#namedStatements(table, false));
+    // The insert's values: the new row's key first where the application makes the id.
+    const id = applicationId(this.#idStrategy);
+    const key = id === undefined ? undefined : this.#k(id);
+    const values: unknown[] = id === undefined ? [name] : [key, name];
+    if (permission) values.push(description);
+    const inserted = this.#d.insertIfAbsent(this.#db, em, insert, values, '("name")', id === undefined ? '"id"' : '', { sql: byName, params: [name] });
+    return inserted instanceof Promise ? inserted.then((outcome) => this.#named(em, byName, name, key, outcome)) : this.#named(em, byName, name, key, inserted);
+  }
+  /** `#ensureNamed()`'s statements for the roles' or the permissions' table, built once (no look-up by name per call). */
+  #namedStatements(table: string, permission: boolean): { byName: Statement; insert: string } {
+    const id = this.#id();
+    return {
+      // A new statement sees the row a concurrent insert committed.
+      byName: this.#sql(permission ? 'permissionByName' : 'roleByName', () => `select "id" from ${table} where "name" = ?${this.#d.latestRead}`),
+      insert: permission
         ? this.#sql('insertPermission', () => `insert into ${table} (${id.column}"name", "description") values (${id.value}?, ?)`).sql
         : this.#sql('insertRole', () => `insert into ${table} (${id.column}"name") values (${id.value}?)`).sql,
-      permission ? [...id.params, name, description] : [...id.params, name],
-      '("name")',
-      id.id === undefined ? '"id"' : '',
-      { sql: byName, params: [name] },
-    );
-    return andThen(inserted, ({ inserted: created, rows }) => {
-      if (created) return { key: id.id === undefined ? this.#k(String(rows[0]!.id)) : id.params[0], created: true };
-      if (rows.length > 0) return { key: this.#k(String(rows[0]!.id)), created: false };
-      return andThen(this.#result(byName, [name], em), this.#existing);
-    });
+    };
+  }
+  /** `#ensureNamed()`'s role or permission after its insert: the one made, the one the insert returned, or the one read by name. */
+  #named(em: Context, byName: Statement, name: string, key: unknown, { inserted, rows }: Inserted): MaybePromise<Named> {
+    // The key made (undefined where the database makes the id: the insert returned it).
+    if (inserted) return { key: key === undefined ? this.#k(String(rows[0]!.id)) : key, created: true };
+    if (rows.length > 0) return { key: this.#k(String(rows[0]!.id)), created: false };
+    const read = this.#result(byName, [name], em);
+    return read instanceof Promise ? read.then(this.#existing) : this.#existing(read);
   }
   /** The first row of a read by name (`#ensureNamed`), its `id` as the driver gives it. */
   readonly #existing = ({ rows }: BoundResult): Named => {
@@ -1007,25 +1017,31 @@ export class FullauthStore {
 
   /** Gives a user a role, creating the role if it does not exist. Idempotent. */
   assignRole(userId: string, roleName: string): Promise<void> {
-    // Written with andThen(), not async/await: on node:sqlite the whole call then runs at once.
-    return checked(
-      () =>
-        [
-          this.#table('FullauthRole', 'role'),
-          this.#table('FullauthUserRole', 'role'),
-          this.#userId(userId),
-          check.text('roleName', roleName, LIMITS.role),
-        ] as const,
-      ([roles, userRoles, id, name]) =>
-        this.#transaction((em) =>
-          andThen(this.#ensureNamed(em, 'role', roles, name), (role) => {
-            const insert = this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`);
-            const held = this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`);
-            const key = [this.#k(id), role.key];
-            return andThen(this.#d.insertIfAbsent(this.#db, em, insert.sql, key, '', '', { sql: held, params: key }), nothing);
-          }),
-        ),
-    );
+    let roles: string, userRoles: string, userKey: unknown, name: string;
+    try {
+      roles = this.#table('FullauthRole', 'role');
+      userRoles = this.#table('FullauthUserRole', 'role');
+      userKey = this.#k(this.#userId(userId));
+      name = check.text('roleName', roleName, LIMITS.role);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Without async/await: on node:sqlite the whole call then runs at once, with no closure
+    // per step (at SQLite's speed, a step's promise or closure is a measurable share of the call).
+    return this.#transaction((em) => {
+      const role = this.#ensureNamed(em, 'role', roles, name);
+      return role instanceof Promise ? role.then((found) => this.#giveRole(em, userRoles, userKey, found.key)) : this.#giveRole(em, userRoles, userKey, role.key);
+    });
+  }
+  /** `assignRole()`'s link of the user to the role, unless it exists. */
+  #giveRole(em: Context, userRoles: string, userKey: unknown, roleKey: unknown): MaybePromise<void> {
+    const { insert, held } = (this.#userRoleStatements ??= {
+      insert: this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`).sql,
+      held: this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`),
+    });
+    const key = [userKey, roleKey];
+    const linked = this.#d.insertIfAbsent(this.#db, em, insert, key, '', '', { sql: held, params: key });
+    return linked instanceof Promise ? linked.then(nothing) : undefined;
   }
 
   /** Takes a role from a user. Returns whether the user had it. */

@@ -24,6 +24,12 @@ export interface Statement {
   readonly text: string;
 }
 
+/** What `StoreDialect.insertIfAbsent` did: whether it inserted, and the rows it returned. */
+export interface Inserted {
+  inserted: boolean;
+  rows: Row[];
+}
+
 /** A read of the row an insert would collide with (see `StoreDialect.insertIfAbsent`). */
 export interface Probe {
   readonly sql: string | Statement;
@@ -167,7 +173,7 @@ export interface StoreDialect {
     conflict: string,
     returning: string,
     existing?: Probe,
-  ): MaybePromise<{ inserted: boolean; rows: Row[] }>;
+  ): MaybePromise<Inserted>;
 
   /**
    * A token of a new login, or of a session being continued (`em`: inside the store's

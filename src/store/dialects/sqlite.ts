@@ -24,7 +24,7 @@ import { LockWaitTimeoutException } from '@mikro-orm/core';
 import { uuidToHex } from '../../column-types.js';
 import { onOwnConnection, transactional, transactionOn, type BoundResult, type SqlSession } from '../../orm-compat.js';
 import { executeSqlite, NOT_HELD, sqliteOwnTransaction, sqliteStatement } from '../../sqlite/store-statements.js';
-import { andThen, onConflictDoNothing, plainEquality, sleep, utcMicros, type ConflictFreeInserts, type MaybePromise, type StoreDialect } from './dialect.js';
+import { onConflictDoNothing, plainEquality, sleep, utcMicros, type ConflictFreeInserts, type Inserted, type MaybePromise, type StoreDialect } from './dialect.js';
 import { hexColumns, hexRow, keyHex, revokeUnlisted, sessions, tokenProcedures } from './shared.js';
 
 /** node:sqlite binds no Date or boolean: UTC text with microseconds, and 1/0. */
@@ -49,25 +49,12 @@ export interface SqliteStoreOptions {
 /** `insertIfAbsent`'s statements, by the insert (see `onConflictDoNothing`). */
 const conflictFreeInserts: ConflictFreeInserts<string> = new Map();
 const asItIs = (sql: string) => sql;
+/** `insertIfAbsent`'s outcome: from the rows its RETURNING gave, or from its count of rows changed. */
+const insertedRows = ({ rows }: BoundResult): Inserted => ({ inserted: rows.length > 0, rows: rows.map(hexRow) });
+const insertedCount = ({ affected, rows }: BoundResult): Inserted => ({ inserted: affected > 0, rows });
 
 export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
-  /**
-   * Runs `attempt` again while the database is locked by another connection, waiting a little
-   * longer each time, until `busyTimeout` after the first attempt began. The first attempt's
-   * result is handed on as it is: itself when it ran at once, else its promise (no async layer
-   * while nothing is busy).
-   */
-  function whileBusy<T>(attempt: () => MaybePromise<T>): MaybePromise<T> {
-    let first: MaybePromise<T>;
-    try {
-      first = attempt();
-    } catch (error) {
-      return again(attempt, error, Date.now() + busyTimeout);
-    }
-    if (!(first instanceof Promise)) return first;
-    const deadline = Date.now() + busyTimeout;
-    return first.catch((error: unknown) => again(attempt, error, deadline));
-  }
+  /** Runs `attempt` again while the database is locked by another connection, waiting a little longer each time, until `deadline`. */
   async function again<T>(attempt: () => MaybePromise<T>, failed: unknown, deadline: number): Promise<T> {
     let error = failed;
     for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
@@ -79,6 +66,15 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
         error = thrown;
       }
     }
+  }
+
+  /** A transaction of the store's own, BEGIN IMMEDIATE: on a `fullauthSqlite()` connection held directly, else found (or not) by onOwnConnection(). */
+  function ownTransaction<T>(session: SqlSession, fn: (session: SqlSession) => MaybePromise<T>): MaybePromise<T> {
+    const held = sqliteOwnTransaction(session, 'begin immediate', fn, busyTimeout);
+    if (held !== NOT_HELD) return held;
+    return onOwnConnection(session, false, (reserved) => transactionOn(reserved, ['begin immediate'], fn)).then((own) =>
+      own ? own.result : transactional(session, {}, fn),
+    );
   }
 
   return {
@@ -101,17 +97,19 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
       const deadline = Date.now() + busyTimeout;
       return result.catch((error: unknown) => again(() => executeSqlite(session, sql, values), error, deadline));
     },
-    transaction(session, fn) {
+    transaction<T>(session: SqlSession, fn: (session: SqlSession) => MaybePromise<T>): MaybePromise<T> {
       // The whole transaction is tried again when the write lock was taken (at BEGIN IMMEDIATE,
       // or at COMMIT in rollback-journal mode): it was rolled back and wrote nothing.
-      return whileBusy(() => {
-        // fullauthSqlite(), its connection found: held directly; else found (or not) by onOwnConnection().
-        const held = sqliteOwnTransaction(session, 'begin immediate', fn, busyTimeout);
-        if (held !== NOT_HELD) return held;
-        return onOwnConnection(session, false, (reserved) => transactionOn(reserved, ['begin immediate'], fn)).then((own) =>
-          own ? own.result : transactional(session, {}, fn),
-        );
-      });
+      // Tried again while busy (see again()); the first attempt made here, with no closure while nothing is busy.
+      let first: MaybePromise<T>;
+      try {
+        first = ownTransaction(session, fn);
+      } catch (error) {
+        return again(() => ownTransaction(session, fn), error, Date.now() + busyTimeout);
+      }
+      if (!(first instanceof Promise)) return first;
+      const deadline = Date.now() + busyTimeout;
+      return first.catch((error: unknown) => again(() => ownTransaction(session, fn), error, deadline));
     },
     // The write lock taken by BEGIN IMMEDIATE already serialises every change of the map.
     roleMapTransaction: (db, _session, _own, _name, fn) => db.transaction(fn),
@@ -137,9 +135,8 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     // At once when the statement ran at once (assignRole's whole transaction then takes no turn of the event loop).
     insertIfAbsent(db, em, insert, params, conflict, returning) {
       const sql = onConflictDoNothing(conflictFreeInserts, insert, conflict, returning, asItIs);
-      return andThen(db.result(sql, params, em), ({ rows, affected }) =>
-        returning ? { inserted: rows.length > 0, rows: rows.map(hexRow) } : { inserted: affected > 0, rows: [] },
-      );
+      const result = db.result(sql, params, em);
+      return result instanceof Promise ? result.then(returning ? insertedRows : insertedCount) : returning ? insertedRows(result) : insertedCount(result);
     },
 
     ...tokenProcedures(''),
