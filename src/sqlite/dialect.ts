@@ -559,6 +559,8 @@ class FullauthSqliteConnection implements KyselyConnection {
 
   close(): void {
     this.#closed = true;
+    // Not kept alive by fullauthSqliteHeld()'s cache once closed.
+    forgetHeld(this);
     // Closing the database finalises its statements.
     this.#statements.clear();
     this.db.close();
@@ -809,6 +811,9 @@ export function fullauthSqliteHeld<T, A>(connection: object, fn: (transaction: o
  * WeakMap look-ups were a measurable share of a short transaction). Replaced once closed.
  */
 let lastHeld: { connection: object; known: FullauthSqliteConnection } | undefined;
+function forgetHeld(connection: FullauthSqliteConnection): void {
+  if (lastHeld?.known === connection) lastHeld = undefined;
+}
 
 function isOurs(connection: object): boolean {
   const mikro = connection as SqlConnectionLike;
