@@ -125,7 +125,7 @@ describe.skipIf(MIKRO_ORM_6)(`the store on the ORM's one fullauthSqlite() connec
   });
 });
 
-describe.skipIf(MIKRO_ORM_6)(`the store's transactions on fullauthSqlite() connections of several ORMs${MIKRO_ORM_6 ? ' (skipped on MikroORM 6: fullauthSqlite() is MikroORM 7\'s; SQLite there is libSQL)' : ''}`, () => {
+describe.skipIf(MIKRO_ORM_6)(`fullauthSqlite() connections: the store's transactions on several ORMs, and what MikroORM's own calls get${MIKRO_ORM_6 ? ' (skipped on MikroORM 6: fullauthSqlite() is MikroORM 7\'s; SQLite there is libSQL)' : ''}`, () => {
   afterEach(cleanUp);
 
   it('stores of two ORMs on two files, called in turn, each write to their own file; a closed and reconnected ORM gets a new connection', async () => {
@@ -146,6 +146,17 @@ describe.skipIf(MIKRO_ORM_6)(`the store's transactions on fullauthSqlite() conne
     await a.store.assignRole(ann.id, 'after reconnect');
     expect(await a.store.listRoles(ann.id)).toContain('after reconnect');
     expect(await b.store.listRoles(bob.id)).toHaveLength(20);
+  });
+
+  it("a write's rows that MikroORM's execute() hands on are the caller's own array, not one shared by every write", async () => {
+    const { orm } = await storeTarget('sqlite', ['role'], { orms: 1 });
+    const connection = orm.em.getConnection();
+    const first = await connection.execute<unknown[]>("insert into fullauth_roles (id, name) values ('00000000000070008000000000000001', 'r1')");
+    const second = await connection.execute<unknown[]>("insert into fullauth_roles (id, name) values ('00000000000070008000000000000002', 'r2')");
+    expect(first).not.toBe(second);
+    expect(Object.isFrozen(first)).toBe(false);
+    (first as unknown[]).push('mine');
+    expect(second).toEqual([]);
   });
 });
 

@@ -467,7 +467,9 @@ class FullauthSqliteConnection implements KyselyConnection {
   };
 
   async executeQuery(query: CompiledQuery): Promise<QueryResult> {
-    const { rows, changes } = await this.statement(query.sql, query.parameters);
+    const { rows: given, changes } = await this.statement(query.sql, query.parameters);
+    // Kysely's and MikroORM's callers get rows of their own (`execute()` hands them on), not the shared frozen none.
+    const rows = given === NO_ROWS ? [] : given;
     return changes ? { rows, insertId: BigInt(changes.lastInsertRowid), numAffectedRows: BigInt(changes.changes) } : { rows };
   }
 
@@ -808,7 +810,9 @@ export function fullauthSqliteHeld<T, A>(connection: object, fn: (transaction: o
 /**
  * The MikroORM connection `fullauthSqliteHeld()` last found its connection for, and that
  * connection: a service usually has one ORM, and its transactions then need no look-up (two
- * WeakMap look-ups were a measurable share of a short transaction). Replaced once closed.
+ * WeakMap look-ups were a measurable share of a short transaction). Dropped when that connection
+ * closes. Held strongly (WeakRef's look-ups cost what the cache saves): an ORM dropped without
+ * `close()` stays alive until another ORM's store runs a transaction.
  */
 let lastHeld: { connection: object; known: FullauthSqliteConnection } | undefined;
 function forgetHeld(connection: FullauthSqliteConnection): void {
