@@ -13,6 +13,7 @@ import {
   createFullauthStore,
   type IssuedRefreshToken,
 } from '../src/index.js';
+import { fullauthSqliteStatement } from '../src/sqlite/dialect.js';
 import { CLI_ENV, MIKRO_ORM_6 } from './support/compat.js';
 import { SQLITE_NAME, openSqlite, removeDirs, scratchDir } from './support/databases.js';
 import { checkedMikroOrm6Example } from './support/mikro-orm-6-example.js';
@@ -157,6 +158,25 @@ describe.skipIf(MIKRO_ORM_6)(`fullauthSqlite() connections: the store's transact
     expect(Object.isFrozen(first)).toBe(false);
     (first as unknown[]).push('mine');
     expect(second).toEqual([]);
+  });
+
+  it("binds every value in its place, for the store's reads and writes of 0 to 12 values (no spread call up to eight, a spread beyond)", async () => {
+    const { orm } = await storeTarget('sqlite', ['role'], { orms: 1 });
+    const connection = orm.em.getConnection();
+    // The store's own path to node:sqlite (MikroORM's execute() inlines its values into the SQL).
+    const statement = (sql: string, values: readonly unknown[]) => fullauthSqliteStatement(connection, undefined, sql, values);
+    await statement(`create table bound (${Array.from({ length: 12 }, (_, i) => `c${i}`).join(', ')}, n integer)`, []);
+    for (let n = 0; n <= 12; n++) {
+      const values = Array.from({ length: n }, (_, i) => `v${n}.${i}`);
+      const read = await statement(n === 0 ? 'select 1 as one' : `select ${values.map((_, i) => `? as c${i}`).join(', ')}`, values);
+      expect(read?.rows).toEqual([n === 0 ? { one: 1 } : Object.fromEntries(values.map((v, i) => [`c${i}`, v]))]);
+      const columns = [...values.map((_, i) => `c${i}`), 'n'];
+      // The row's number is in the SQL, so that a write of 0 values still writes.
+      const written = await statement(`insert into bound (${columns.join(', ')}) values (${[...values.map(() => '?'), String(n)].join(', ')})`, values);
+      expect(written?.affected).toBe(1);
+      const row = (await statement('select * from bound where n = ?', [n]))?.rows[0];
+      expect(Object.fromEntries(values.map((_, i) => [`c${i}`, row?.[`c${i}`]]))).toEqual(Object.fromEntries(values.map((v, i) => [`c${i}`, v])));
+    }
   });
 });
 
