@@ -50,6 +50,7 @@ export function pairs({ store, raw, users, chains, clients }: PairFixture): Pair
   const userOf = (worker: number, i: number) => users[(worker * 7 + i) % count]!;
   let signUps = 0;
   let links = 0;
+  let newRoles = 0;
   const counts = Array.from({ length: 2 * clients }, () => 1);
   const all: Pair[] = [
     {
@@ -107,6 +108,11 @@ export function pairs({ store, raw, users, chains, clients }: PairFixture): Pair
       label: 'assign role       ',
       store: (i, w) => store.assignRole(userOf(w, i).id, `role${i % 10}`),
       raw: (i, w) => raw.assignRole(userOf(w, i).id, `role${i % 10}`),
+    },
+    {
+      label: 'assign new role   ',
+      store: (i, w) => store.assignRole(userOf(w, i).id, `s${newRoles++}`),
+      raw: (i, w) => raw.assignRole(userOf(w, i).id, `r${newRoles++}`),
     },
     {
       label: 'link OAuth        ',

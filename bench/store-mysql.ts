@@ -158,8 +158,14 @@ function rawOperations(pool: mysql.Pool): RawOperations {
     const [rows] = await c.execute(sql, values as never);
     return (rows as { id?: string }[])[0];
   };
-  const assignRole = (userId: string, name: string) =>
-    inTransaction(async (c) => {
+  const assignRole = async (userId: string, name: string) => {
+    // A role held already: one read (as the store does), the write transaction only otherwise.
+    const [held] = await pool.execute(
+      `select exists (select 1 from \`fullauth_user_roles\` ur join \`fullauth_roles\` r on r.\`id\` = ur.\`role_id\` where ur.\`user_id\` = ? and r.\`name\` = ? and cast(convert(r.\`name\` using utf8mb4) as binary) = cast(? as binary)) as \`ok\``,
+      [hex(userId), name, name],
+    );
+    if (Number((held as { ok: unknown }[])[0]!.ok) === 1) return;
+    await inTransaction(async (c) => {
       const roleByName = `select \`id\` from \`fullauth_roles\` where \`name\` = ? lock in share mode`;
       let roleId = (await found(c, roleByName, [name]))?.id;
       if (roleId === undefined) {
@@ -171,6 +177,7 @@ function rawOperations(pool: mysql.Pool): RawOperations {
         await insertIfAbsent(c, `insert into \`fullauth_user_roles\` (\`user_id\`, \`role_id\`) values (?, ?)`, key);
       }
     });
+  };
   const link = async (userId: string, providerUserId: string) => {
     const id = hex(uuidv7());
     await pool.execute(

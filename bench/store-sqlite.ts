@@ -188,13 +188,19 @@ function rawOperations(db: Db): RawOperations {
          order by l."created_at" desc, l."id" desc limit 1)
        order by g."last_used_at" desc, g."family_id"`,
     ).all(hex(userId), hex(userId), hex(userId), micros(new Date()));
-  const assignRole = async (userId: string, name: string) =>
+  const assignRole = async (userId: string, name: string) => {
+    // A role held already: one read (as the store does), the write transaction only otherwise.
+    const [held] = prepared(
+      `select exists (select 1 from "fullauth_user_roles" ur join "fullauth_roles" r on r."id" = ur."role_id" where ur."user_id" = ? and r."name" = ? and exists (select 1 from "fullauth_users" u where u."id" = ur."user_id")) as "ok"`,
+    ).all(hex(userId), name);
+    if ((RAW_ARRAYS ? (held as unknown as unknown[])[0] : (held as { ok: number }).ok) === 1) return;
     inTransaction(() => {
       prepared(`insert into "fullauth_roles" ("id", "name") values (?, ?) on conflict ("name") do nothing`).run(hex(uuidv7()), name);
       const [found] = prepared(`select "id" from "fullauth_roles" where "name" = ?`).all(name);
       const roleId = RAW_ARRAYS ? (found as unknown as unknown[])[0] : (found as { id: string }).id;
       prepared(`insert into "fullauth_user_roles" ("user_id", "role_id") values (?, ?) on conflict do nothing`).run(hex(userId), roleId as string);
     });
+  };
   const link = async (userId: string, providerUserId: string) =>
     prepared(
       `insert into "fullauth_oauth_accounts" ("id", "provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")

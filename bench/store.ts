@@ -138,12 +138,19 @@ export function rawOperations(pool: pg.Pool): RawOperations & { rotate(token: st
       await client.query(`update "fullauth_users" set "hashed_password" = $1 where "id" = $2`, [hash, userId]);
       return (await client.query(`update "fullauth_refresh_tokens" set "revoked" = true where "user_id" = $1 and "revoked" = false`, [userId])).rowCount;
     });
-  const assignRole = (userId: string, name: string) =>
-    inTransaction(async (client) => {
+  const assignRole = async (userId: string, name: string) => {
+    // A role held already: one read (as the store does), the write transaction only otherwise.
+    const held = await pool.query(
+      `select exists (select 1 from "fullauth_user_roles" ur join "fullauth_roles" r on r."id" = ur."role_id" where ur."user_id" = $1 and r."name" = $2) as "ok"`,
+      [userId, name],
+    );
+    if (held.rows[0].ok === true) return;
+    await inTransaction(async (client) => {
       const inserted = await client.query(`insert into "fullauth_roles" ("id", "name") values ($1, $2) on conflict ("name") do nothing returning "id"`, [uuidv7(), name]);
       const roleId = (inserted.rows[0] ?? (await client.query(`select "id" from "fullauth_roles" where "name" = $1`, [name])).rows[0]).id as string;
       await client.query(`insert into "fullauth_user_roles" ("user_id", "role_id") values ($1, $2) on conflict do nothing`, [userId, roleId]);
     });
+  };
   const link = (userId: string, providerUserId: string) =>
     pool.query(
       `insert into "fullauth_oauth_accounts" ("id", "provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")

@@ -88,6 +88,30 @@ describe.skipIf(skipPostgres)('the store under concurrency on PostgreSQL', () =>
     expect(live[0]!.n).toBe(0);
   });
 
+  it('assignRole of a role the user holds takes no lock: it returns while another transaction keeps writes out of the links table; a new role waits for it', async () => {
+    const { store } = await setup('postgres', ['role']);
+    const ann = await store.createUser({ email: 'ann@x.io' });
+    await store.assignRole(ann.id, 'reader');
+    const other = new pg.Client({ connectionString: databases.at(-1)!.url });
+    await other.connect();
+    try {
+      // EXCLUSIVE: every write of the table waits; reads do not.
+      await other.query('begin');
+      await other.query('lock table fullauth_user_roles in exclusive mode');
+      const held = await Promise.race([store.assignRole(ann.id, 'reader').then(() => 'returned'), new Promise((resolve) => setTimeout(resolve, 2000, 'blocked'))]);
+      expect(held).toBe('returned');
+      let done = false;
+      const writing = store.assignRole(ann.id, 'writer').then(() => (done = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(done).toBe(false);
+      await other.query('commit');
+      await writing;
+      expect(await store.listRoles(ann.id)).toEqual(['reader', 'writer']);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('20 parallel sign-ups with the same e-mail in different cases: exactly one user', async () => {
     const { store, orm } = await setup('postgres', []);
     const emails = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'Same@Example.com' : ` same@example.COM${' '.repeat(i % 3)}`));

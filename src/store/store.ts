@@ -1017,31 +1017,74 @@ export class FullauthStore {
 
   /** Gives a user a role, creating the role if it does not exist. Idempotent. */
   assignRole(userId: string, roleName: string): Promise<void> {
-    let roles: string, userRoles: string, userKey: unknown, name: string;
+    let roles: string, userRoles: string, id: string, userKey: unknown, name: string;
     try {
       roles = this.#table('FullauthRole', 'role');
       userRoles = this.#table('FullauthUserRole', 'role');
-      userKey = this.#k(this.#userId(userId));
+      id = this.#userId(userId);
+      userKey = this.#k(id);
       name = check.text('roleName', roleName, LIMITS.role);
     } catch (error) {
       return Promise.reject(error);
     }
+    // In a caller's transaction the write path decides: a read there sees the transaction's
+    // snapshot, which may hold a link deleted since.
+    if (this.#em.getTransactionContext()) return this.#linkRole(roles, userRoles, userKey, name, id);
+    // A role the user holds already is one read, with no write transaction: a call that changes
+    // nothing takes no write lock (SQLite: none that another process waits for, or waits for
+    // itself) and no row lock (a service that makes sure of a role at every sign-in).
+    let held: BoundResult | Promise<BoundResult>;
+    const params = [userKey, ...this.#d.exactText.values(name)];
+    try {
+      held = this.#driverResult(this.#holdsRoleStatement(roles, userRoles), params, true);
+    } catch (error) {
+      // A name the database cannot store is held by nobody: the write path refuses it.
+      return error instanceof UnstorableTextError ? this.#linkRole(roles, userRoles, userKey, name, id) : Promise.reject(error);
+    }
+    if (held instanceof Promise) {
+      return held.then(this.#firstOk, falseIfUnstorable).then((holds) => (holds ? undefined : this.#linkRole(roles, userRoles, userKey, name, id)));
+    }
+    return this.#firstOk(held) ? Promise.resolve() : this.#linkRole(roles, userRoles, userKey, name, id);
+  }
+  /**
+   * Whether the user holds the role of exactly this name (so `#ensureNamed()` would find it and
+   * the link is there). Where orphans can exist (SQLite: fastapi-fullauth deletes users with
+   * foreign keys off), the user's row too: an orphan link is absent.
+   */
+  #holdsRoleStatement(roles: string, userRoles: string): Statement {
+    return this.#sql('holdsRole', () => {
+      const userExists = this.#d.orphans ? ` and exists (select 1 from ${this.#users} u where u."id" = ur."user_id")` : '';
+      return `select exists (select 1 from ${userRoles} ur join ${roles} r on r."id" = ur."role_id" where ur."user_id" = ? and ${this.#d.exactText.sql('r."name"')}${userExists}) as "ok"`;
+    });
+  }
+  /** `assignRole()`'s write: the role made unless it exists, then the link unless it exists. */
+  #linkRole(roles: string, userRoles: string, userKey: unknown, name: string, userId: string): Promise<void> {
     // Without async/await: on node:sqlite the whole call then runs at once, with no closure
     // per step (at SQLite's speed, a step's promise or closure is a measurable share of the call).
     return this.#transaction((em) => {
       const role = this.#ensureNamed(em, 'role', roles, name);
-      return role instanceof Promise ? role.then((found) => this.#giveRole(em, userRoles, userKey, found.key)) : this.#giveRole(em, userRoles, userKey, role.key);
+      return role instanceof Promise ? role.then((found) => this.#giveRole(em, userRoles, userKey, found.key, userId)) : this.#giveRole(em, userRoles, userKey, role.key, userId);
     });
   }
   /** `assignRole()`'s link of the user to the role, unless it exists. */
-  #giveRole(em: Context, userRoles: string, userKey: unknown, roleKey: unknown): MaybePromise<void> {
+  #giveRole(em: Context, userRoles: string, userKey: unknown, roleKey: unknown, userId: string): MaybePromise<void> {
     const { insert, held } = (this.#userRoleStatements ??= {
       insert: this.#sql('insertUserRole', () => `insert into ${userRoles} ("user_id", "role_id") values (?, ?)`).sql,
       held: this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`),
     });
     const key = [userKey, roleKey];
     const linked = this.#d.insertIfAbsent(this.#db, em, insert, key, '', '', { sql: held, params: key });
-    return linked instanceof Promise ? linked.then(nothing) : undefined;
+    if (!this.#d.orphans) return linked instanceof Promise ? linked.then(nothing) : undefined;
+    // Where orphans exist (SQLite), the link met may be one whose user was deleted with foreign
+    // keys off (no foreign key is checked for an insert that does nothing): the user must exist.
+    return andThen(linked, ({ inserted }) => (inserted ? undefined : this.#userMustExist(em, userKey, userId)));
+  }
+  /** NotFoundError unless the user's row exists (in `em`'s transaction). */
+  #userMustExist(em: Context, userKey: unknown, userId: string): MaybePromise<void> {
+    const found = this.#result(this.#sql('userExists', () => `select 1 as "found" from ${this.#users} where "id" = ?`), [userKey], em);
+    return andThen(found, ({ rows }) => {
+      if (rows.length === 0) throw new NotFoundError(`No user with id ${userId}.`);
+    });
   }
 
   /** Takes a role from a user. Returns whether the user had it. */
