@@ -229,6 +229,28 @@ describe.skipIf(skipPostgres)('the store in a host transaction', () => {
     const [row] = await orm.em.getConnection().execute(`select tags from fullauth_users where id = '${ann.id}'`);
     expect(row!.tags).toEqual(['a', 'b']);
   });
+  it("assignRole in a caller's REPEATABLE READ transaction does not trust its snapshot: a role removed since is given again", async () => {
+    const { store, orm } = await setup('postgres', ['role']);
+    const { IsolationLevel } = await import('@mikro-orm/core');
+    const ann = await store.createUser({ email: 'ann@x.io' });
+    await store.assignRole(ann.id, 'reader');
+    await orm.em.fork().transactional(
+      async (em) => {
+        const inside = createFullauthStore(em);
+        expect(await inside.listRoles(ann.id)).toEqual(['reader']); // the snapshot is taken here
+        // Removed by another connection, committed after the snapshot (orm.em here would be this transaction's).
+        const other = new pg.Client({ connectionString: databases.at(-1)!.url });
+        await other.connect();
+        expect((await other.query('delete from fullauth_user_roles where user_id = $1', [ann.id])).rowCount).toBe(1);
+        await other.end();
+        expect(await inside.listRoles(ann.id)).toEqual(['reader']); // still in the snapshot
+        // A read in the snapshot would still see the link; the write path links the role again.
+        await inside.assignRole(ann.id, 'reader');
+      },
+      { isolationLevel: IsolationLevel.REPEATABLE_READ },
+    );
+    expect(await store.listRoles(ann.id)).toEqual(['reader']);
+  });
 });
 
 const ROOT = new URL('..', import.meta.url).pathname;
