@@ -209,7 +209,8 @@ function rawOperations(db: Db): RawOperations {
   const passkeyUse = async (credentialId: string, count: number) => {
     const rows = prepared(
       `update "fullauth_passkeys" set "sign_count" = ?, "last_used_at" = ? where "credential_id" = ? and "sign_count" < ?
-       and exists (select 1 from "fullauth_users" u where u."id" = "fullauth_passkeys"."user_id") returning *`,
+       and exists (select 1 from "fullauth_users" u where u."id" = "fullauth_passkeys"."user_id")
+       returning "id", "user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at"`,
     ).all(count, micros(new Date()), credentialId, count);
     if (rows.length !== 1) throw new Error('passkey count did not grow');
     return rows;

@@ -159,9 +159,9 @@ export function rawOperations(pool: pg.Pool): RawOperations & { rotate(token: st
     );
   const passkeyUse = (credentialId: string, count: number) =>
     pool.query(
-      `update "fullauth_passkeys" set "sign_count" = $1, "last_used_at" = $2
-       where "credential_id" = $3 and ("sign_count" < $4 or ("sign_count" = 0 and $5 = 0)) returning *`,
-      [count, new Date(), credentialId, count, count],
+      `update "fullauth_passkeys" set "sign_count" = $1, "last_used_at" = $2 where "credential_id" = $3 and "sign_count" < $4
+       returning "id", "user_id", "credential_id", "public_key", "sign_count", "device_name", "transports", "backed_up", "created_at", "last_used_at"`,
+      [count, new Date(), credentialId, count],
     );
   return { issue, rotate, revokeFamily, revokeAll, lookup, permission, byId, createUser, role, sessions, changePassword, assignRole, link, passkeyUse };
 }

@@ -125,17 +125,42 @@ export function toOAuth(r: Row): OAuthAccountRecord {
   };
 }
 
-export function toPasskey(r: Row): PasskeyRecord {
-  return {
-    id: String(r.id),
-    userId: String(r.user_id),
-    credentialId: String(r.credential_id),
-    publicKey: String(r.public_key),
-    signCount: Number(r.sign_count),
-    deviceName: String(r.device_name),
-    transports: String(r.transports),
-    backedUp: r.backed_up === true,
-    createdAt: date(r.created_at)!,
-    lastUsedAt: date(r.last_used_at),
+/** The columns a `PasskeyRecord` is read from. */
+export const PASSKEY_COLUMNS = [
+  'id',
+  'user_id',
+  'credential_id',
+  'public_key',
+  'sign_count',
+  'device_name',
+  'transports',
+  'backed_up',
+  'created_at',
+  'last_used_at',
+] as const;
+/** Where a passkey row holds each column: its property names, or its positions (a row array of `PASSKEY_COLUMNS`). */
+type PasskeyLayout = Record<(typeof PASSKEY_COLUMNS)[number], string | number>;
+const PASSKEY_BY_NAME = Object.fromEntries(PASSKEY_COLUMNS.map((column) => [column, column])) as PasskeyLayout;
+export const PASSKEY_POSITIONS = Object.fromEntries(PASSKEY_COLUMNS.map((column, i) => [column, i])) as PasskeyLayout;
+
+/** A passkey row → `PasskeyRecord`, with the given column readers (as `userRecords()`). */
+export function passkeyRecords({ key, flag, date: time }: Columns, at: PasskeyLayout = PASSKEY_BY_NAME): (r: Row | readonly unknown[]) => PasskeyRecord {
+  const { id, user_id, credential_id, public_key, sign_count, device_name, transports, backed_up, created_at, last_used_at } = at;
+  return (row) => {
+    const r = row as Record<string | number, unknown>;
+    return {
+      id: key(r[id]),
+      userId: key(r[user_id]),
+      credentialId: String(r[credential_id]),
+      publicKey: String(r[public_key]),
+      signCount: Number(r[sign_count]),
+      deviceName: String(r[device_name]),
+      transports: String(r[transports]),
+      backedUp: flag(r[backed_up]),
+      createdAt: time(r[created_at])!,
+      lastUsedAt: time(r[last_used_at]),
+    };
   };
 }
+
+export const toPasskey = passkeyRecords(plainColumns);

@@ -43,7 +43,7 @@ import {
   UnstorableTextError,
   ValueTooLongError,
 } from './errors.js';
-import { date, toOAuth, toPasskey, toUser, USER_COLUMNS, USER_POSITIONS, userRecords } from './records.js';
+import { date, PASSKEY_COLUMNS, PASSKEY_POSITIONS, passkeyRecords, toOAuth, toPasskey, toUser, USER_COLUMNS, USER_POSITIONS, userRecords } from './records.js';
 import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncResult, SessionRecord, UserRecord } from './records.js';
 
 export { normalizeEmail };
@@ -73,6 +73,8 @@ const rethrowAsStoreError = (error: unknown): never => {
 const TOKEN_COLUMNS = ['user_id', 'family_id', 'expires_at', 'revoked', 'is_active'] as const;
 /** A user's record columns, in `USER_COLUMNS`' order (what `#firstUser` reads, by name or by position). */
 const USER_SELECT = USER_COLUMNS.map((column) => `"${column}"`).join(', ');
+/** A passkey's record columns, in `PASSKEY_COLUMNS`' order (what `#passkeyUpdate` returns). */
+const PASSKEY_SELECT = PASSKEY_COLUMNS.map((column) => `"${column}"`).join(', ');
 
 /**
  * `fn(value)` as a promise: at once where the value is there already (node:sqlite), else when
@@ -205,6 +207,9 @@ export class FullauthStore {
   readonly #userRecord: (row: Row) => UserRecord;
   /** The same for rows as arrays of `USER_COLUMNS` (`#userColumns`). */
   readonly #userValues: (row: readonly unknown[]) => UserRecord;
+  /** A passkey row straight from the driver, by name or (rows as arrays of `PASSKEY_COLUMNS`) by position → `PasskeyRecord`. */
+  readonly #passkeyRecord: (row: Row) => PasskeyRecord;
+  readonly #passkeyValues: (row: readonly unknown[]) => PasskeyRecord;
   /** A driver's boolean (`exists …` answers) as the dialect stores it. */
   readonly #flag: (value: unknown) => boolean;
 
@@ -220,6 +225,8 @@ export class FullauthStore {
     this.#d = storeDialect(dialect, { busyTimeout: busyTimeout === undefined ? 5000 : check.integer('options.busyTimeout', busyTimeout, 0, 3_600_000) });
     this.#userRecord = userRecords(this.#d.columns);
     this.#userValues = userRecords(this.#d.columns, USER_POSITIONS);
+    this.#passkeyRecord = passkeyRecords(this.#d.columns);
+    this.#passkeyValues = passkeyRecords(this.#d.columns, PASSKEY_POSITIONS);
     this.#flag = this.#d.columns.flag;
     this.#db = {
       rows: (sql, params, context) => this.#rows(sql, params, context),
@@ -1417,18 +1424,23 @@ export class FullauthStore {
       count === 0
         ? [this.#sql('touchPasskey', () => this.#passkeyUpdate(table, `"last_used_at" = ?`, '')), [now, ...exact.values(credential)]]
         : [this.#sql('usePasskey', () => this.#passkeyUpdate(table, `"sign_count" = ?, "last_used_at" = ?`, ` and "sign_count" < ?`)), [count, now, ...exact.values(credential), count]];
-    let row: Row | undefined;
+    let passkey: PasskeyRecord | undefined;
     try {
-      [row] = this.#d.updateReturning
-        ? await this.#rows(sql, params)
-        : (await this.#affected(sql, params)) > 0
-          ? await this.#rows(this.#sql('passkeyByCredential', () => `select * from ${table} where ${exact.sql('"credential_id"')}`), exact.values(credential))
-          : [];
+      if (this.#d.updateReturning) {
+        // The returned row read by position where the driver gives arrays (node:sqlite: its row
+        // objects are dictionaries, each property read a megamorphic load), else by name.
+        const result = this.#driverResult(sql, params, true);
+        const { rows, values } = result instanceof Promise ? await result : result;
+        passkey = values !== undefined ? (values[0] && this.#passkeyValues(values[0])) : rows[0] && this.#passkeyRecord(rows[0]);
+      } else if ((await this.#affected(sql, params)) > 0) {
+        const [row] = await this.#rows(this.#sql('passkeyByCredential', () => `select * from ${table} where ${exact.sql('"credential_id"')}`), exact.values(credential));
+        passkey = row && toPasskey(row);
+      }
     } catch (error) {
       if (error instanceof UnstorableTextError) throw new NotFoundError(`No passkey with credential id ${credential}.`, { cause: error });
       throw error;
     }
-    if (row) return toPasskey(row);
+    if (passkey) return passkey;
     const current = await this.findPasskey(credential);
     if (!current) throw new NotFoundError(`No passkey with credential id ${credential}.`);
     throw new PasskeySignCountError(credential, current.signCount, count);
@@ -1437,7 +1449,7 @@ export class FullauthStore {
   /** An update of a passkey by its credential id (only one whose user exists), returning the row where the database can. */
   #passkeyUpdate(table: string, set: string, where: string): string {
     const owned = this.#d.orphans ? ` and ${this.#orphan(table).replace('not exists', 'exists')}` : '';
-    return `update ${table} set ${set} where ${this.#d.exactText.sql('"credential_id"')}${where}${owned}${this.#d.updateReturning ? ' returning *' : ''}`;
+    return `update ${table} set ${set} where ${this.#d.exactText.sql('"credential_id"')}${where}${owned}${this.#d.updateReturning ? ` returning ${PASSKEY_SELECT}` : ''}`;
   }
 
   // ---- access tokens (fastapi-fullauth's format) ---------------------------------------
