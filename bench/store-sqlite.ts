@@ -204,7 +204,8 @@ function rawOperations(db: Db): RawOperations {
   const link = async (userId: string, providerUserId: string) =>
     prepared(
       `insert into "fullauth_oauth_accounts" ("id", "provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("provider", "provider_user_id") do nothing returning *`,
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("provider", "provider_user_id") do nothing
+       returning "id", "provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at"`,
     ).all(hex(uuidv7()), 'github', providerUserId, hex(userId), null, null, null, null, micros(new Date()));
   const passkeyUse = async (credentialId: string, count: number) => {
     const rows = prepared(

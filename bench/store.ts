@@ -154,7 +154,8 @@ export function rawOperations(pool: pg.Pool): RawOperations & { rotate(token: st
   const link = (userId: string, providerUserId: string) =>
     pool.query(
       `insert into "fullauth_oauth_accounts" ("id", "provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at")
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict ("provider", "provider_user_id") do nothing returning *`,
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict ("provider", "provider_user_id") do nothing
+       returning "id", "provider", "provider_user_id", "user_id", "provider_email", "access_token", "refresh_token", "expires_at", "created_at"`,
       [uuidv7(), 'github', providerUserId, userId, null, null, null, null, new Date()],
     );
   const passkeyUse = (credentialId: string, count: number) =>

@@ -111,19 +111,43 @@ export function userRecords({ key, flag, date: time }: Columns, at: UserLayout =
 
 export const toUser = userRecords(plainColumns);
 
-export function toOAuth(r: Row): OAuthAccountRecord {
-  return {
-    id: String(r.id),
-    provider: String(r.provider),
-    providerUserId: String(r.provider_user_id),
-    userId: String(r.user_id),
-    providerEmail: (r.provider_email as string | null) ?? null,
-    accessToken: (r.access_token as string | null) ?? null,
-    refreshToken: (r.refresh_token as string | null) ?? null,
-    expiresAt: date(r.expires_at),
-    createdAt: date(r.created_at)!,
+/** The columns an `OAuthAccountRecord` is read from. */
+export const OAUTH_COLUMNS = [
+  'id',
+  'provider',
+  'provider_user_id',
+  'user_id',
+  'provider_email',
+  'access_token',
+  'refresh_token',
+  'expires_at',
+  'created_at',
+] as const;
+/** Where an OAuth account row holds each column: its property names, or its positions (a row array of `OAUTH_COLUMNS`). */
+type OAuthLayout = Record<(typeof OAUTH_COLUMNS)[number], string | number>;
+const OAUTH_BY_NAME = Object.fromEntries(OAUTH_COLUMNS.map((column) => [column, column])) as OAuthLayout;
+export const OAUTH_POSITIONS = Object.fromEntries(OAUTH_COLUMNS.map((column, i) => [column, i])) as OAuthLayout;
+
+/** An OAuth account row → `OAuthAccountRecord`, with the given column readers (as `userRecords()`). */
+export function oauthRecords({ key, date: time }: Columns, at: OAuthLayout = OAUTH_BY_NAME): (r: Row | readonly unknown[]) => OAuthAccountRecord {
+  const { id, provider, provider_user_id, user_id, provider_email, access_token, refresh_token, expires_at, created_at } = at;
+  return (row) => {
+    const r = row as Record<string | number, unknown>;
+    return {
+      id: key(r[id]),
+      provider: String(r[provider]),
+      providerUserId: String(r[provider_user_id]),
+      userId: key(r[user_id]),
+      providerEmail: (r[provider_email] as string | null) ?? null,
+      accessToken: (r[access_token] as string | null) ?? null,
+      refreshToken: (r[refresh_token] as string | null) ?? null,
+      expiresAt: time(r[expires_at]),
+      createdAt: time(r[created_at])!,
+    };
   };
 }
+
+export const toOAuth = oauthRecords(plainColumns);
 
 /** The columns a `PasskeyRecord` is read from. */
 export const PASSKEY_COLUMNS = [

@@ -43,7 +43,7 @@ import {
   UnstorableTextError,
   ValueTooLongError,
 } from './errors.js';
-import { date, PASSKEY_COLUMNS, PASSKEY_POSITIONS, passkeyRecords, toOAuth, toPasskey, toUser, USER_COLUMNS, USER_POSITIONS, userRecords } from './records.js';
+import { date, OAUTH_COLUMNS, OAUTH_POSITIONS, oauthRecords, PASSKEY_COLUMNS, PASSKEY_POSITIONS, passkeyRecords, toOAuth, toPasskey, toUser, USER_COLUMNS, USER_POSITIONS, userRecords } from './records.js';
 import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncResult, SessionRecord, UserRecord } from './records.js';
 
 export { normalizeEmail };
@@ -73,6 +73,8 @@ const rethrowAsStoreError = (error: unknown): never => {
 const TOKEN_COLUMNS = ['user_id', 'family_id', 'expires_at', 'revoked', 'is_active'] as const;
 /** A user's record columns, in `USER_COLUMNS`' order (what `#firstUser` reads, by name or by position). */
 const USER_SELECT = USER_COLUMNS.map((column) => `"${column}"`).join(', ');
+/** An OAuth account's record columns, in `OAUTH_COLUMNS`' order (what linkOAuthAccount()'s insert returns). */
+const OAUTH_SELECT = OAUTH_COLUMNS.map((column) => `"${column}"`).join(', ');
 /** A passkey's record columns, in `PASSKEY_COLUMNS`' order (what `#passkeyUpdate` returns). */
 const PASSKEY_SELECT = PASSKEY_COLUMNS.map((column) => `"${column}"`).join(', ');
 
@@ -210,6 +212,8 @@ export class FullauthStore {
   /** A passkey row straight from the driver, by name or (rows as arrays of `PASSKEY_COLUMNS`) by position → `PasskeyRecord`. */
   readonly #passkeyRecord: (row: Row) => PasskeyRecord;
   readonly #passkeyValues: (row: readonly unknown[]) => PasskeyRecord;
+  /** An OAuth account row straight from the driver as an array of `OAUTH_COLUMNS` → `OAuthAccountRecord`. */
+  readonly #oauthValues: (row: readonly unknown[]) => OAuthAccountRecord;
   /** A driver's boolean (`exists …` answers) as the dialect stores it. */
   readonly #flag: (value: unknown) => boolean;
 
@@ -227,11 +231,12 @@ export class FullauthStore {
     this.#userValues = userRecords(this.#d.columns, USER_POSITIONS);
     this.#passkeyRecord = passkeyRecords(this.#d.columns);
     this.#passkeyValues = passkeyRecords(this.#d.columns, PASSKEY_POSITIONS);
+    this.#oauthValues = oauthRecords(this.#d.columns, OAUTH_POSITIONS);
     this.#flag = this.#d.columns.flag;
     this.#db = {
       rows: (sql, params, context) => this.#rows(sql, params, context),
       affected: (sql, params, context) => this.#affected(sql, params, context),
-      result: (sql, params, context) => this.#result(sql, params, context),
+      result: (sql, params, context, arrays) => this.#result(sql, params, context, arrays),
       transaction: (fn) => this.#transaction(fn),
     };
     this.#em = em;
@@ -313,9 +318,9 @@ export class FullauthStore {
    * to the store) or one of the store's own (`em`), it joins it; otherwise it runs on the pool:
    * no EntityManager fork, as the store keeps no identity map.
    */
-  #execute(sql: string | Statement, params: readonly unknown[], em: Context | undefined): BoundResult | Promise<BoundResult> {
+  #execute(sql: string | Statement, params: readonly unknown[], em: Context | undefined, arrays?: boolean): BoundResult | Promise<BoundResult> {
     const session = em ?? this.#session();
-    return typeof sql === 'string' ? this.#d.execute(session, sql, params) : this.#d.execute(session, sql.sql, params, sql.text);
+    return typeof sql === 'string' ? this.#d.execute(session, sql, params, undefined, arrays) : this.#d.execute(session, sql.sql, params, sql.text, arrays);
   }
   async #rows(sql: string | Statement, params: readonly unknown[] = [], em?: Context): Promise<Row[]> {
     let rows: Row[];
@@ -348,11 +353,11 @@ export class FullauthStore {
     }
     return result instanceof Promise ? result.catch(rethrowAsStoreError) : result;
   }
-  /** `#driverResult()` of a statement or a text, rows as objects (`Db.result`). */
-  #result(sql: string | Statement, params: readonly unknown[], em?: Context): BoundResult | Promise<BoundResult> {
+  /** `#driverResult()` of a statement or a text, rows as objects unless `arrays` (`Db.result`). */
+  #result(sql: string | Statement, params: readonly unknown[], em?: Context, arrays?: boolean): BoundResult | Promise<BoundResult> {
     let result: BoundResult | Promise<BoundResult>;
     try {
-      result = this.#execute(sql, params, em);
+      result = this.#execute(sql, params, em, arrays);
     } catch (error) {
       throw storeError(error);
     }
@@ -1269,9 +1274,14 @@ export class FullauthStore {
         insert.sql,
         [...id.params, provider, providerUserId, this.#k(userId), providerEmail, accessToken, refreshToken, expiresAt === null ? null : this.#d.stamp(expiresAt), this.#d.stamp(this.#now())],
         '("provider", "provider_user_id")',
-        this.#d.insertReturning ? '*' : '',
+        this.#d.insertReturning ? OAUTH_SELECT : '',
+        undefined,
+        // The returned row read by position where the driver gives arrays (as recordPasskeyUse()'s).
+        true,
       );
       if (inserted.inserted) {
+        const values = inserted.values?.[0];
+        if (values !== undefined) return { account: this.#oauthValues(values), created: true };
         const row = inserted.rows[0] ?? (await this.#rows(this.#byId(table), [this.#k(id.id!)]))[0];
         if (row) return { account: toOAuth(row), created: true };
       }

@@ -28,6 +28,11 @@ export interface Statement {
 export interface Inserted {
   inserted: boolean;
   rows: Row[];
+  /**
+   * The returned rows instead as arrays of the `returning` columns, as the driver gave them
+   * (not converted: read with `columns`), where asked for and given (`rows` is then empty).
+   */
+  values?: unknown[][];
 }
 
 /** A read of the row an insert would collide with (see `StoreDialect.insertIfAbsent`). */
@@ -45,7 +50,7 @@ export interface Db {
    * statement ran at once (node:sqlite), so that a call whose statements all run at once takes
    * no turn of the event loop. Failures are store errors, thrown or rejected.
    */
-  result(sql: string | Statement, params: readonly unknown[], em?: Context): MaybePromise<BoundResult>;
+  result(sql: string | Statement, params: readonly unknown[], em?: Context, arrays?: boolean): MaybePromise<BoundResult>;
   /** The caller's transaction when the store's EntityManager is in one, else a new one of the store's. */
   transaction<T>(fn: (em: Context) => MaybePromise<T>): Promise<T>;
 }
@@ -164,6 +169,9 @@ export interface StoreDialect {
    * `existing`, when given, is a locking read of the row in the way. A dialect on which a
    * refused insert costs more than a read (MySQL: a duplicate key is an error, and an error
    * is costly) runs it first and returns its rows, with `inserted: false`, when it finds one.
+   *
+   * `arrays`: the returned rows may come as `values`, arrays of the `returning` columns
+   * straight from the driver (see `StoreDialect.execute`); a dialect may ignore it.
    */
   insertIfAbsent(
     db: Db,
@@ -173,6 +181,7 @@ export interface StoreDialect {
     conflict: string,
     returning: string,
     existing?: Probe,
+    arrays?: boolean,
   ): MaybePromise<Inserted>;
 
   /**

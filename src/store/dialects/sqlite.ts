@@ -50,7 +50,8 @@ export interface SqliteStoreOptions {
 const conflictFreeInserts: ConflictFreeInserts<string> = new Map();
 const asItIs = (sql: string) => sql;
 /** `insertIfAbsent`'s outcome: from the rows its RETURNING gave, or from its count of rows changed. */
-const insertedRows = ({ rows }: BoundResult): Inserted => ({ inserted: rows.length > 0, rows: rows.map(hexRow) });
+const insertedRows = ({ rows, values }: BoundResult): Inserted =>
+  values !== undefined ? { inserted: values.length > 0, rows, values } : { inserted: rows.length > 0, rows: rows.map(hexRow) };
 const insertedCount = ({ affected, rows }: BoundResult): Inserted => ({ inserted: affected > 0, rows });
 
 export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
@@ -133,9 +134,9 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     textBytes: undefined,
 
     // At once when the statement ran at once (assignRole's whole transaction then takes no turn of the event loop).
-    insertIfAbsent(db, em, insert, params, conflict, returning) {
+    insertIfAbsent(db, em, insert, params, conflict, returning, _existing, arrays) {
       const sql = onConflictDoNothing(conflictFreeInserts, insert, conflict, returning, asItIs);
-      const result = db.result(sql, params, em);
+      const result = db.result(sql, params, em, arrays);
       return result instanceof Promise ? result.then(returning ? insertedRows : insertedCount) : returning ? insertedRows(result) : insertedCount(result);
     },
 
