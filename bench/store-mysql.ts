@@ -10,6 +10,10 @@ import { uuidv7 } from 'uuidv7';
 import { createFullauthStore, defineFullauthEntities } from '../src/index.js';
 import { compare as compareSides, sample, type Figures } from './measure.js';
 import { pairs, seedPairFixture, type RawOperations } from './pairs.js';
+import { USER_COLUMNS } from '../src/store/records.js';
+
+/** The user reads' select list: the store's own (`USER_COLUMNS`), so both sides send the same SQL. */
+const USER_SELECT = USER_COLUMNS.names.map((column) => `\`${column}\``).join(', ');
 
 /** The servers of the MySQL family the bench runs on (as the tests: MariaDB, and MySQL from scripts/mysql-server.sh). */
 export const MYSQL_BENCH_SERVERS = [
@@ -103,7 +107,7 @@ function rawOperations(pool: mysql.Pool): RawOperations {
       return (r as mysql.ResultSetHeader).affectedRows;
     });
   // The store compares identities exactly (the column's collation ignores case and accents): the index, then the bytes.
-  const lookup = (email: string) => pool.execute(`select * from \`fullauth_users\` where \`email\` = ? and cast(convert(\`email\` using utf8mb4) as binary) = cast(? as binary)`, [email, email]);
+  const lookup = (email: string) => pool.execute(`select ${USER_SELECT} from \`fullauth_users\` where \`email\` = ? and cast(convert(\`email\` using utf8mb4) as binary) = cast(? as binary)`, [email, email]);
   const permission = (userId: string, name: string) =>
     pool.execute(
       `select exists (select 1 from \`fullauth_users\` u where u.\`id\` = ? and u.\`is_active\` and (u.\`is_superuser\` or exists (
@@ -113,7 +117,7 @@ function rawOperations(pool: mysql.Pool): RawOperations {
          where ur.\`user_id\` = u.\`id\` and p.\`name\` = ? and cast(convert(p.\`name\` using utf8mb4) as binary) = cast(? as binary)))) as \`ok\``,
       [hex(userId), name, name],
     );
-  const byId = (id: string) => pool.execute(`select * from \`fullauth_users\` where \`id\` = ?`, [hex(id)]);
+  const byId = (id: string) => pool.execute(`select ${USER_SELECT} from \`fullauth_users\` where \`id\` = ?`, [hex(id)]);
   const role = (userId: string, name: string) =>
     pool.execute(
       `select exists (select 1 from \`fullauth_users\` u where u.\`id\` = ? and u.\`is_active\` and (u.\`is_superuser\` or exists (

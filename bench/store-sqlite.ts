@@ -14,6 +14,10 @@ import { uuidv7 } from 'uuidv7';
 import { createFullauthStore, defineFullauthEntities, fullauthSqlite } from '../src/index.js';
 import { median, sample, summarise, type Figures, type Sample } from './measure.js';
 import { pairs, seedPairFixture, type RawOperations } from './pairs.js';
+import { USER_COLUMNS } from '../src/store/records.js';
+
+/** The user reads' select list: the store's own (`USER_COLUMNS`), so both sides send the same SQL. */
+const USER_SELECT = USER_COLUMNS.select;
 
 const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
 const USERS = 200;
@@ -156,7 +160,7 @@ function rawOperations(db: Db): RawOperations {
       prepared(`select "is_active" from "fullauth_users" where "id" = ?`).all(hex(userId));
       return prepared(`update "fullauth_refresh_tokens" set "revoked" = true where "user_id" = ? and "revoked" = false`).run(hex(userId)).changes;
     });
-  const lookup = async (email: string) => prepared(`select * from "fullauth_users" where "email" = ?`).all(email);
+  const lookup = async (email: string) => prepared(`select ${USER_SELECT} from "fullauth_users" where "email" = ?`).all(email);
   const permission = async (userId: string, name: string) =>
     prepared(
       `select exists (select 1 from "fullauth_users" u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (
@@ -165,7 +169,7 @@ function rawOperations(db: Db): RawOperations {
          join "fullauth_permissions" p on p."id" = rp."permission_id"
          where ur."user_id" = u."id" and p."name" = ?))) as "ok"`,
     ).all(hex(userId), name);
-  const byId = async (id: string) => prepared(`select * from "fullauth_users" where "id" = ?`).all(hex(id));
+  const byId = async (id: string) => prepared(`select ${USER_SELECT} from "fullauth_users" where "id" = ?`).all(hex(id));
   const role = async (userId: string, name: string) =>
     prepared(
       `select exists (select 1 from "fullauth_users" u where u."id" = ? and u."is_active" and (u."is_superuser" or exists (

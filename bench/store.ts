@@ -13,6 +13,10 @@ import { uuidv7 } from 'uuidv7';
 import { createFullauthStore, defineFullauthEntities } from '../src/index.js';
 import { compare as compareSides, sample, type Figures } from './measure.js';
 import { pairs, seedPairFixture, type RawOperations } from './pairs.js';
+import { USER_COLUMNS } from '../src/store/records.js';
+
+/** The user reads' select list: the store's own (`USER_COLUMNS`), so both sides send the same SQL. */
+const USER_SELECT = USER_COLUMNS.select;
 
 const ADMIN_URL = process.env.FULLAUTH_TEST_PG_URL ?? 'postgresql://root@127.0.0.1:5432/test';
 const OPS = Number(process.env.BENCH_STORE_OPS ?? 2000);
@@ -95,7 +99,7 @@ export function rawOperations(pool: pg.Pool): RawOperations & { rotate(token: st
       await client.query(`select "is_active" from "fullauth_users" where "id" = $1 for no key update`, [userId]);
       return (await client.query(`update "fullauth_refresh_tokens" set "revoked" = true where "user_id" = $1 and "revoked" = false`, [userId])).rowCount;
     });
-  const lookup = (email: string) => pool.query(`select * from "fullauth_users" where "email" = $1`, [email]);
+  const lookup = (email: string) => pool.query(`select ${USER_SELECT} from "fullauth_users" where "email" = $1`, [email]);
   const permission = (userId: string, name: string) =>
     pool.query(
       `select exists (select 1 from "fullauth_users" u where u."id" = $1 and u."is_active" and (u."is_superuser" or exists (
@@ -105,7 +109,7 @@ export function rawOperations(pool: pg.Pool): RawOperations & { rotate(token: st
          where ur."user_id" = u."id" and p."name" = $2))) as "ok"`,
       [userId, name],
     );
-  const byId = (id: string) => pool.query(`select * from "fullauth_users" where "id" = $1`, [id]);
+  const byId = (id: string) => pool.query(`select ${USER_SELECT} from "fullauth_users" where "id" = $1`, [id]);
   const createUser = (email: string) =>
     pool.query(
       `insert into "fullauth_users" ("id", "email", "hashed_password", "is_active", "is_verified", "is_superuser", "created_at")
@@ -121,16 +125,17 @@ export function rawOperations(pool: pg.Pool): RawOperations & { rotate(token: st
     );
   const sessions = (userId: string) => {
     const now = new Date();
-    const live = `not "revoked" and "expires_at" > $1`;
+    // The store's statement as it sends it: `now` bound once per use.
+    const live = (n: number) => `not "revoked" and "expires_at" > $${n}`;
     return pool.query(
       `select "family_id", min("created_at") as "started_at", max("created_at") as "last_used_at",
-              (array_agg("expires_at" order by "created_at" desc) filter (where ${live}))[1] as "expires_at",
-              (array_agg("user_agent" order by "created_at" desc) filter (where ${live}))[1] as "user_agent",
-              (array_agg("ip_address" order by "created_at" desc) filter (where ${live}))[1] as "ip_address"
+              (array_agg("expires_at" order by "created_at" desc) filter (where ${live(1)}))[1] as "expires_at",
+              (array_agg("user_agent" order by "created_at" desc) filter (where ${live(2)}))[1] as "user_agent",
+              (array_agg("ip_address" order by "created_at" desc) filter (where ${live(3)}))[1] as "ip_address"
        from "fullauth_refresh_tokens"
-       where "user_id" = $2 and "family_id" in (select "family_id" from "fullauth_refresh_tokens" where "user_id" = $2 and not "revoked" and "expires_at" > $1)
+       where "user_id" = $4 and "family_id" in (select "family_id" from "fullauth_refresh_tokens" where "user_id" = $5 and ${live(6)})
        group by "family_id" order by max("created_at") desc`,
-      [now, userId],
+      [now, now, now, userId, userId, now],
     );
   };
   const changePassword = (userId: string, hash: string) =>

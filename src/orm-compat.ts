@@ -302,7 +302,7 @@ export interface BoundResult {
   rows: Record<string, unknown>[];
   /** Rows inserted, updated or deleted (0 for a plain select). */
   affected: number;
-  /** The rows as arrays instead, in the order of the select list, where asked for and given (`fullauthSqlite()`; `rows` is then empty). */
+  /** The rows as arrays instead, in the order of the select list, where asked for and given (`fullauthSqlite()`, `pg`'s pool; `rows` is then empty). */
   values?: unknown[][];
 }
 
@@ -365,13 +365,21 @@ interface PgResult {
   rowCount: number | null;
   command?: string;
 }
-interface PgClient {
+/** `pg`'s query config: rows as arrays of the select list with `rowMode: 'array'`. */
+interface PgQuery {
+  text: string;
+  values: readonly unknown[];
+  rowMode: 'array';
+}
+interface PgQueryable {
   query(text: string, values?: readonly unknown[]): Promise<PgResult>;
+  query(config: PgQuery): Promise<{ rows: unknown[][]; rowCount: number | null; command?: string }>;
+}
+interface PgClient extends PgQueryable {
   release(error?: Error | boolean): void;
 }
-interface PgPool {
+interface PgPool extends PgQueryable {
   connect(): Promise<PgClient>;
-  query(text: string, values?: readonly unknown[]): Promise<PgResult>;
   totalCount: number;
 }
 
@@ -586,10 +594,15 @@ const TRANSACTION_CONTROL = /^\s*(begin|commit|end|rollback)\b/i;
  * `$n` for the `?` of `sql`): straight to MikroORM's `pg` pool (or the store's transaction on
  * it) once `nativePool` has found it, with no look-up of the text and no await on the way.
  */
-export async function executePostgres(session: SqlSession, sql: string, text: string, params: readonly unknown[]): Promise<BoundResult> {
+export async function executePostgres(session: SqlSession, sql: string, text: string, params: readonly unknown[], arrays?: boolean): Promise<BoundResult> {
   const native = session.native ?? (session.transaction ? undefined : FOUND_POOLS.get(session.connection as object));
   if (!native) return executeBound(session, sql, params, true, text);
   try {
+    if (arrays) {
+      // pg builds an object per row by name otherwise: on a list of sessions, ~6% of the call.
+      const result = await native.query({ text, values: params, rowMode: 'array' });
+      return { rows: [], values: result.rows, affected: WRITES.has(result.command ?? '') ? (result.rowCount ?? 0) : 0 };
+    }
     return pgResult(await native.query(text, params));
   } catch (error) {
     throw session.platform.getExceptionConverter().convertException(error as Error);

@@ -43,7 +43,7 @@ import {
   UnstorableTextError,
   ValueTooLongError,
 } from './errors.js';
-import { date, OAUTH_COLUMNS, OAUTH_POSITIONS, oauthRecords, PASSKEY_COLUMNS, PASSKEY_POSITIONS, passkeyRecords, toOAuth, toPasskey, toUser, USER_COLUMNS, USER_POSITIONS, userRecords } from './records.js';
+import { date, OAUTH_COLUMNS, oauthRecords, PASSKEY_COLUMNS, passkeyRecords, toOAuth, toPasskey, toUser, USER_COLUMNS, userRecords } from './records.js';
 import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncResult, SessionRecord, UserRecord } from './records.js';
 
 export { normalizeEmail };
@@ -71,12 +71,6 @@ const rethrowAsStoreError = (error: unknown): never => {
 };
 /** Rotation's read of a token (`tokenByDigest`): its select list, in order. */
 const TOKEN_COLUMNS = ['user_id', 'family_id', 'expires_at', 'revoked', 'is_active'] as const;
-/** A user's record columns, in `USER_COLUMNS`' order (what `#firstUser` reads, by name or by position). */
-const USER_SELECT = USER_COLUMNS.map((column) => `"${column}"`).join(', ');
-/** An OAuth account's record columns, in `OAUTH_COLUMNS`' order (what linkOAuthAccount()'s insert returns). */
-const OAUTH_SELECT = OAUTH_COLUMNS.map((column) => `"${column}"`).join(', ');
-/** A passkey's record columns, in `PASSKEY_COLUMNS`' order (what `#passkeyUpdate` returns). */
-const PASSKEY_SELECT = PASSKEY_COLUMNS.map((column) => `"${column}"`).join(', ');
 
 /**
  * `fn(value)` as a promise: at once where the value is there already (node:sqlite), else when
@@ -228,10 +222,10 @@ export class FullauthStore {
     const dialect = dialectOf(em.getDriver().getPlatform());
     this.#d = storeDialect(dialect, { busyTimeout: busyTimeout === undefined ? 5000 : check.integer('options.busyTimeout', busyTimeout, 0, 3_600_000) });
     this.#userRecord = userRecords(this.#d.columns);
-    this.#userValues = userRecords(this.#d.columns, USER_POSITIONS);
+    this.#userValues = userRecords(this.#d.columns, USER_COLUMNS.byPosition);
     this.#passkeyRecord = passkeyRecords(this.#d.columns);
-    this.#passkeyValues = passkeyRecords(this.#d.columns, PASSKEY_POSITIONS);
-    this.#oauthValues = oauthRecords(this.#d.columns, OAUTH_POSITIONS);
+    this.#passkeyValues = passkeyRecords(this.#d.columns, PASSKEY_COLUMNS.byPosition);
+    this.#oauthValues = oauthRecords(this.#d.columns, OAUTH_COLUMNS.byPosition);
     this.#flag = this.#d.columns.flag;
     this.#db = {
       rows: (sql, params, context) => this.#rows(sql, params, context),
@@ -341,19 +335,8 @@ export class FullauthStore {
    * with `#d.columns`), the result itself where the statement ran at once (node:sqlite), and
    * with `arrays` its rows possibly as arrays of the select list (`values`, see
    * `StoreDialect.execute`). Errors are thrown or rejected as the store's typed errors, as
-   * `#rows()` throws them.
+   * `#rows()` throws them. The store's `Db.result`.
    */
-  #driverResult(sql: Statement, params: readonly unknown[], arrays: boolean, em?: Context): BoundResult | Promise<BoundResult> {
-    let result: BoundResult | Promise<BoundResult>;
-    try {
-      const session = em ?? this.#session();
-      result = this.#d.execute(session, sql.sql, params, sql.text, arrays);
-    } catch (error) {
-      throw storeError(error);
-    }
-    return result instanceof Promise ? result.catch(rethrowAsStoreError) : result;
-  }
-  /** `#driverResult()` of a statement or a text, rows as objects unless `arrays` (`Db.result`). */
   #result(sql: string | Statement, params: readonly unknown[], em?: Context, arrays?: boolean): BoundResult | Promise<BoundResult> {
     let result: BoundResult | Promise<BoundResult>;
     try {
@@ -370,7 +353,7 @@ export class FullauthStore {
   };
   /** One of the checks' `select exists (…) as "ok"`: whether its answer is true. */
   #check(statement: Statement, params: readonly unknown[]): Promise<boolean> {
-    const result = this.#driverResult(statement, params, true);
+    const result = this.#result(statement, params, undefined, true);
     return result instanceof Promise ? result.then(this.#firstOk, falseIfUnstorable) : settle(result, this.#firstOk);
   }
   /** Whether the first row's `ok` (its only column) is true. */
@@ -451,7 +434,7 @@ export class FullauthStore {
 
   /** Each row's `is_active` of a read whose only column it is (the revocations' locking reads), from the driver's rows. */
   #activeOf(sql: Statement, params: readonly unknown[], em: Context): MaybePromise<boolean[]> {
-    return andThen(this.#driverResult(sql, params, true, em), this.#activeFlags);
+    return andThen(this.#result(sql, params, em, true), this.#activeFlags);
   }
   readonly #activeFlags = ({ rows, values }: BoundResult): boolean[] => {
     const flag = this.#flag;
@@ -566,11 +549,8 @@ export class FullauthStore {
 
   findUserByEmail(email: string): Promise<UserRecord | null> {
     try {
-      const result = this.#driverResult(
-        this.#sql('userByEmail', () => `select ${USER_SELECT} from ${this.#users} where ${this.#d.exactText.sql('"email"')}`),
-        this.#d.exactText.values(this.#email(email, 'email')),
-        true,
-      );
+      const byEmail = this.#sql('userByEmail', () => `select ${USER_COLUMNS.select} from ${this.#users} where ${this.#d.exactText.sql('"email"')}`);
+      const result = this.#result(byEmail, this.#d.exactText.values(this.#email(email, 'email')), undefined, true);
       return result instanceof Promise ? result.then(this.#firstUser, nullIfUnstorable) : settle(result, this.#firstUser);
     } catch (error) {
       return Promise.reject(error);
@@ -583,7 +563,7 @@ export class FullauthStore {
       if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a string id, got ${typeof id}`);
       if (!check.possibleId(this.#idStrategy, id)) return Promise.resolve(null);
       const key = this.#k(check.canonicalId(this.#idStrategy, id));
-      return settle(this.#driverResult(this.#sql('userById', () => `select ${USER_SELECT} from ${this.#users} where "id" = ?`), [key], true), this.#firstUser);
+      return settle(this.#result(this.#sql('userById', () => `select ${USER_COLUMNS.select} from ${this.#users} where "id" = ?`), [key], undefined, true), this.#firstUser);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -788,15 +768,12 @@ export class FullauthStore {
     const digest = tokenDigest(token);
     // Joined with its user: a token whose user row is gone (an orphan, left by a database
     // whose foreign keys were off) is no token.
-    const found = this.#driverResult(
-      this.#sql(
-        'tokenByDigest',
-        () => `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
+    const byDigest = this.#sql(
+      'tokenByDigest',
+      () => `select t."user_id", t."family_id", t."expires_at", t."revoked", u."is_active"
          from ${this.#tokens} t join ${this.#users} u on u."id" = t."user_id" where t."token" = ?`,
-      ),
-      [digest],
-      true,
     );
+    const found = this.#result(byDigest, [digest], undefined, true);
     const { rows, values } = found instanceof Promise ? await found : found;
     // The row as an array of the select list, or as an object.
     const row: readonly unknown[] | undefined = values !== undefined ? values[0] : rows.length === 0 ? undefined : TOKEN_COLUMNS.map((column) => rows[0]![column]);
@@ -938,7 +915,7 @@ export class FullauthStore {
   async listSessions(userId: string): Promise<SessionRecord[]> {
     const id = this.#userId(userId);
     const statement = this.#sql('sessions', () => this.#d.sessions.statement(this.#tt));
-    return settle(this.#driverResult(statement, this.#d.sessions.params(this.#k(id), this.#now()), true), this.#sessionRecords);
+    return settle(this.#result(statement, this.#d.sessions.params(this.#k(id), this.#now()), undefined, true), this.#sessionRecords);
   }
   /** The sessions' rows (by position where the driver gave arrays) as records, read in one pass. */
   readonly #sessionRecords = ({ rows, values }: BoundResult): SessionRecord[] => {
@@ -984,7 +961,7 @@ export class FullauthStore {
     const key = id === undefined ? undefined : this.#k(id);
     const values: unknown[] = id === undefined ? [name] : [key, name];
     if (permission) values.push(description);
-    const inserted = this.#d.insertIfAbsent(this.#db, em, insert, values, '("name")', id === undefined ? '"id"' : '', { sql: byName, params: [name] });
+    const inserted = this.#d.insertIfAbsent(this.#db, em, insert, values, '("name")', id === undefined ? '"id"' : '', { existing: { sql: byName, params: [name] } });
     return inserted instanceof Promise ? inserted.then((outcome) => this.#named(em, byName, name, key, outcome)) : this.#named(em, byName, name, key, inserted);
   }
   /** `#ensureNamed()`'s statements for the roles' or the permissions' table, built once (no look-up by name per call). */
@@ -1048,7 +1025,7 @@ export class FullauthStore {
     let held: BoundResult | Promise<BoundResult>;
     const params = [userKey, ...this.#d.exactText.values(name)];
     try {
-      held = this.#driverResult(this.#holdsRoleStatement(roles, userRoles), params, true);
+      held = this.#result(this.#holdsRoleStatement(roles, userRoles), params, undefined, true);
     } catch (error) {
       // A name the database cannot store is held by nobody: the write path refuses it.
       return error instanceof UnstorableTextError ? this.#linkRole(roles, userRoles, userKey, name, id) : Promise.reject(error);
@@ -1085,7 +1062,7 @@ export class FullauthStore {
       held: this.#sql('userRoleHeld', () => `select 1 as "held" from ${userRoles} where "user_id" = ? and "role_id" = ?${this.#d.latestRead}`),
     });
     const key = [userKey, roleKey];
-    const linked = this.#d.insertIfAbsent(this.#db, em, insert, key, '', '', { sql: held, params: key });
+    const linked = this.#d.insertIfAbsent(this.#db, em, insert, key, '', '', { existing: { sql: held, params: key } });
     if (!this.#d.orphans) return linked instanceof Promise ? linked.then(nothing) : undefined;
     // Where orphans exist (SQLite), the link met may be one whose user was deleted with foreign
     // keys off (no foreign key is checked for an insert that does nothing): the user must exist.
@@ -1144,7 +1121,7 @@ export class FullauthStore {
       key,
       '',
       '',
-      { sql: this.#sql('grantHeld', () => `select 1 as "held" from ${grants} where "role_id" = ? and "permission_id" = ?${this.#d.latestRead}`), params: key },
+      { existing: { sql: this.#sql('grantHeld', () => `select 1 as "held" from ${grants} where "role_id" = ? and "permission_id" = ?${this.#d.latestRead}`), params: key } },
     );
     return { role, perm, granted: inserted };
   }
@@ -1274,10 +1251,10 @@ export class FullauthStore {
         insert.sql,
         [...id.params, provider, providerUserId, this.#k(userId), providerEmail, accessToken, refreshToken, expiresAt === null ? null : this.#d.stamp(expiresAt), this.#d.stamp(this.#now())],
         '("provider", "provider_user_id")',
-        this.#d.insertReturning ? OAUTH_SELECT : '',
-        undefined,
-        // The returned row read by position where the driver gives arrays (as recordPasskeyUse()'s).
-        true,
+        this.#d.insertReturning ? OAUTH_COLUMNS.select : '',
+        // The returned row read by position where the driver gives arrays, as recordPasskeyUse()'s:
+        // node:sqlite's row objects are dictionaries, each column read from them a slow look-up.
+        { arrays: true },
       );
       if (inserted.inserted) {
         const values = inserted.values?.[0];
@@ -1439,7 +1416,7 @@ export class FullauthStore {
       if (this.#d.updateReturning) {
         // The returned row read by position where the driver gives arrays (node:sqlite: its row
         // objects are dictionaries, each property read a megamorphic load), else by name.
-        const result = this.#driverResult(sql, params, true);
+        const result = this.#result(sql, params, undefined, true);
         const { rows, values } = result instanceof Promise ? await result : result;
         passkey = values !== undefined ? (values[0] && this.#passkeyValues(values[0])) : rows[0] && this.#passkeyRecord(rows[0]);
       } else if ((await this.#affected(sql, params)) > 0) {
@@ -1459,7 +1436,7 @@ export class FullauthStore {
   /** An update of a passkey by its credential id (only one whose user exists), returning the row where the database can. */
   #passkeyUpdate(table: string, set: string, where: string): string {
     const owned = this.#d.orphans ? ` and ${this.#orphan(table).replace('not exists', 'exists')}` : '';
-    return `update ${table} set ${set} where ${this.#d.exactText.sql('"credential_id"')}${where}${owned}${this.#d.updateReturning ? ` returning ${PASSKEY_SELECT}` : ''}`;
+    return `update ${table} set ${set} where ${this.#d.exactText.sql('"credential_id"')}${where}${owned}${this.#d.updateReturning ? ` returning ${PASSKEY_COLUMNS.select}` : ''}`;
   }
 
   // ---- access tokens (fastapi-fullauth's format) ---------------------------------------

@@ -41,6 +41,21 @@ export interface Probe {
   readonly params: readonly unknown[];
 }
 
+/** What a caller of `StoreDialect.insertIfAbsent` may add. */
+export interface InsertOptions {
+  /**
+   * A locking read of the row in the way. A dialect on which a refused insert costs more than
+   * a read (MySQL: a duplicate key is an error, and an error is costly) runs it first and
+   * returns its rows, with `inserted: false`, when it finds one.
+   */
+  readonly existing?: Probe;
+  /**
+   * The returned rows may come as `values`, arrays of the `returning` columns straight from
+   * the driver (see `StoreDialect.execute`); a dialect may ignore it.
+   */
+  readonly arrays?: boolean;
+}
+
 /** How the store runs statements: values bound, rows converted by the dialect, failures as store errors. */
 export interface Db {
   rows(sql: string | Statement, params: readonly unknown[], em?: Context): Promise<Row[]>;
@@ -48,7 +63,10 @@ export interface Db {
   /**
    * The driver's result of one statement, its rows not converted: the result itself where the
    * statement ran at once (node:sqlite), so that a call whose statements all run at once takes
-   * no turn of the event loop. Failures are store errors, thrown or rejected.
+   * no turn of the event loop. Failures are store errors, thrown or rejected. With `arrays`,
+   * the rows may come as `values`, arrays of the select list as the driver gave them
+   * (node:sqlite: one shape for every row, where its row objects are dictionaries), `rows`
+   * then empty; a dialect whose driver gives objects leaves `values` undefined.
    */
   result(sql: string | Statement, params: readonly unknown[], em?: Context, arrays?: boolean): MaybePromise<BoundResult>;
   /** The caller's transaction when the store's EntityManager is in one, else a new one of the store's. */
@@ -91,7 +109,8 @@ export interface StoreDialect {
    * `text`: the statement as `prepare` made it, when the caller built it once (a `Statement`).
    * The result itself where the statement ran at once (node:sqlite is synchronous); a failure
    * may then be thrown rather than rejected. `arrays`: a reader's rows may come as arrays
-   * (`values` of the result, node:sqlite on `fullauthSqlite()`); a dialect may ignore it.
+   * (`values` of the result: node:sqlite on `fullauthSqlite()`, `pg` on MikroORM's pool); a
+   * dialect may ignore it.
    */
   execute(session: SqlSession, sql: string, params: readonly unknown[], text?: string, arrays?: boolean): BoundResult | Promise<BoundResult>;
   /** The text a statement is sent as (PostgreSQL: `$1, $2, …` for `?`), made once per `Statement`; none where it is the SQL itself. */
@@ -130,7 +149,7 @@ export interface StoreDialect {
   readonly lockExclusive: string;
   /** The exclusive lock a revocation takes on the user's row (PostgreSQL: one that still lets rows referencing it be inserted). */
   readonly lockForRevocation: string;
-  /** Whether `insert … returning *` and `update … returning *` exist. */
+  /** Whether `insert … returning` and `update … returning` exist. */
   readonly insertReturning: boolean;
   readonly updateReturning: boolean;
   /**
@@ -164,14 +183,7 @@ export interface StoreDialect {
   /**
    * `insert` (a complete `insert into t (…) values (…)` statement) unless a row with the same
    * `conflict` columns exists. Returns the rows of `returning` (a column list, or '') when it inserted,
-   * or the affected count as `inserted`.
-   *
-   * `existing`, when given, is a locking read of the row in the way. A dialect on which a
-   * refused insert costs more than a read (MySQL: a duplicate key is an error, and an error
-   * is costly) runs it first and returns its rows, with `inserted: false`, when it finds one.
-   *
-   * `arrays`: the returned rows may come as `values`, arrays of the `returning` columns
-   * straight from the driver (see `StoreDialect.execute`); a dialect may ignore it.
+   * or the affected count as `inserted`; see `InsertOptions` for the rest.
    */
   insertIfAbsent(
     db: Db,
@@ -180,8 +192,7 @@ export interface StoreDialect {
     params: readonly unknown[],
     conflict: string,
     returning: string,
-    existing?: Probe,
-    arrays?: boolean,
+    options?: InsertOptions,
   ): MaybePromise<Inserted>;
 
   /**

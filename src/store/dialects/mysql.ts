@@ -133,7 +133,8 @@ export const mysql: StoreDialect = {
   snapshotWrites: false,
   textBytes: 65_535,
 
-  async insertIfAbsent(db, em, insert, params, _conflict, _returning, existing) {
+  async insertIfAbsent(db, em, insert, params, _conflict, _returning, options) {
+    const existing = options?.existing;
     // A duplicate key is an error that leaves the transaction usable (unlike PostgreSQL's);
     // INSERT IGNORE would also swallow a missing user (a foreign-key failure), and
     // ON DUPLICATE KEY UPDATE reports a kept row as inserted (mysql2 sets CLIENT_FOUND_ROWS).

@@ -70,7 +70,8 @@ export const postgresql: StoreDialect = {
   name: 'postgresql',
 
   // Statements go to MikroORM's own `pg` pool where it can (see orm-compat.ts), else through Kysely/knex.
-  execute: (session, sql, params, text) => (text === undefined ? executeBound(session, sql, params, true) : executePostgres(session, sql, text, params)),
+  // A reader's rows as arrays where asked for (`arrays`): pg then builds no object per row.
+  execute: (session, sql, params, text, arrays) => (text === undefined ? executeBound(session, sql, params, true) : executePostgres(session, sql, text, params, arrays)),
   prepare: numbered,
   transaction: (session, fn) => inTransaction(session, fn, true),
   roleMapTransaction(db, _session, _own, lockName, fn) {

@@ -49,7 +49,10 @@ export interface SqliteStoreOptions {
 /** `insertIfAbsent`'s statements, by the insert (see `onConflictDoNothing`). */
 const conflictFreeInserts: ConflictFreeInserts<string> = new Map();
 const asItIs = (sql: string) => sql;
-/** `insertIfAbsent`'s outcome: from the rows its RETURNING gave, or from its count of rows changed. */
+/**
+ * `insertIfAbsent`'s outcome: from the rows its RETURNING gave (as the driver's arrays, in
+ * `values`, where the caller asked for arrays), or from its count of rows changed.
+ */
 const insertedRows = ({ rows, values }: BoundResult): Inserted =>
   values !== undefined ? { inserted: values.length > 0, rows, values } : { inserted: rows.length > 0, rows: rows.map(hexRow) };
 const insertedCount = ({ affected, rows }: BoundResult): Inserted => ({ inserted: affected > 0, rows });
@@ -134,9 +137,9 @@ export function sqlite({ busyTimeout }: SqliteStoreOptions): StoreDialect {
     textBytes: undefined,
 
     // At once when the statement ran at once (assignRole's whole transaction then takes no turn of the event loop).
-    insertIfAbsent(db, em, insert, params, conflict, returning, _existing, arrays) {
+    insertIfAbsent(db, em, insert, params, conflict, returning, options) {
       const sql = onConflictDoNothing(conflictFreeInserts, insert, conflict, returning, asItIs);
-      const result = db.result(sql, params, em, arrays);
+      const result = db.result(sql, params, em, options?.arrays);
       return result instanceof Promise ? result.then(returning ? insertedRows : insertedCount) : returning ? insertedRows(result) : insertedCount(result);
     },
 
