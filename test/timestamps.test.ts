@@ -49,6 +49,17 @@ describe("PostgreSQL's timestamp text", () => {
     ides.setUTCFullYear(-43);
     expect(postgresTimestamp('0044-03-15 12:00:00+00 BC')).toBe(ides.getTime());
     expect(date('0001-12-31 20:29:08-03:30:52 BC')!.toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    // January and February of a leap year BC (5 BC is year -4, a leap year), and a longer year east of UTC.
+    for (const [text, year, month, day, hour] of [
+      ['0005-02-29 12:00:00+00 BC', -4, 1, 29, 12],
+      ['0005-01-01 00:00:00+00 BC', -4, 0, 1, 0],
+      ['0001-03-01 00:00:00+00 BC', 0, 2, 1, 0],
+    ] as const) {
+      const expected = new Date(Date.UTC(2000, month, day, hour));
+      expected.setUTCFullYear(year, month, day);
+      expect(postgresTimestamp(text), text).toBe(expected.getTime());
+    }
+    expect(postgresTimestamp('10000-01-01 05:29:59.999+05:30')).toBe(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
   });
 
   it('leaves every other form to `new Date` (NaN here): infinity, no offset, a seventh digit, a bad field', () => {
@@ -91,7 +102,9 @@ describe("PostgreSQL's timestamp text", () => {
           '0001-01-01T00:00:00.000Z',
           '9999-12-31T23:59:59.999Z',
         ];
-        // Kolkata +05:30, St John's -03:30 (and -02:30 in summer), Amsterdam +00:19:32 in 1800.
+        // Kolkata +05:30, St John's -03:30 (and -02:30 in summer), Amsterdam +00:19:32 in 1800;
+        // west of UTC 0001-01-01 is a day of 1 BC, east of it 9999-12-31 one of 10000.
+        const seen = new Set<string>();
         for (const zone of ['UTC', 'Asia/Kolkata', 'America/St_Johns', 'America/Los_Angeles', 'Europe/Amsterdam', 'Pacific/Kiritimati']) {
           await client.query(`set time zone '${zone}'`);
           for (const instant of instants) {
@@ -102,8 +115,12 @@ describe("PostgreSQL's timestamp text", () => {
             expect(date(rows[0]!.micro)!.toISOString(), `${zone}: ${rows[0]!.micro}`).toBe(instant);
             // Read by the store's own parser (BC and a year of five digits included), not left to `new Date`.
             expect(postgresTimestamp(rows[0]!.micro), rows[0]!.micro).not.toBeNaN();
+            if (rows[0]!.text.endsWith(' BC')) seen.add('BC');
+            if (rows[0]!.text.startsWith('10000-')) seen.add('five digits');
+            if (/[+-]\d\d:\d\d:\d\d( BC)?$/.test(rows[0]!.text)) seen.add('offset of seconds');
           }
         }
+        expect([...seen].sort()).toEqual(['BC', 'five digits', 'offset of seconds']);
       } finally {
         await client.end();
       }
