@@ -13,7 +13,7 @@ import { uuidv7 } from 'uuidv7';
 import { createFullauthStore, defineFullauthEntities } from '../src/index.js';
 import { compare as compareSides, sample, type Figures } from './measure.js';
 import { pairs, seedPairFixture, type RawOperations } from './pairs.js';
-import { USER_COLUMNS } from '../src/store/records.js';
+import { USER_COLUMNS } from '../src/store/rows.js';
 
 /** The user reads' select list: the store's own (`USER_COLUMNS`), so both sides send the same SQL. */
 const USER_SELECT = USER_COLUMNS.select;

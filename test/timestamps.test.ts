@@ -1,9 +1,9 @@
 // The store reads PostgreSQL's timestamptz as text (MikroORM's pool hands it on so) with its own
-// parser of PostgreSQL's form (src/store/records.ts): here against the instants it stands for,
+// parser of PostgreSQL's form (src/store/rows.ts): here against the instants it stands for,
 // across offsets, fractions and years, and against the text the real server writes.
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { date, postgresTimestamp } from '../src/store/records.js';
+import { date, postgresTimestamp } from '../src/store/rows.js';
 import { createDatabase, skipPostgres, type TestDatabase } from './support/postgres.js';
 
 const pad = (value: number, width = 2) => String(value).padStart(width, '0');

@@ -43,7 +43,7 @@ import {
   UnstorableTextError,
   ValueTooLongError,
 } from './errors.js';
-import { date, OAUTH_COLUMNS, oauthRecords, PASSKEY_COLUMNS, passkeyRecords, toOAuth, toPasskey, toUser, USER_COLUMNS, userRecords } from './records.js';
+import { date, OAUTH_COLUMNS, oauthRecords, PASSKEY_COLUMNS, passkeyRecords, toOAuth, toPasskey, toUser, USER_COLUMNS, userRecords } from './rows.js';
 import type { IssuedRefreshToken, OAuthAccountRecord, PasskeyRecord, RoleSyncResult, SessionRecord, UserRecord } from './records.js';
 
 export { normalizeEmail };

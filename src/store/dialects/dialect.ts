@@ -6,7 +6,7 @@
 // lives in the dialect module. Adding a database is adding a file and a line in index.ts.
 import type { FullauthDialect } from '../../dialects.js';
 import type { BoundResult, SqlSession } from '../../orm-compat.js';
-import type { Columns } from '../records.js';
+import type { Columns } from '../rows.js';
 
 export type Row = Record<string, unknown>;
 /** A value, or the promise of it: the value itself where the work ran at once (node:sqlite is synchronous). */

@@ -10,7 +10,7 @@
 //   in another order (which deadlocks).
 import { createHash } from 'node:crypto';
 import { executeBound, executePostgres, inTransaction } from '../../orm-compat.js';
-import { plainColumns } from '../records.js';
+import { plainColumns } from '../rows.js';
 import { onConflictDoNothing, plainEquality, type ConflictFreeInserts, type Statement, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
 
 /** `?` → `$1, $2, …` (the store's statements hold no `?` in literals or operators). */

@@ -1,7 +1,7 @@
 // Statements written once for the databases without PostgreSQL's extras (array_agg … filter,
 // DELETE … USING … RETURNING): MySQL/MariaDB and SQLite.
 import { hexToUuid, parseUtc, uuidToHex } from '../../column-types.js';
-import { date, type Columns } from '../records.js';
+import { date, type Columns } from '../rows.js';
 import { BOOLEAN_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, marks, padded, type Context, type Db, type Row, type StoreDialect, type TokenTables, type TokenValues } from './dialect.js';
 
 /** What a column of `KEY_COLUMNS`, `BOOLEAN_COLUMNS` or `DATE_COLUMNS` holds: one look-up per column instead of three. */
@@ -34,7 +34,7 @@ export function hexRow(row: Row): Row {
 
 /**
  * One value of a row as MySQL and SQLite store it, read as `hexRow()` and then a record
- * (`toUser()`, …) read it, in one step: the store's per-table mappers (records.ts) use these on
+ * (`toUser()`, …) read it, in one step: the store's per-table mappers (rows.ts) use these on
  * rows straight from the driver, without converting every column of the row in place first.
  */
 export const hexColumns: Columns = {
